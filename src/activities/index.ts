@@ -1,0 +1,231 @@
+/**
+ * Activities: the I/O of a sync (external API pages, Postgres writes, Redis publishes), built once
+ * per worker from injected dependencies. Workflows pass IDs, cursors and counts only; records move
+ * here, page by page, with the cursor heartbeated so a retried activity resumes where it stopped.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import type Redis from 'ioredis';
+import type { EntityType } from '../core/entities';
+import { parseEntityType } from '../core/entities';
+import { runWithProgress, setProgress } from '../core/progress';
+import { ErrorType, type ChangeCursor, type Connector, type WriteOutcome } from '../connectors/types';
+import type { Metrics } from '../metrics';
+import { relayOutbox } from '../store/outbox';
+import {
+  applyExternalDeletions,
+  applyPulledPage,
+  emptyPullCounts,
+  emptyPushCounts,
+  recordPushOutcomes,
+  selectPushCandidates,
+  type PullCounts,
+  type PushCandidate,
+  type PushCounts,
+  type PushKind,
+} from '../store/sync';
+import { log } from '../log';
+
+export interface ActivityDeps {
+  db: Pool;
+  redis: Redis;
+  connectors: Map<string, Connector>;
+  metrics: Metrics;
+}
+
+export interface PullInput {
+  system: string;
+  entityType: EntityType;
+  cursor: ChangeCursor | null;
+}
+export interface PullResult {
+  cursor: ChangeCursor | null;
+  counts: PullCounts;
+}
+
+function heartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not inside an activity (direct calls in tests and benchmarks)
+  }
+}
+function heartbeatDetails<T>(): T | undefined {
+  try {
+    return Context.current().info.heartbeatDetails as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { db, redis, metrics } = deps;
+
+  function connectorFor(system: string, entityType: string): { connector: Connector; type: EntityType } {
+    const connector = deps.connectors.get(system);
+    if (!connector) {
+      throw ApplicationFailure.create({
+        type: ErrorType.NotConfigured,
+        message: `${system} is not configured on this worker (no credentials)`,
+        nonRetryable: true,
+      });
+    }
+    const type = parseEntityType(entityType);
+    if (!type || !connector.entityTypes.includes(type)) {
+      throw ApplicationFailure.create({ type: ErrorType.BadRequest, message: `${system} has no entity type "${entityType}"`, nonRetryable: true });
+    }
+    return { connector, type };
+  }
+
+  async function timed<T>(system: string, type: EntityType, direction: 'pull' | 'push', fn: () => Promise<T>): Promise<T> {
+    const end = metrics.duration.startTimer({ system, type, direction });
+    try {
+      return await fn();
+    } catch (err) {
+      metrics.errors.inc({ system, type });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  async function saveState(system: string, type: EntityType, patch: { cursor?: ChangeCursor | null; pull?: boolean; push?: boolean }) {
+    await db.query(
+      `INSERT INTO sync_state (external_system, entity_type, cursor, last_pull_at, last_push_at)
+       VALUES ($1, $2, $3::jsonb, CASE WHEN $4 THEN now() END, CASE WHEN $5 THEN now() END)
+       ON CONFLICT (external_system, entity_type) DO UPDATE SET
+         cursor = COALESCE(EXCLUDED.cursor, sync_state.cursor),
+         last_pull_at = COALESCE(EXCLUDED.last_pull_at, sync_state.last_pull_at),
+         last_push_at = COALESCE(EXCLUDED.last_push_at, sync_state.last_push_at)`,
+      [system, type, patch.cursor === undefined ? null : JSON.stringify(patch.cursor), Boolean(patch.pull), Boolean(patch.push)],
+    );
+  }
+
+  return {
+    /** Pulls every external change since the cursor, page by page; returns the new cursor and counts. */
+    async pullEntity(input: PullInput): Promise<PullResult> {
+      const { connector, type } = connectorFor(input.system, input.entityType);
+      return timed(input.system, type, 'pull', async () => {
+        await connector.prepare?.(type);
+        const resumed = heartbeatDetails<{ cursor: ChangeCursor; counts: PullCounts }>();
+        let cursor: ChangeCursor | null = resumed?.cursor ?? input.cursor;
+        if (!resumed && !cursor) {
+          // A brand-new workflow: continue from the cursor mirrored in Postgres, if any.
+          const { rows } = await db.query<{ cursor: ChangeCursor | null }>(
+            'SELECT cursor FROM sync_state WHERE external_system = $1 AND entity_type = $2',
+            [input.system, type],
+          );
+          cursor = rows[0]?.cursor ?? null;
+        }
+        const counts = resumed?.counts ?? emptyPullCounts();
+        await runWithProgress(heartbeat, { cursor, counts }, async () => {
+          for await (const page of connector.listChanges(type, cursor, Boolean(resumed))) {
+            const c = await applyPulledPage(db, input.system, type, page.records);
+            for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
+            record(input.system, type, 'pull', c);
+            cursor = page.cursor;
+            setProgress({ cursor, counts });
+          }
+          for await (const archived of connector.listDeleted(type)) {
+            const n = await applyExternalDeletions(db, input.system, type, archived.map((r) => r.externalId));
+            counts.deleted += n;
+            if (n) metrics.records.inc({ system: input.system, type, direction: 'pull', action: 'deleted' }, n);
+          }
+        });
+        await saveState(input.system, type, { cursor, pull: true });
+        return { cursor, counts };
+      });
+    },
+
+    /** Pushes local changes (version ahead of the registry) in batches of the connector's size. */
+    async pushEntity(input: { system: string; entityType: EntityType }): Promise<PushCounts> {
+      const { connector, type } = connectorFor(input.system, input.entityType);
+      return timed(input.system, type, 'push', async () => {
+        await connector.prepare?.(type);
+        const counts = emptyPushCounts();
+        let afterId = '';
+        for (;;) {
+          const batch = await selectPushCandidates(db, input.system, type, afterId, connector.batchSize);
+          if (!batch.length) break;
+          afterId = batch[batch.length - 1]!.localId;
+          const items = await pushBatch(connector, type, batch);
+          const c = await recordPushOutcomes(db, input.system, type, items);
+          for (const k of Object.keys(c) as (keyof PushCounts)[]) counts[k] += c[k];
+          record(input.system, type, 'push', c);
+          if (c.errors) metrics.errors.inc({ system: input.system, type }, c.errors);
+          heartbeat({ afterId, counts });
+          if (batch.length < connector.batchSize) break;
+        }
+        await saveState(input.system, type, { push: true });
+        return counts;
+      });
+    },
+
+    /** Relays unpublished outbox events to Redis. Safe to call any time; idempotent. */
+    async publishEvents(): Promise<number> {
+      const n = await relayOutbox(db, redis);
+      if (n) metrics.eventsPublished.inc(n);
+      return n;
+    },
+
+    /** Records an entity type's outcome for operators (sync_state) and metrics. */
+    async recordOutcome(input: { system: string; entityType: EntityType; error: string | null }): Promise<void> {
+      if (input.error) {
+        log.warn('sync failed', { system: input.system, entity_type: input.entityType, error: input.error });
+        await db.query(
+          `INSERT INTO sync_state (external_system, entity_type, last_error, last_error_at) VALUES ($1, $2, $3, now())
+           ON CONFLICT (external_system, entity_type) DO UPDATE SET last_error = EXCLUDED.last_error, last_error_at = now()`,
+          [input.system, input.entityType, input.error.slice(0, 2000)],
+        );
+      } else {
+        await db.query(
+          `INSERT INTO sync_state (external_system, entity_type, last_success_at) VALUES ($1, $2, now())
+           ON CONFLICT (external_system, entity_type) DO UPDATE SET last_success_at = now(), last_error = NULL`,
+          [input.system, input.entityType],
+        );
+        metrics.lastSuccess.set({ system: input.system }, Date.now() / 1000);
+      }
+    },
+  };
+
+  function record(system: string, type: EntityType, direction: 'pull' | 'push', c: { created?: number; updated?: number; deleted?: number; conflicts?: number }) {
+    for (const action of ['created', 'updated', 'deleted'] as const) {
+      const n = c[action] ?? 0;
+      if (n) metrics.records.inc({ system, type, direction, action }, n);
+    }
+    if (c.conflicts) metrics.conflicts.inc({ system, type }, c.conflicts);
+  }
+}
+
+/** Sends one batch of local changes: creates, updates and deletes, each as one batch call. */
+async function pushBatch(
+  connector: Connector, type: EntityType, batch: PushCandidate[],
+): Promise<{ candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[]> {
+  const creates: PushCandidate[] = [];
+  const updates: PushCandidate[] = [];
+  const deletes: PushCandidate[] = [];
+  const items: { candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[] = [];
+  for (const c of batch) {
+    const ext = c.reg?.external_id;
+    if (c.deleted) {
+      if (ext) deletes.push(c);
+      else items.push({ candidate: c, kind: 'unchanged' });
+    } else if (!ext) creates.push(c);
+    else if (c.hash === c.reg?.synced_hash) items.push({ candidate: c, kind: 'unchanged' });
+    else updates.push(c);
+  }
+  const run = async (list: PushCandidate[], kind: PushKind, write: () => Promise<WriteOutcome[]>) => {
+    if (!list.length) return;
+    const outcomes = new Map((await write()).map((o) => [o.localId, o]));
+    for (const c of list) items.push({ candidate: c, kind, outcome: outcomes.get(c.localId) });
+  };
+  await run(creates, 'created', () => connector.create(type, creates.map((c) => ({ localId: c.localId, fields: c.fields }))));
+  await run(updates, 'updated', () =>
+    connector.update(type, updates.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id!, fields: c.fields }))),
+  );
+  await run(deletes, 'deleted', () => connector.delete(type, deletes.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id! }))));
+  return items;
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,26 @@
+/** Runs the REST API on API_PORT. */
+import { loadConfigOrExit } from '../config';
+import { createConnectors } from '../deps';
+import { log } from '../log';
+import { createPool } from '../store/db';
+import { migrate } from '../store/migrate';
+import { connectClient } from '../temporal';
+import { buildApi } from './server';
+
+async function main() {
+  const cfg = loadConfigOrExit();
+  const db = createPool(cfg.postgres, 5);
+  await migrate(db);
+  const temporal = await connectClient(cfg);
+  const app = buildApi({ cfg, db, temporal, configuredSystems: new Set(createConnectors(cfg).keys()) });
+  await app.listen({ host: cfg.api.host, port: cfg.api.port });
+  log.info('api listening', { url: `http://localhost:${cfg.api.port}` });
+  const stop = () => void app.close().then(() => db.end()).then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  log.error('api failed', { error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

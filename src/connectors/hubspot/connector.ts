@@ -1,0 +1,375 @@
+/**
+ * HubSpot CRM connector over the real @hubspot/api-client (basePath points it at the sandbox in
+ * the demo and tests). All requests go through one rate-limit budget per account (rolling 10 s
+ * window, plus the 5/s search limit); 429s pause the budget for Retry-After; 5xx back off.
+ */
+import { Client } from '@hubspot/api-client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Canonical, EntityType } from '../../core/entities';
+import { ENTITY_TYPES } from '../../core/entities';
+import { RollingWindowLimiter } from '../../core/ratelimit';
+import { keepAlive, patientSleep } from '../../core/progress';
+import {
+  ErrorType,
+  type ChangeCursor,
+  type ChangePage,
+  type Connector,
+  type ExternalRecord,
+  type WriteCreate,
+  type WriteDelete,
+  type WriteOutcome,
+  type WriteUpdate,
+} from '../types';
+import {
+  AURORA_ID_PROPERTY,
+  HUBSPOT_MAP,
+  lastModifiedMs,
+  readProperties,
+  toExternalRecord,
+  toHubSpotProperties,
+  type HubSpotObject,
+} from './mapping';
+
+export interface HubSpotConnectorOptions {
+  accessToken: string;
+  baseUrl: string;
+  ratePer10s: number;
+  searchPerSecond: number;
+  searchLookbackMs: number;
+  /** records per search page (HubSpot max 200) */
+  searchPageSize?: number;
+  /** attempts per request on 429/5xx/network errors before the activity's own retry takes over */
+  maxAttempts?: number;
+}
+
+/** Position in HubSpot's last-modified order. `ts` epoch ms; `seen` ids at exactly `ts` already applied. */
+export interface HubSpotCursor extends ChangeCursor {
+  ts: number;
+  seen?: string[];
+  /** draining many records that share `ts`, ordered by id, after `afterId` */
+  tie?: boolean;
+  afterId?: string | null;
+  /** `ts` itself is done: continue strictly after it */
+  pastTs?: boolean;
+}
+
+interface ApiErrorLike {
+  code?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  message?: string;
+}
+
+function describe(err: ApiErrorLike): string {
+  const body = err.body as { message?: string; category?: string } | undefined;
+  if (body && typeof body === 'object' && body.message) return `HTTP ${err.code}: ${body.message}`;
+  return err.code ? `HTTP ${err.code}` : (err.message ?? String(err));
+}
+
+// The SDK's typed per-object APIs share one shape; this is the part we use.
+interface ObjectApis {
+  basicApi: {
+    getPage(limit?: number, after?: string, properties?: string[], pwh?: string[], assoc?: string[], archived?: boolean): Promise<{ results: HubSpotObject[]; paging?: { next?: { after: string } } }>;
+  };
+  batchApi: {
+    read(body: unknown, archived?: boolean): Promise<{ results: HubSpotObject[]; errors?: unknown[] }>;
+    upsert(body: unknown): Promise<{ results: (HubSpotObject & { _new?: boolean; new?: boolean })[]; errors?: BatchError[] }>;
+    update(body: unknown): Promise<{ results: HubSpotObject[]; errors?: BatchError[] }>;
+    archive(body: unknown): Promise<void>;
+  };
+  searchApi: { doSearch(body: unknown): Promise<{ total: number; results: HubSpotObject[]; paging?: unknown }> };
+}
+interface BatchError {
+  category?: string;
+  message?: string;
+  context?: Record<string, string[]>;
+}
+
+export class HubSpotConnector implements Connector {
+  readonly system = 'hubspot';
+  readonly entityTypes = ENTITY_TYPES;
+  readonly batchSize = 100;
+  private readonly client: Client;
+  private readonly general: RollingWindowLimiter;
+  private readonly search: RollingWindowLimiter;
+  private readonly pageSize: number;
+  private readonly maxAttempts: number;
+  /** API calls made, by kind; read by metrics and the benchmark */
+  readonly calls = { total: 0, search: 0, rateLimited: 0, retried: 0 };
+
+  constructor(private readonly opts: HubSpotConnectorOptions) {
+    // numberOfApiCallRetries 0: retries are ours (they honour Retry-After and keep heartbeats going).
+    this.client = new Client({ accessToken: opts.accessToken, basePath: opts.baseUrl, numberOfApiCallRetries: 0 });
+    this.general = new RollingWindowLimiter(opts.ratePer10s, 10_000);
+    this.search = new RollingWindowLimiter(opts.searchPerSecond, 1_000);
+    this.pageSize = Math.min(200, opts.searchPageSize ?? 200);
+    this.maxAttempts = opts.maxAttempts ?? 8;
+  }
+
+  private apis(type: EntityType): ObjectApis {
+    return this.client.crm[HUBSPOT_MAP[type].objectType] as unknown as ObjectApis;
+  }
+
+  /** One API call under the shared budget, with 429/5xx handling. */
+  private async call<T>(kind: 'general' | 'search', fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      if (kind === 'search') await this.search.acquire();
+      await this.general.acquire();
+      keepAlive();
+      this.calls.total++;
+      if (kind === 'search') this.calls.search++;
+      try {
+        return await fn();
+      } catch (e) {
+        const err = e as ApiErrorLike;
+        const code = err.code;
+        if (code === 429) {
+          this.calls.rateLimited++;
+          const body = (err.body ?? {}) as { policyName?: string };
+          const headers = err.headers ?? {};
+          const retryAfterS = Number(headers['retry-after'] ?? headers['Retry-After']);
+          const waitMs = Number.isFinite(retryAfterS) && retryAfterS > 0
+            ? retryAfterS * 1000
+            : body.policyName === 'DAILY' ? 3_600_000 : body.policyName === 'SECONDLY' || kind === 'search' ? 1_000 : 10_000;
+          if (body.policyName === 'DAILY' || attempt >= this.maxAttempts) {
+            throw ApplicationFailure.create({
+              type: ErrorType.RateLimited,
+              message: `HubSpot rate limit (${body.policyName ?? 'unknown policy'}); retry in ${Math.round(waitMs / 1000)} s`,
+              nextRetryDelay: waitMs,
+            });
+          }
+          (kind === 'search' ? this.search : this.general).pauseUntil(Date.now() + waitMs);
+          this.calls.retried++;
+          continue;
+        }
+        if (code === 401 || code === 403) {
+          throw ApplicationFailure.create({
+            type: ErrorType.Auth,
+            message: `HubSpot rejected the access token (${describe(err)}); check HUBSPOT_API_KEY`,
+            nonRetryable: true,
+          });
+        }
+        const transient = code === undefined || code >= 500 || code === 408;
+        if (transient && attempt < this.maxAttempts) {
+          this.calls.retried++;
+          await patientSleep(Math.min(8_000, 200 * 2 ** (attempt - 1)) + Math.floor(Math.random() * 100));
+          continue;
+        }
+        if (transient) {
+          throw ApplicationFailure.create({ type: ErrorType.Upstream, message: `HubSpot unavailable: ${describe(err)}` });
+        }
+        throw e;
+      }
+    }
+  }
+
+  async prepare(type: EntityType): Promise<void> {
+    const objectType = HUBSPOT_MAP[type].objectType;
+    const wanted: { name: string; unique: boolean }[] = [{ name: AURORA_ID_PROPERTY, unique: true }];
+    for (const prop of Object.values(HUBSPOT_MAP[type].properties)) {
+      if (prop.startsWith('aurora_')) wanted.push({ name: prop, unique: false });
+    }
+    for (const { name, unique } of wanted) {
+      try {
+        await this.call('general', () => this.client.crm.properties.coreApi.getByName(objectType, name));
+      } catch (e) {
+        if ((e as ApiErrorLike).code !== 404) throw e;
+        await this.call('general', () =>
+          this.client.crm.properties.coreApi.create(objectType, {
+            name,
+            label: name === AURORA_ID_PROPERTY ? 'Aurora ID' : name,
+            type: unique ? 'string' : 'number',
+            fieldType: unique ? 'text' : 'number',
+            groupName: objectType === 'contacts' ? 'contactinformation' : objectType === 'companies' ? 'companyinformation' : 'dealinformation',
+            hasUniqueValue: unique,
+          } as never),
+        ).catch((err: ApiErrorLike) => {
+          if (err.code !== 409) throw err; // created meanwhile by another worker
+        });
+      }
+    }
+  }
+
+  private searchBody(type: EntityType, filters: object[], sortBy: string) {
+    return { filterGroups: [{ filters }], sorts: [{ propertyName: sortBy, direction: 'ASCENDING' }], properties: readProperties(type), limit: this.pageSize, after: '0' };
+  }
+
+  /**
+   * Incremental by last-modified, immune to the 10,000-result search cap (every query starts at
+   * offset 0 and moves its lower bound instead) and to many records sharing one timestamp (those
+   * are drained ordered by hs_object_id). A fresh run re-reads `searchLookbackMs` before the
+   * cursor, because HubSpot's search index lags behind writes; unchanged records cost no writes.
+   */
+  async *listChanges(type: EntityType, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage> {
+    const lm = HUBSPOT_MAP[type].lastModified;
+    const apis = this.apis(type);
+    const prev = cursor as HubSpotCursor | null;
+    let ts = 0;
+    let seen = new Set<string>();
+    let tie = false;
+    let afterId: string | null = null;
+    let pastTs = false;
+    if (prev && resume) {
+      ts = prev.ts;
+      seen = new Set(prev.seen ?? []);
+      tie = Boolean(prev.tie);
+      afterId = prev.afterId ?? null;
+      pastTs = Boolean(prev.pastTs);
+    } else if (prev) {
+      ts = Math.max(0, prev.ts - this.opts.searchLookbackMs);
+    }
+    const here = (): HubSpotCursor => (tie ? { ts, tie, afterId } : pastTs ? { ts, pastTs } : { ts, seen: [...seen] });
+
+    for (;;) {
+      if (tie) {
+        const filters: object[] = [{ propertyName: lm, operator: 'EQ', value: String(ts) }];
+        if (afterId) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: afterId });
+        const res = await this.call('search', () => apis.searchApi.doSearch(this.searchBody(type, filters, 'hs_object_id')));
+        const fresh = res.results.filter((r) => !seen.has(String(r.id)));
+        if (res.results.length) afterId = String(res.results[res.results.length - 1]!.id);
+        const done = res.results.length < this.pageSize;
+        if (done) {
+          tie = false;
+          pastTs = true;
+          seen = new Set();
+        }
+        if (fresh.length || done) yield { records: fresh.map((r) => toExternalRecord(type, r)), cursor: here() };
+        continue;
+      }
+      const op = pastTs ? 'GT' : 'GTE';
+      const res = await this.call('search', () =>
+        apis.searchApi.doSearch(this.searchBody(type, [{ propertyName: lm, operator: op, value: String(ts) }], lm)),
+      );
+      if (res.results.length === 0) return;
+      const stamps = res.results.map((r) => lastModifiedMs(type, r));
+      const fresh = res.results.filter((r, i) => !(stamps[i] === ts && seen.has(String(r.id))));
+      const first = stamps[0]!;
+      const last = stamps[stamps.length - 1]!;
+      const full = res.results.length >= this.pageSize;
+      if (full && first === last) {
+        // A whole page shares one timestamp: drain that timestamp by id, then continue after it.
+        if (last !== ts) seen = new Set();
+        ts = last;
+        tie = true;
+        afterId = null;
+        pastTs = false;
+        continue;
+      }
+      const atLast = res.results.filter((_, i) => stamps[i] === last).map((r) => String(r.id));
+      seen = last === ts ? new Set([...seen, ...atLast]) : new Set(atLast);
+      ts = last;
+      pastTs = false;
+      yield { records: fresh.map((r) => toExternalRecord(type, r)), cursor: here() };
+      if (!full) return;
+    }
+  }
+
+  async *listDeleted(type: EntityType): AsyncIterable<ExternalRecord[]> {
+    const apis = this.apis(type);
+    let after: string | undefined;
+    do {
+      const page = await this.call('general', () =>
+        apis.basicApi.getPage(100, after, [AURORA_ID_PROPERTY, HUBSPOT_MAP[type].lastModified], undefined, undefined, true),
+      );
+      if (page.results.length) yield page.results.map((r) => ({ ...toExternalRecord(type, r), archived: true }));
+      after = page.paging?.next?.after;
+    } while (after);
+  }
+
+  async readByIds(type: EntityType, externalIds: string[]): Promise<ExternalRecord[]> {
+    const out: ExternalRecord[] = [];
+    for (let i = 0; i < externalIds.length; i += this.batchSize) {
+      const ids = externalIds.slice(i, i + this.batchSize);
+      const res = await this.call('general', () =>
+        this.apis(type).batchApi.read({ inputs: ids.map((id) => ({ id })), properties: readProperties(type), propertiesWithHistory: [] }),
+      );
+      out.push(...res.results.map((r) => toExternalRecord(type, r)));
+    }
+    return out;
+  }
+
+  private outcome(type: EntityType, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean): WriteOutcome {
+    const rec = toExternalRecord(type, obj);
+    // HubSpot answers with the stored values; where a field was not echoed back, what we sent stands.
+    const fields: Canonical = { ...sent };
+    for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) {
+      if (prop in obj.properties) fields[field] = rec.fields[field] ?? null;
+    }
+    return { localId, ok: true, externalId: rec.externalId, fields, updatedAt: rec.updatedAt, created };
+  }
+
+  /** Runs a batch write; on a 4xx for the whole batch, isolates the bad inputs by retrying one by one. */
+  private async isolate<I extends { localId: string }>(
+    items: I[],
+    run: (batch: I[]) => Promise<WriteOutcome[]>,
+  ): Promise<WriteOutcome[]> {
+    try {
+      return await run(items);
+    } catch (e) {
+      const err = e as ApiErrorLike;
+      if (err.code === undefined || err.code >= 500 || err.code === 429 || e instanceof ApplicationFailure) throw e;
+      if (items.length === 1) return [{ localId: items[0]!.localId, ok: false, error: describe(err), notFound: err.code === 404 }];
+      const out: WriteOutcome[] = [];
+      for (const item of items) out.push(...(await this.isolate([item], run)));
+      return out;
+    }
+  }
+
+  async create(type: EntityType, creates: WriteCreate[]): Promise<WriteOutcome[]> {
+    return this.isolate(creates, async (batch) => {
+      // Upsert keyed by the Aurora id: a create retried after a timeout finds the record it made.
+      const res = await this.call('general', () =>
+        this.apis(type).batchApi.upsert({
+          inputs: batch.map((c) => ({
+            id: c.localId,
+            idProperty: AURORA_ID_PROPERTY,
+            properties: { ...stripEmpty(toHubSpotProperties(type, c.fields)), [AURORA_ID_PROPERTY]: c.localId },
+          })),
+        }),
+      );
+      const byAurora = new Map(res.results.map((r) => [r.properties[AURORA_ID_PROPERTY] ?? '', r]));
+      return batch.map((c): WriteOutcome => {
+        const r = byAurora.get(c.localId);
+        if (r) return this.outcome(type, c.localId, r, c.fields, Boolean(r.new ?? r._new));
+        return { localId: c.localId, ok: false, error: batchErrorFor(res.errors, c.localId) ?? 'HubSpot did not return the record' };
+      });
+    });
+  }
+
+  async update(type: EntityType, updates: WriteUpdate[]): Promise<WriteOutcome[]> {
+    return this.isolate(updates, async (batch) => {
+      const res = await this.call('general', () =>
+        this.apis(type).batchApi.update({
+          inputs: batch.map((u) => ({ id: u.externalId, properties: toHubSpotProperties(type, u.fields) })),
+        }),
+      );
+      const byId = new Map(res.results.map((r) => [String(r.id), r]));
+      return batch.map((u): WriteOutcome => {
+        const r = byId.get(u.externalId);
+        if (r) return this.outcome(type, u.localId, r, u.fields);
+        const error = batchErrorFor(res.errors, u.externalId) ?? 'HubSpot did not return the record';
+        return { localId: u.localId, ok: false, error, notFound: /NOT_FOUND|not exist/i.test(error) };
+      });
+    });
+  }
+
+  async delete(type: EntityType, deletes: WriteDelete[]): Promise<WriteOutcome[]> {
+    if (!deletes.length) return [];
+    await this.call('general', () => this.apis(type).batchApi.archive({ inputs: deletes.map((d) => ({ id: d.externalId })) }));
+    const now = new Date().toISOString();
+    return deletes.map((d) => ({ localId: d.localId, ok: true as const, externalId: d.externalId, fields: {}, updatedAt: now }));
+  }
+}
+
+function stripEmpty(props: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== ''));
+}
+
+function batchErrorFor(errors: BatchError[] | undefined, id: string): string | undefined {
+  for (const e of errors ?? []) {
+    const ids = Object.values(e.context ?? {}).flat();
+    if (ids.includes(id)) return `${e.category ?? 'ERROR'}: ${e.message ?? ''}`.trim();
+  }
+  if (errors?.length === 1 && !errors[0]!.context) return `${errors[0]!.category ?? 'ERROR'}: ${errors[0]!.message ?? ''}`;
+  return undefined;
+}

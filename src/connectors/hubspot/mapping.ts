@@ -1,0 +1,104 @@
+/** Pure mappers between HubSpot CRM objects and Aurora's canonical records. */
+import { canonicalize, ENTITIES, type Canonical, type EntityType } from '../../core/entities';
+import type { ExternalRecord } from '../types';
+
+export type HubSpotObjectType = 'contacts' | 'companies' | 'deals';
+
+export interface HubSpotEntityMap {
+  objectType: HubSpotObjectType;
+  /** the property HubSpot advances on every change of this object type */
+  lastModified: string;
+  /** canonical field -> HubSpot property */
+  properties: Record<string, string>;
+}
+
+/** Custom unique property carrying the Aurora id: the idempotency key for creates (written once, at creation). */
+export const AURORA_ID_PROPERTY = 'aurora_id';
+
+export const HUBSPOT_MAP: Record<EntityType, HubSpotEntityMap> = {
+  contact: {
+    objectType: 'contacts',
+    lastModified: 'lastmodifieddate',
+    properties: {
+      first_name: 'firstname',
+      last_name: 'lastname',
+      email: 'email',
+      phone: 'phone',
+      linkedin_url: 'hs_linkedin_url',
+    },
+  },
+  company: {
+    objectType: 'companies',
+    lastModified: 'hs_lastmodifieddate',
+    properties: { name: 'name', domain: 'domain', industry: 'industry', total_deal_value: 'aurora_total_deal_value' },
+  },
+  deal: {
+    objectType: 'deals',
+    lastModified: 'hs_lastmodifieddate',
+    properties: {
+      name: 'dealname',
+      amount: 'amount',
+      stage: 'dealstage',
+      probability: 'hs_deal_stage_probability',
+      close_date: 'closedate',
+    },
+  },
+};
+
+/** Every property the engine reads for an entity type. */
+export function readProperties(type: EntityType): string[] {
+  const m = HUBSPOT_MAP[type];
+  return [...Object.values(m.properties), AURORA_ID_PROPERTY, m.lastModified, 'hs_object_id'];
+}
+
+export interface HubSpotObject {
+  id: string;
+  properties: Record<string, string | null | undefined>;
+  createdAt?: Date | string;
+  updatedAt?: Date | string;
+  archived?: boolean;
+  archivedAt?: Date | string;
+}
+
+function iso(value: Date | string | undefined | null): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const d = value instanceof Date ? value : new Date(/^\d+$/.test(value) ? Number(value) : value);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** Epoch ms of the object's last modification (the property, else updatedAt). */
+export function lastModifiedMs(type: EntityType, obj: HubSpotObject): number {
+  const v = iso(obj.properties[HUBSPOT_MAP[type].lastModified]) ?? iso(obj.updatedAt);
+  return v ? Date.parse(v) : 0;
+}
+
+export function toCanonical(type: EntityType, obj: HubSpotObject): Canonical {
+  const values: Record<string, unknown> = {};
+  for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) values[field] = obj.properties[prop];
+  return canonicalize(type, values);
+}
+
+export function toExternalRecord(type: EntityType, obj: HubSpotObject): ExternalRecord {
+  const ms = lastModifiedMs(type, obj);
+  return {
+    externalId: String(obj.id),
+    fields: toCanonical(type, obj),
+    updatedAt: new Date(ms || Date.now()).toISOString(),
+    auroraId: obj.properties[AURORA_ID_PROPERTY] ?? null,
+    archived: Boolean(obj.archived),
+  };
+}
+
+/** Canonical fields -> HubSpot properties (strings; null clears a property). */
+export function toHubSpotProperties(type: EntityType, fields: Canonical): Record<string, string> {
+  const out: Record<string, string> = {};
+  const spec = ENTITIES[type].fields;
+  for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) {
+    if (!(field in fields)) continue;
+    const v = fields[field];
+    if (v === null || v === undefined) out[prop] = '';
+    else if (spec[field] === 'date') out[prop] = `${v}T00:00:00.000Z`;
+    else out[prop] = v;
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * Transactional outbox: events are inserted in the same transaction as the change they describe,
+ * then relayed to Redis (PUBLISH aurora:sync:<entity> plus XADD to a stream for consumers that must
+ * not miss events). Redis being down delays events; rows stay unpublished until a relay succeeds.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type Redis from 'ioredis';
+import type { EntityType } from '../core/entities';
+
+export type SyncAction = 'created' | 'updated' | 'deleted' | 'conflict' | 'resolved';
+
+export interface SyncEvent {
+  action: SyncAction;
+  source: string;
+  entity_type: EntityType;
+  entity_id: string;
+  timestamp: string;
+  /** extra fields: where the change went, the external id, versions */
+  direction: 'pull' | 'push';
+  external_id: string | null;
+  local_version?: number | null;
+  external_version?: number | null;
+}
+
+export const channelFor = (type: EntityType): string => `aurora:sync:${type}`;
+export const EVENT_STREAM = 'aurora:sync:events';
+
+export async function enqueueEvents(client: PoolClient, events: SyncEvent[]): Promise<void> {
+  if (!events.length) return;
+  await client.query(
+    `INSERT INTO sync_outbox (channel, payload)
+     SELECT e->>'channel', e->'payload' FROM jsonb_array_elements($1::jsonb) AS e`,
+    [JSON.stringify(events.map((payload) => ({ channel: channelFor(payload.entity_type), payload })))],
+  );
+}
+
+/**
+ * Publishes unpublished outbox rows in id order, in batches, and marks them published. Rows are
+ * locked while being relayed so concurrent relays never publish one twice. Returns the number
+ * published; throws if Redis is unreachable (nothing is marked then).
+ */
+export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatches = 100): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const client = await pool.connect();
+    let n = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string; channel: string; payload: SyncEvent }>(
+        `SELECT id, channel, payload FROM sync_outbox WHERE published_at IS NULL
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batch],
+      );
+      if (rows.length) {
+        const pipe = redis.multi();
+        for (const r of rows) {
+          const body = JSON.stringify(r.payload);
+          pipe.publish(r.channel, body);
+          pipe.xadd(EVENT_STREAM, 'MAXLEN', '~', '100000', '*', 'channel', r.channel, 'event', body);
+        }
+        const results = await pipe.exec();
+        const failed = results?.find(([err]) => err);
+        if (!results || failed) throw failed?.[0] ?? new Error('Redis transaction aborted');
+        await client.query('UPDATE sync_outbox SET published_at = NOW() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      }
+      await client.query('COMMIT');
+      n = rows.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    total += n;
+    if (n < batch) break;
+  }
+  return total;
+}
+
+export async function pendingEvents(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM sync_outbox WHERE published_at IS NULL');
+  return Number(rows[0]!.n);
+}

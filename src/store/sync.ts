@@ -1,0 +1,423 @@
+/**
+ * The data plane of a sync: applying a page of external records to the local tables and the
+ * registry (pull), selecting local changes and recording the outcome of writing them (push).
+ * Every change, its registry row and its event are written in one transaction, set-based.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import {
+  canonicalize,
+  changedFields,
+  contentHash,
+  ENTITIES,
+  type Canonical,
+  type EntityType,
+  type FieldKind,
+} from '../core/entities';
+import type { ExternalRecord, WriteOutcome } from '../connectors/types';
+import { withTx } from './db';
+import { enqueueEvents, type SyncEvent } from './outbox';
+
+export interface RegistryRow {
+  id: number;
+  local_id: string;
+  external_id: string | null;
+  local_version: number | null;
+  external_version: number | null;
+  sync_status: 'synced' | 'pending' | 'conflict' | 'error';
+  synced_hash: string | null;
+  synced_snapshot: Canonical | null;
+  external_updated_at: Date | null;
+  deleted: boolean;
+}
+
+interface LocalRow {
+  id: string;
+  version: number;
+  updated_at: Date;
+  deleted_at: Date | null;
+  [field: string]: unknown;
+}
+
+export interface PullCounts {
+  fetched: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  conflicts: number;
+  skipped: number;
+}
+export const emptyPullCounts = (): PullCounts => ({ fetched: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, skipped: 0 });
+
+export interface PushCounts {
+  selected: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  errors: number;
+}
+export const emptyPushCounts = (): PushCounts => ({ selected: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, errors: 0 });
+
+const SQL_TYPE: Record<FieldKind, string> = { text: 'text', email: 'text', numeric: 'numeric', date: 'date' };
+
+function fieldList(type: EntityType): string[] {
+  return Object.keys(ENTITIES[type].fields);
+}
+function recordsetColumns(type: EntityType): string {
+  return fieldList(type)
+    .map((f) => `${f} ${SQL_TYPE[ENTITIES[type].fields[f]!]}`)
+    .join(', ');
+}
+function localCanonical(type: EntityType, row: Record<string, unknown>): Canonical {
+  return canonicalize(type, row);
+}
+
+const utcNow = `timezone('utc', now())`;
+
+interface RegistryWrite {
+  local_id: string;
+  external_id: string | null;
+  local_version: number;
+  external_version: number | null;
+  sync_status: RegistryRow['sync_status'];
+  error_message: string | null;
+  synced_hash: string | null;
+  synced_snapshot: Canonical | null;
+  external_updated_at: string | null;
+  local_updated_at: string | null;
+  deleted: boolean;
+  last_resolution: unknown;
+  /** false: keep last_synced as it was (nothing was synced) */
+  synced: boolean;
+}
+
+async function writeRegistry(c: PoolClient, system: string, type: EntityType, rows: RegistryWrite[]): Promise<void> {
+  if (!rows.length) return;
+  await c.query(
+    `INSERT INTO sync_registry AS r (local_id, external_id, external_system, entity_type, last_synced, local_version,
+        external_version, sync_status, error_message, synced_hash, synced_snapshot, external_updated_at,
+        local_updated_at, deleted, last_resolution, updated_at)
+     SELECT x.local_id, x.external_id, $1, $2, ${utcNow}, x.local_version, x.external_version, x.sync_status,
+        x.error_message, x.synced_hash, x.synced_snapshot, x.external_updated_at, x.local_updated_at, x.deleted,
+        x.last_resolution, now()
+     FROM jsonb_to_recordset($3::jsonb) AS x(local_id text, external_id text, local_version int, external_version int,
+        sync_status text, error_message text, synced_hash text, synced_snapshot jsonb, external_updated_at timestamptz,
+        local_updated_at timestamptz, deleted boolean, last_resolution jsonb, synced boolean)
+     ON CONFLICT (local_id, external_system, entity_type) DO UPDATE SET
+        external_id = COALESCE(EXCLUDED.external_id, r.external_id),
+        last_synced = CASE WHEN (EXCLUDED.sync_status = 'synced') THEN EXCLUDED.last_synced ELSE r.last_synced END,
+        local_version = EXCLUDED.local_version,
+        external_version = EXCLUDED.external_version,
+        sync_status = EXCLUDED.sync_status,
+        error_message = EXCLUDED.error_message,
+        synced_hash = COALESCE(EXCLUDED.synced_hash, r.synced_hash),
+        synced_snapshot = COALESCE(EXCLUDED.synced_snapshot, r.synced_snapshot),
+        external_updated_at = COALESCE(EXCLUDED.external_updated_at, r.external_updated_at),
+        local_updated_at = COALESCE(EXCLUDED.local_updated_at, r.local_updated_at),
+        deleted = EXCLUDED.deleted,
+        last_resolution = COALESCE(EXCLUDED.last_resolution, r.last_resolution),
+        updated_at = now()`,
+    [system, type, JSON.stringify(rows)],
+  );
+}
+
+async function loadLocal(c: PoolClient, type: EntityType, ids: string[]): Promise<Map<string, LocalRow>> {
+  if (!ids.length) return new Map();
+  const { rows } = await c.query<LocalRow>(
+    `SELECT id, ${fieldList(type).join(', ')}, version, updated_at, deleted_at FROM ${ENTITIES[type].table}
+     WHERE id = ANY($1::text[]) FOR UPDATE`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+function toIso(d: Date | string | null | undefined): string | null {
+  if (!d) return null;
+  return (d instanceof Date ? d : new Date(d)).toISOString();
+}
+
+/**
+ * Applies one page of external records. Per record: unchanged since the last sync (including our
+ * own writes coming back) → nothing; changed only externally → local upsert; changed on both
+ * sides → last-write-wins by timestamp, the loser's values kept in last_resolution.
+ */
+export async function applyPulledPage(pool: Pool, system: string, type: EntityType, records: ExternalRecord[]): Promise<PullCounts> {
+  const counts = emptyPullCounts();
+  counts.fetched = records.length;
+  if (!records.length) return counts;
+  const spec = ENTITIES[type];
+  const fields = fieldList(type);
+
+  return withTx(pool, async (c) => {
+    const extIds = records.map((r) => r.externalId);
+    const auroraIds = records.map((r) => r.auroraId).filter((x): x is string => Boolean(x));
+    const { rows: regs } = await c.query<RegistryRow>(
+      `SELECT * FROM sync_registry WHERE external_system = $1 AND entity_type = $2
+         AND (external_id = ANY($3::text[]) OR local_id = ANY($4::text[]))
+       ORDER BY id FOR UPDATE`,
+      [system, type, extIds, auroraIds],
+    );
+    const regByExt = new Map(regs.filter((r) => r.external_id).map((r) => [r.external_id!, r]));
+    const regByLocal = new Map(regs.map((r) => [r.local_id, r]));
+    const locals = await loadLocal(c, type, [...new Set([...regs.map((r) => r.local_id), ...auroraIds])]);
+
+    const inserts: Record<string, unknown>[] = [];
+    const updates: Record<string, unknown>[] = [];
+    type Pending = { rec: ExternalRecord; reg?: RegistryRow; localId: string; hash: string; resolution: unknown; kind: 'created' | 'updated' };
+    const pending: Pending[] = [];
+    const registryOnly: RegistryWrite[] = [];
+
+    for (const rec of records) {
+      const hash = contentHash(rec.fields);
+      let reg = regByExt.get(rec.externalId);
+      // A record we created whose registry row lost its external id (crash between write and commit).
+      if (!reg && rec.auroraId) {
+        const byLocal = regByLocal.get(rec.auroraId);
+        if (byLocal && (!byLocal.external_id || byLocal.external_id === rec.externalId)) reg = byLocal;
+      }
+      if (reg?.sync_status === 'conflict') {
+        counts.skipped++;
+        continue;
+      }
+      const local = reg ? locals.get(reg.local_id) : rec.auroraId ? locals.get(rec.auroraId) : undefined;
+      if (reg && reg.synced_hash === hash && reg.external_id === rec.externalId) {
+        counts.unchanged++;
+        continue;
+      }
+      if (!local) {
+        // New to Aurora (or its local row is gone): create it, keyed by the Aurora id when HubSpot carries one.
+        const localId = reg?.local_id ?? rec.auroraId ?? randomUUID();
+        inserts.push({ id: localId, ...rec.fields });
+        pending.push({ rec, reg, localId, hash, resolution: null, kind: 'created' });
+        continue;
+      }
+      const localFields = localCanonical(type, local);
+      const localHash = contentHash(localFields);
+      if (localHash === hash) {
+        // Both sides already agree (e.g. the same edit on both, or a first link): record it, change nothing.
+        registryOnly.push({
+          local_id: local.id, external_id: rec.externalId, local_version: local.version,
+          external_version: reg ? (reg.external_version ?? 0) + (reg.synced_hash === hash ? 0 : 1) : 1,
+          sync_status: 'synced', error_message: null, synced_hash: hash, synced_snapshot: rec.fields,
+          external_updated_at: rec.updatedAt, local_updated_at: toIso(local.updated_at), deleted: false,
+          last_resolution: null, synced: true,
+        });
+        counts.unchanged++;
+        continue;
+      }
+      const localChanged = !reg || (local.version > (reg.local_version ?? 0) && localHash !== reg.synced_hash);
+      let resolution: unknown = null;
+      if (localChanged) {
+        counts.conflicts++;
+        const externalAt = Date.parse(rec.updatedAt);
+        const localAt = new Date(local.updated_at).getTime();
+        const externalWins = externalAt > localAt;
+        resolution = {
+          policy: 'last-write-wins',
+          winner: externalWins ? 'external' : 'local',
+          at: new Date().toISOString(),
+          fields: changedFields(localFields, rec.fields),
+          local: { values: localFields, version: local.version, updated_at: toIso(local.updated_at) },
+          external: { values: rec.fields, id: rec.externalId, updated_at: rec.updatedAt },
+          base: reg?.synced_snapshot ?? null,
+        };
+        if (!externalWins) {
+          // Local wins: leave the row; push sends it out. Record what the external side had.
+          registryOnly.push({
+            local_id: local.id, external_id: rec.externalId, local_version: reg?.local_version ?? 0,
+            external_version: (reg?.external_version ?? 0) + 1, sync_status: 'pending', error_message: null,
+            synced_hash: null, synced_snapshot: null, external_updated_at: rec.updatedAt, local_updated_at: null,
+            deleted: false, last_resolution: resolution, synced: false,
+          });
+          continue;
+        }
+      }
+      updates.push({ id: local.id, ...rec.fields });
+      pending.push({ rec, reg, localId: local.id, hash, resolution, kind: 'updated' });
+    }
+
+    const cols = recordsetColumns(type);
+    const written = new Map<string, { version: number; updated_at: Date }>();
+    if (inserts.length) {
+      const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `INSERT INTO ${spec.table} (id, ${fields.join(', ')})
+         SELECT id, ${fields.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(id text, ${cols})
+         ON CONFLICT (id) DO UPDATE SET ${fields.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, deleted_at = NULL
+         RETURNING id, version, updated_at`,
+        [JSON.stringify(inserts)],
+      );
+      for (const r of rows) written.set(r.id, r);
+    }
+    if (updates.length) {
+      const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `UPDATE ${spec.table} t SET ${fields.map((f) => `${f} = x.${f}`).join(', ')}, deleted_at = NULL
+         FROM jsonb_to_recordset($1::jsonb) AS x(id text, ${cols})
+         WHERE t.id = x.id RETURNING t.id, t.version, t.updated_at`,
+        [JSON.stringify(updates)],
+      );
+      for (const r of rows) written.set(r.id, r);
+    }
+
+    const regWrites: RegistryWrite[] = [...registryOnly];
+    const events: SyncEvent[] = [];
+    const now = new Date().toISOString();
+    for (const p of pending) {
+      const w = written.get(p.localId)!;
+      const externalVersion = (p.reg?.external_version ?? 0) + 1;
+      regWrites.push({
+        local_id: p.localId, external_id: p.rec.externalId, local_version: w.version, external_version: externalVersion,
+        sync_status: 'synced', error_message: null, synced_hash: p.hash, synced_snapshot: p.rec.fields,
+        external_updated_at: p.rec.updatedAt, local_updated_at: toIso(w.updated_at), deleted: false,
+        last_resolution: p.resolution, synced: true,
+      });
+      if (p.kind === 'created') counts.created++;
+      else counts.updated++;
+      events.push({
+        action: p.kind, source: system, entity_type: type, entity_id: p.localId, timestamp: now, direction: 'pull',
+        external_id: p.rec.externalId, local_version: w.version, external_version: externalVersion,
+      });
+    }
+    await writeRegistry(c, system, type, regWrites);
+    await enqueueEvents(c, events);
+    return counts;
+  });
+}
+
+/** Applies external deletions (archived records): soft-deletes the local rows and tombstones the registry. */
+export async function applyExternalDeletions(pool: Pool, system: string, type: EntityType, externalIds: string[]): Promise<number> {
+  if (!externalIds.length) return 0;
+  return withTx(pool, async (c) => {
+    const { rows: regs } = await c.query<RegistryRow>(
+      `SELECT * FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND external_id = ANY($3::text[])
+         AND NOT deleted AND sync_status <> 'conflict' FOR UPDATE`,
+      [system, type, externalIds],
+    );
+    if (!regs.length) return 0;
+    const { rows: deleted } = await c.query<{ id: string; version: number; updated_at: Date }>(
+      `UPDATE ${ENTITIES[type].table} SET deleted_at = COALESCE(deleted_at, clock_timestamp())
+       WHERE id = ANY($1::text[]) RETURNING id, version, updated_at`,
+      [regs.map((r) => r.local_id)],
+    );
+    const byId = new Map(deleted.map((d) => [d.id, d]));
+    const now = new Date().toISOString();
+    await writeRegistry(
+      c, system, type,
+      regs.map((r) => ({
+        local_id: r.local_id, external_id: r.external_id, local_version: byId.get(r.local_id)?.version ?? r.local_version ?? 0,
+        external_version: (r.external_version ?? 0) + 1, sync_status: 'synced', error_message: null, synced_hash: null,
+        synced_snapshot: null, external_updated_at: now, local_updated_at: toIso(byId.get(r.local_id)?.updated_at), deleted: true,
+        last_resolution: null, synced: true,
+      })),
+    );
+    await enqueueEvents(
+      c,
+      regs.map((r) => ({
+        action: 'deleted' as const, source: system, entity_type: type, entity_id: r.local_id, timestamp: now,
+        direction: 'pull' as const, external_id: r.external_id, local_version: byId.get(r.local_id)?.version ?? null,
+        external_version: (r.external_version ?? 0) + 1,
+      })),
+    );
+    return regs.length;
+  });
+}
+
+export interface PushCandidate {
+  /** registry sync_status, when the record has a registry row */
+  status?: RegistryRow['sync_status'];
+  localId: string;
+  version: number;
+  updatedAt: Date;
+  deleted: boolean;
+  fields: Canonical;
+  hash: string;
+  reg: Pick<RegistryRow, 'external_id' | 'local_version' | 'external_version' | 'synced_hash'> | null;
+}
+
+/**
+ * Local rows whose version is ahead of the registry (or never synced), in id order after `afterId`.
+ * Records in conflict and records already deleted on both sides are left alone.
+ */
+export async function selectPushCandidates(
+  pool: Pool, system: string, type: EntityType, afterId: string, limit: number,
+): Promise<PushCandidate[]> {
+  const fields = fieldList(type);
+  const { rows } = await pool.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null }>(
+    `SELECT t.id, ${fields.map((f) => `t.${f}`).join(', ')}, t.version, t.updated_at, t.deleted_at,
+            r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.sync_status
+     FROM ${ENTITIES[type].table} t
+     LEFT JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2
+     WHERE t.id > $3
+       AND ((r.id IS NULL AND t.deleted_at IS NULL)
+         OR (r.id IS NOT NULL AND r.sync_status <> 'conflict' AND NOT r.deleted
+             AND (t.version > COALESCE(r.local_version, 0) OR r.sync_status = 'pending')))
+     ORDER BY t.id LIMIT $4`,
+    [system, type, afterId, limit],
+  );
+  return rows.map((r) => {
+    const fields = localCanonical(type, r);
+    return {
+      localId: r.id, version: r.version, status: (r as { sync_status?: RegistryRow['sync_status'] }).sync_status, updatedAt: r.updated_at, deleted: r.deleted_at !== null, fields, hash: contentHash(fields),
+      reg: r.reg_id === null ? null : { external_id: r.external_id, local_version: r.reg_local_version, external_version: r.external_version, synced_hash: r.synced_hash },
+    };
+  });
+}
+
+export type PushKind = 'created' | 'updated' | 'deleted' | 'unchanged';
+
+/** Records the outcome of a push batch: registry rows, and events for what changed externally. */
+export async function recordPushOutcomes(
+  pool: Pool, system: string, type: EntityType,
+  items: { candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[],
+): Promise<PushCounts> {
+  const counts = emptyPushCounts();
+  counts.selected = items.length;
+  if (!items.length) return counts;
+  const regWrites: RegistryWrite[] = [];
+  const events: SyncEvent[] = [];
+  const now = new Date().toISOString();
+  for (const { candidate: cand, kind, outcome } of items) {
+    const prevExtVersion = cand.reg?.external_version ?? 0;
+    if (kind === 'unchanged') {
+      // The local change restored the synced state: nothing to send, just catch the registry up.
+      regWrites.push({
+        local_id: cand.localId, external_id: cand.reg?.external_id ?? null, local_version: cand.version, external_version: prevExtVersion,
+        sync_status: 'synced', error_message: null, synced_hash: null, synced_snapshot: null, external_updated_at: null,
+        local_updated_at: toIso(cand.updatedAt), deleted: false, last_resolution: null, synced: true,
+      });
+      counts.unchanged++;
+      continue;
+    }
+    if (!outcome || !outcome.ok) {
+      counts.errors++;
+      regWrites.push({
+        local_id: cand.localId, external_id: cand.reg?.external_id ?? null, local_version: cand.reg?.local_version ?? 0,
+        external_version: cand.reg ? prevExtVersion : null, sync_status: 'error',
+        error_message: outcome && !outcome.ok ? outcome.error.slice(0, 2000) : 'no outcome', synced_hash: null, synced_snapshot: null,
+        external_updated_at: null, local_updated_at: null, deleted: false, last_resolution: null, synced: false,
+      });
+      continue;
+    }
+    const action = kind === 'deleted' ? 'deleted' : outcome.created === false && kind === 'created' ? 'updated' : kind;
+    counts[kind]++;
+    const extVersion = prevExtVersion + 1;
+    regWrites.push({
+      local_id: cand.localId, external_id: outcome.externalId, local_version: cand.version, external_version: extVersion,
+      sync_status: 'synced', error_message: null,
+      synced_hash: kind === 'deleted' ? null : contentHash(outcome.fields),
+      synced_snapshot: kind === 'deleted' ? null : outcome.fields,
+      external_updated_at: outcome.updatedAt, local_updated_at: toIso(cand.updatedAt), deleted: kind === 'deleted',
+      last_resolution: null, synced: true,
+    });
+    events.push({
+      action, source: system, entity_type: type, entity_id: cand.localId, timestamp: now, direction: 'push',
+      external_id: outcome.externalId, local_version: cand.version, external_version: extVersion,
+    });
+  }
+  await withTx(pool, async (c) => {
+    await writeRegistry(c, system, type, regWrites);
+    await enqueueEvents(c, events);
+  });
+  return counts;
+}

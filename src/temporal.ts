@@ -1,0 +1,53 @@
+/** Client-side helpers shared by the worker, the API and the CLI: connect, start, trigger. */
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config } from './config';
+import { ENTITY_TYPES, type EntityType } from './core/entities';
+import {
+  SA_SYSTEM,
+  syncWorkflowId,
+  triggerSignal,
+  type SyncStatus,
+  type SyncWorkflowInput,
+  type SystemName,
+  statusQuery,
+} from './workflows/definitions';
+
+export async function connectClient(cfg: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: cfg.temporal.address });
+  return new Client({ connection, namespace: cfg.temporal.namespace });
+}
+
+function startOptions(cfg: Config, system: SystemName) {
+  const args: [SyncWorkflowInput] = [{ system, entityTypes: [...ENTITY_TYPES], intervalSeconds: cfg.syncIntervalSeconds }];
+  return {
+    workflowId: syncWorkflowId(system, cfg.temporal.workflowIdPrefix),
+    taskQueue: cfg.temporal.taskQueue,
+    args,
+    typedSearchAttributes: [{ key: SA_SYSTEM, value: system }],
+    memo: { summary: `${system} two-way sync, every ${cfg.syncIntervalSeconds} s` },
+  };
+}
+
+/** Starts `sync:<system>` unless it is already running. */
+export async function ensureSyncWorkflow(client: Client, cfg: Config, system: SystemName): Promise<void> {
+  await client.workflow.start('syncWorkflow', { ...startOptions(cfg, system), workflowIdConflictPolicy: 'USE_EXISTING' });
+}
+
+/** Signals `trigger` (starting the workflow first if it is not running). */
+export async function triggerSync(client: Client, cfg: Config, system: SystemName, entityType?: EntityType): Promise<string> {
+  const handle = await client.workflow.signalWithStart('syncWorkflow', {
+    ...startOptions(cfg, system),
+    signal: triggerSignal,
+    signalArgs: [{ entityType }],
+  });
+  return handle.workflowId;
+}
+
+export async function queryStatus(client: Client, cfg: Config, system: SystemName): Promise<SyncStatus | null> {
+  try {
+    return await client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix)).query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}

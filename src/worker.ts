@@ -1,0 +1,111 @@
+/**
+ * The worker: builds dependencies once, runs the Temporal Worker for the sync task queue, serves
+ * Prometheus metrics on METRICS_PORT, relays outbox events to Redis, and makes sure each configured
+ * system's sync workflow is running.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Server } from 'node:http';
+import { loadConfigOrExit, type Config } from './config';
+import { createActivities } from './activities';
+import { createDeps, type Deps } from './deps';
+import { log, setLogLevel } from './log';
+import { serveMetrics } from './metrics';
+import { migrate } from './store/migrate';
+import { relayOutbox } from './store/outbox';
+import { connectClient, ensureSyncWorkflow } from './temporal';
+import { SYSTEMS } from './workflows/definitions';
+
+export interface RunningWorker {
+  worker: Worker;
+  deps: Deps;
+  /** resolves when the worker has stopped */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface WorkerStartOptions {
+  /** pre-bundled workflow code (tests bundle once and reuse it) */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  serveMetrics?: boolean;
+  /** start the sync workflows of configured systems (default true) */
+  ensureWorkflows?: boolean;
+  relayIntervalMs?: number;
+  deps?: Deps;
+}
+
+export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): Promise<RunningWorker> {
+  const deps = opts.deps ?? createDeps(cfg);
+  await migrate(deps.db);
+  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.temporal.namespace,
+    taskQueue: cfg.temporal.taskQueue,
+    activities: createActivities(deps),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+  });
+
+  let metricsServer: Server | undefined;
+  if (opts.serveMetrics ?? true) metricsServer = await serveMetrics(deps.metrics, cfg.metricsPort);
+
+  for (const system of SYSTEMS) {
+    if (!deps.connectors.has(system)) {
+      log.warn(`${system}: not configured (set HUBSPOT_API_KEY or put hubspot-api-key.txt in ${cfg.secretsDir}); not syncing it`);
+    }
+  }
+  const done = worker.run();
+  if (opts.ensureWorkflows ?? true) {
+    const client = await connectClient(cfg);
+    for (const system of SYSTEMS) if (deps.connectors.has(system)) await ensureSyncWorkflow(client, cfg, system);
+    await client.connection.close();
+  }
+
+  // Outbox relay: events normally go out at the end of each cycle's activity; this catches up
+  // quickly after Redis comes back, and publishes events written by anything else.
+  let relaying = false;
+  const relayTimer = setInterval(() => {
+    if (relaying) return;
+    relaying = true;
+    relayOutbox(deps.db, deps.redis)
+      .then((n) => n && deps.metrics.eventsPublished.inc(n))
+      .catch(() => undefined)
+      .finally(() => {
+        relaying = false;
+      });
+  }, opts.relayIntervalMs ?? 1_000);
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return done;
+    stopped = true;
+    clearInterval(relayTimer);
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await done.catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    metricsServer?.close();
+    if (!opts.deps) await deps.close();
+  };
+  return { worker, deps, done, stop };
+}
+
+if (require.main === module) {
+  const cfg = loadConfigOrExit();
+  setLogLevel(cfg.logLevel);
+  startWorker(cfg)
+    .then((w) => {
+      log.info('worker running', {
+        task_queue: cfg.temporal.taskQueue,
+        temporal: cfg.temporal.address,
+        metrics: `http://localhost:${cfg.metricsPort}/metrics`,
+        systems: [...w.deps.connectors.keys()],
+      });
+      const shutdown = () => void w.stop().then(() => process.exit(0));
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+      return w.done;
+    })
+    .catch((err) => {
+      log.error('worker failed', { error: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    });
+}

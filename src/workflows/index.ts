@@ -1,0 +1,2 @@
+// Workflow entry points registered by the worker (bundled; deterministic code only).
+export { syncWorkflow } from './sync';

@@ -1,0 +1,165 @@
+/**
+ * The long-lived sync workflow of one external system (`sync:<system>`): every SYSTEM interval on a
+ * durable timer, or early on a `trigger` signal / `syncNow` update, it pulls then pushes each entity
+ * type through activities, carrying only cursors and counts. One entity type failing never stops the
+ * others. History stays bounded by continue-as-new.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { EntityType } from '../core/entities';
+import {
+  SA_STATUS,
+  statusQuery,
+  syncNowUpdate,
+  triggerSignal,
+  type CycleSummary,
+  type EntityStatus,
+  type SyncWorkflowInput,
+  type TriggerRequest,
+} from './definitions';
+
+const NON_RETRYABLE = ['AUTH_FAILED', 'NOT_CONFIGURED', 'BAD_REQUEST', 'UNKNOWN_SYSTEM'];
+
+/** Long page loops: heartbeat per page; a retry resumes from the heartbeated cursor. */
+const pageLoop = proxyActivities<Activities>({
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+/** Short bookkeeping calls (Postgres, Redis). */
+const shortCall = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
+});
+
+/** Cycles per run before continue-as-new, whatever the history size says. */
+const MAX_CYCLES_PER_RUN = 200;
+
+function blankStatus(): EntityStatus {
+  return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, cursor: null, lastError: null };
+}
+
+function describeFailure(err: unknown): string {
+  let e: unknown = err;
+  if (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.type ? `${e.type}: ${e.message}` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
+  const { system, entityTypes } = input;
+  const state = input.state ?? { cursors: {}, status: {}, cycles: 0, pending: [] };
+  for (const t of entityTypes) state.status[t] ??= blankStatus();
+  let syncing = false;
+  let nextCycleAt: string | null = null;
+  let cyclesThisRun = 0;
+  const completed = new Map<string, CycleSummary>();
+
+  const accept = (req?: TriggerRequest): TriggerRequest => {
+    const entityType = req?.entityType && entityTypes.includes(req.entityType) ? req.entityType : undefined;
+    return { entityType, requestId: req?.requestId };
+  };
+
+  setHandler(triggerSignal, (req) => {
+    state.pending.push(accept(req));
+  });
+  setHandler(
+    syncNowUpdate,
+    async (req) => {
+      const requestId = req?.requestId ?? uuid4();
+      state.pending.push({ ...accept(req), requestId });
+      await condition(() => completed.has(requestId));
+      return completed.get(requestId)!;
+    },
+    {
+      validator: (req) => {
+        if (req?.entityType !== undefined && !entityTypes.includes(req.entityType)) {
+          throw new Error(`unknown entity type "${String(req.entityType)}" for ${system}; expected one of ${entityTypes.join(', ')}`);
+        }
+      },
+    },
+  );
+  setHandler(statusQuery, () => ({
+    system,
+    state: syncing ? 'syncing' : 'idle',
+    cycles: state.cycles,
+    nextCycleAt,
+    entities: state.status,
+  }));
+
+  async function syncEntity(type: EntityType): Promise<void> {
+    const st = (state.status[type] ??= blankStatus());
+    st.lastCycleAt = new Date().toISOString();
+    let error: string | null = null;
+    try {
+      const pulled = await pageLoop.pullEntity({ system, entityType: type, cursor: state.cursors[type] ?? null });
+      state.cursors[type] = pulled.cursor;
+      st.cursor = pulled.cursor;
+      st.lastPull = { ...pulled.counts };
+      st.lastPush = { ...(await pageLoop.pushEntity({ system, entityType: type })) };
+      st.lastSuccessAt = new Date().toISOString();
+    } catch (err) {
+      error = describeFailure(err);
+    }
+    st.lastError = error;
+    try {
+      await shortCall.recordOutcome({ system, entityType: type, error });
+    } catch {
+      // bookkeeping only; the status query still has it
+    }
+  }
+
+  let runNow = !input.state; // a new workflow syncs at once; a continued one waits for its timer
+  for (;;) {
+    if (!runNow && state.pending.length === 0) {
+      nextCycleAt = new Date(Date.now() + input.intervalSeconds * 1000).toISOString();
+      await condition(() => state.pending.length > 0, input.intervalSeconds * 1000);
+    }
+    runNow = false;
+    nextCycleAt = null;
+    const batch = state.pending.splice(0);
+    const types =
+      batch.length === 0 || batch.some((r) => !r.entityType)
+        ? entityTypes
+        : entityTypes.filter((t) => batch.some((r) => r.entityType === t));
+
+    syncing = true;
+    upsertSearchAttributes([{ key: SA_STATUS, value: 'syncing' }]);
+    for (const type of types) await syncEntity(type);
+    try {
+      await shortCall.publishEvents();
+    } catch {
+      // Redis down: events stay in the outbox and go out with a later relay.
+    }
+    syncing = false;
+    state.cycles++;
+    cyclesThisRun++;
+    const failed = types.filter((t) => state.status[t]?.lastError);
+    upsertSearchAttributes([{ key: SA_STATUS, value: failed.length ? 'error' : 'idle' }]);
+    upsertMemo({
+      summary: `${system}: cycle ${state.cycles} at ${new Date().toISOString()}; ${
+        failed.length ? `errors in ${failed.join(', ')}` : 'all entity types synced'
+      }`,
+    });
+    const summary: CycleSummary = { requestId: '', entities: Object.fromEntries(types.map((t) => [t, state.status[t]!])) };
+    for (const r of batch) if (r.requestId) completed.set(r.requestId, { ...summary, requestId: r.requestId });
+
+    const waitingUpdates = state.pending.some((r) => r.requestId);
+    if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= MAX_CYCLES_PER_RUN)) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof syncWorkflow>({ ...input, state: { ...state, pending: state.pending } });
+    }
+  }
+}
