@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up everything (idempotently), starts the services, type-checks and runs every test against
+# the real Temporal dev server, PostgreSQL and Redis. Usage: npm test  (or bash scripts/test.sh [files...])
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+source scripts/env.sh
+bash scripts/services.sh start
+echo "test: type-check"
+npx tsc --noEmit -p .
+files=("$@")
+[ ${#files[@]} -gt 0 ] || mapfile -t files < <(ls test/*.test.ts | sort)
+echo "test: node --test ${files[*]}"
+exec node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}"

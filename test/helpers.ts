@@ -1,0 +1,171 @@
+/**
+ * Test harness: real Postgres (a fresh database per test), real Redis, the real Temporal dev server
+ * (started by scripts/test.sh), the HubSpot sandbox in-process, and a real worker per test on its own
+ * task queue and workflow-ID prefix.
+ */
+import { randomUUID } from 'node:crypto';
+import { bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import Redis from 'ioredis';
+import { Pool } from 'pg';
+import { loadConfig, type Config } from '../src/config';
+import { createDeps, type Deps } from '../src/deps';
+import { startWorker, type RunningWorker } from '../src/worker';
+import { startHubSpotSandbox, type HubSpotSandbox, type SandboxOptions } from '../src/sandbox/hubspot';
+import { syncNowUpdate, syncWorkflowId, type CycleSummary } from '../src/workflows/definitions';
+import { ensureSyncWorkflow } from '../src/temporal';
+import type { EntityType } from '../src/core/entities';
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export function baseEnv(): NodeJS.ProcessEnv {
+  return {
+    POSTGRES_HOST: process.env.POSTGRES_HOST ?? '127.0.0.1',
+    POSTGRES_PORT: process.env.POSTGRES_PORT ?? '5432',
+    POSTGRES_USER: process.env.POSTGRES_USER ?? 'aurora_app',
+    POSTGRES_PASSWORD: process.env.POSTGRES_PASSWORD ?? 'aurora_dev_password',
+    POSTGRES_DB: process.env.POSTGRES_DB ?? 'aurora_unified',
+    REDIS_HOST: process.env.REDIS_HOST ?? '127.0.0.1',
+    REDIS_PORT: process.env.REDIS_PORT ?? '6379',
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    SECRETS_DIR: '/nonexistent-secrets',
+  };
+}
+
+/** A fresh, migrated-on-first-use database; dropped by the returned cleanup. */
+export async function freshDatabase(): Promise<{ name: string; drop: () => Promise<void> }> {
+  const env = baseEnv();
+  const name = `aurora_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const admin = new Pool({ host: env.POSTGRES_HOST, port: Number(env.POSTGRES_PORT), user: env.POSTGRES_USER, password: env.POSTGRES_PASSWORD, database: env.POSTGRES_DB, max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    name,
+    drop: async () => {
+      const a = new Pool({ host: env.POSTGRES_HOST, port: Number(env.POSTGRES_PORT), user: env.POSTGRES_USER, password: env.POSTGRES_PASSWORD, database: env.POSTGRES_DB, max: 1 });
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await a.end();
+    },
+  };
+}
+
+export interface Harness {
+  cfg: Config;
+  env: NodeJS.ProcessEnv;
+  sandbox: HubSpotSandbox;
+  deps: Deps;
+  db: Pool;
+  client: Client;
+  worker: RunningWorker | null;
+  startWorker(): Promise<RunningWorker>;
+  stopWorker(): Promise<void>;
+  /** runs one full cycle (or one entity type) through the workflow's syncNow update and returns its outcome */
+  cycle(entityType?: EntityType): Promise<CycleSummary>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  sandbox?: SandboxOptions;
+  env?: Record<string, string>;
+  /** start a worker right away (default true) */
+  worker?: boolean;
+}
+
+export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
+  quietRuntime();
+  const sandbox = await startHubSpotSandbox({ rateLimits: true, ...opts.sandbox });
+  const database = await freshDatabase();
+  const id = randomUUID().slice(0, 8);
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv(),
+    POSTGRES_DB: database.name,
+    HUBSPOT_API_KEY: 'sandbox-token',
+    HUBSPOT_BASE_URL: sandbox.url,
+    HUBSPOT_SEARCH_LOOKBACK_MS: '2000',
+    SYNC_INTERVAL: '3600',
+    TEMPORAL_TASK_QUEUE: `test-${id}`,
+    WORKFLOW_ID_PREFIX: `test-${id}:`,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'error',
+    ...opts.env,
+  };
+  const cfg = loadConfig(env);
+  const deps = createDeps(cfg);
+  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const client = new Client({ connection, namespace: cfg.temporal.namespace });
+  const h: Harness = {
+    cfg,
+    env,
+    sandbox,
+    deps,
+    db: deps.db,
+    client,
+    worker: null,
+    async startWorker() {
+      h.worker = await startWorker(cfg, { workflowBundle: await workflowBundle(), serveMetrics: false, ensureWorkflows: false, deps, relayIntervalMs: 200 });
+      return h.worker;
+    },
+    async stopWorker() {
+      await h.worker?.stop();
+      h.worker = null;
+    },
+    async cycle(entityType) {
+      await ensureSyncWorkflow(client, cfg, 'hubspot');
+      const handle = client.workflow.getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix));
+      return handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] });
+    },
+    async close() {
+      await client.workflow
+        .getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix))
+        .terminate('test finished')
+        .catch(() => undefined);
+      await h.stopWorker();
+      await connection.close();
+      await deps.close();
+      await sandbox.close();
+      await database.drop();
+    },
+  };
+  if (opts.worker ?? true) await h.startWorker();
+  return h;
+}
+
+/** Collects every event published on aurora:sync:* while it runs. */
+export async function subscribe(env: NodeJS.ProcessEnv = baseEnv()): Promise<{ events: { channel: string; event: Record<string, unknown> }[]; close(): Promise<void> }> {
+  const sub = new Redis({ host: env.REDIS_HOST, port: Number(env.REDIS_PORT) });
+  const events: { channel: string; event: Record<string, unknown> }[] = [];
+  sub.on('pmessage', (_p, channel, message) => events.push({ channel, event: JSON.parse(message) as Record<string, unknown> }));
+  await sub.psubscribe('aurora:sync:*');
+  return { events, close: async () => void sub.disconnect() };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function count(db: Pool, sql: string, params: unknown[] = []): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(sql, params);
+  return Number(rows[0]!.n);
+}
