@@ -28,6 +28,10 @@ const EnvSchema = z.object({
   /** How far back each incremental search re-reads, to cover HubSpot's search indexing delay. */
   HUBSPOT_SEARCH_LOOKBACK_MS: z.coerce.number().int().min(0).default(30_000),
   SYNC_INTERVAL: z.coerce.number().int().min(1, 'must be at least 1 second').default(300),
+  /** Seconds without a heartbeat before Temporal retries a page loop elsewhere (a killed worker). */
+  ACTIVITY_HEARTBEAT_TIMEOUT: z.coerce.number().int().min(1).default(30),
+  /** Cycles one workflow run performs before continue-as-new (history also triggers it earlier). */
+  SYNC_CYCLES_PER_RUN: z.coerce.number().int().min(1).default(200),
   TEMPORAL_ADDRESS: nonEmpty.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty.default('default'),
   TEMPORAL_TASK_QUEUE: nonEmpty.default('aurora-sync'),
@@ -53,6 +57,8 @@ export interface Config {
     searchLookbackMs: number;
   };
   syncIntervalSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  cyclesPerRun: number;
   temporal: { address: string; namespace: string; taskQueue: string; workflowIdPrefix: string };
   api: { host: string; port: number };
   metricsPort: number;
@@ -108,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       searchLookbackMs: e.HUBSPOT_SEARCH_LOOKBACK_MS,
     },
     syncIntervalSeconds: e.SYNC_INTERVAL,
+    heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT,
+    cyclesPerRun: e.SYNC_CYCLES_PER_RUN,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -18,7 +18,15 @@ export async function connectClient(cfg: Config): Promise<Client> {
 }
 
 function startOptions(cfg: Config, system: SystemName) {
-  const args: [SyncWorkflowInput] = [{ system, entityTypes: [...ENTITY_TYPES], intervalSeconds: cfg.syncIntervalSeconds }];
+  const args: [SyncWorkflowInput] = [
+    {
+      system,
+      entityTypes: [...ENTITY_TYPES],
+      intervalSeconds: cfg.syncIntervalSeconds,
+      heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
+      cyclesPerRun: cfg.cyclesPerRun,
+    },
+  ];
   return {
     workflowId: syncWorkflowId(system, cfg.temporal.workflowIdPrefix),
     taskQueue: cfg.temporal.taskQueue,

@@ -37,7 +37,7 @@ export async function enqueueEvents(client: PoolClient, events: SyncEvent[]): Pr
 /**
  * Publishes unpublished outbox rows in id order, in batches, and marks them published. Rows are
  * locked while being relayed so concurrent relays never publish one twice. Returns the number
- * published; throws if Redis is unreachable (nothing is marked then).
+ * published; throws if Redis is unreachable (nothing is marked then, so delivery is at least once).
  */
 export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatches = 100): Promise<number> {
   let total = 0;
@@ -52,15 +52,16 @@ export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatc
         [batch],
       );
       if (rows.length) {
-        const pipe = redis.multi();
+        if (redis.status !== 'ready') throw new Error(`Redis is not connected (${redis.status})`);
+        const pipe = redis.pipeline();
         for (const r of rows) {
           const body = JSON.stringify(r.payload);
           pipe.publish(r.channel, body);
           pipe.xadd(EVENT_STREAM, 'MAXLEN', '~', '100000', '*', 'channel', r.channel, 'event', body);
         }
-        const results = await pipe.exec();
+        const results = await withTimeout(pipe.exec(), 10_000);
         const failed = results?.find(([err]) => err);
-        if (!results || failed) throw failed?.[0] ?? new Error('Redis transaction aborted');
+        if (!results || failed) throw failed?.[0] ?? new Error('Redis pipeline aborted');
         await client.query('UPDATE sync_outbox SET published_at = NOW() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       }
       await client.query('COMMIT');
@@ -75,6 +76,16 @@ export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatc
     if (n < batch) break;
   }
   return total;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export async function pendingEvents(pool: Pool): Promise<number> {

@@ -35,6 +35,10 @@ export interface SyncWorkflowInput {
   system: SystemName;
   entityTypes: EntityType[];
   intervalSeconds: number;
+  /** heartbeat timeout of the page loops (default 30 s) */
+  heartbeatTimeoutSeconds?: number;
+  /** cycles per run before continue-as-new (default 200) */
+  cyclesPerRun?: number;
   /** carried across continue-as-new */
   state?: {
     cursors: Record<string, PullCursorState | null>;

@@ -33,19 +33,19 @@ import {
 const NON_RETRYABLE = ['AUTH_FAILED', 'NOT_CONFIGURED', 'BAD_REQUEST', 'UNKNOWN_SYSTEM'];
 
 /** Long page loops: heartbeat per page; a retry resumes from the heartbeated cursor. */
-const pageLoop = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+function pageLoopActivities(heartbeatTimeoutSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: heartbeatTimeoutSeconds * 1000,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
 /** Short bookkeeping calls (Postgres, Redis). */
 const shortCall = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
 });
 
-/** Cycles per run before continue-as-new, whatever the history size says. */
-const MAX_CYCLES_PER_RUN = 200;
 
 function blankStatus(): EntityStatus {
   return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, cursor: null, lastError: null };
@@ -61,6 +61,8 @@ function describeFailure(err: unknown): string {
 export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   const { system, entityTypes } = input;
   const state = input.state ?? { cursors: {}, status: {}, cycles: 0, pending: [] };
+  const pageLoop = pageLoopActivities(input.heartbeatTimeoutSeconds ?? 30);
+  const cyclesPerRun = input.cyclesPerRun ?? 200;
   for (const t of entityTypes) state.status[t] ??= blankStatus();
   let syncing = false;
   let nextCycleAt: string | null = null;
@@ -157,7 +159,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     for (const r of batch) if (r.requestId) completed.set(r.requestId, { ...summary, requestId: r.requestId });
 
     const waitingUpdates = state.pending.some((r) => r.requestId);
-    if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= MAX_CYCLES_PER_RUN)) {
+    if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= cyclesPerRun)) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof syncWorkflow>({ ...input, state: { ...state, pending: state.pending } });
     }

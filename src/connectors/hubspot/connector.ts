@@ -110,8 +110,11 @@ export class HubSpotConnector implements Connector {
     return this.client.crm[HUBSPOT_MAP[type].objectType] as unknown as ObjectApis;
   }
 
-  /** One API call under the shared budget, with 429/5xx handling. */
-  private async call<T>(kind: 'general' | 'search', fn: () => Promise<T>): Promise<T> {
+  /**
+   * One API call under the shared budget, with 429/5xx handling. Other 4xx answers become
+   * non-retryable failures, except the statuses the caller handles itself (`handles`).
+   */
+  private async call<T>(kind: 'general' | 'search', fn: () => Promise<T>, handles: (code: number) => boolean = () => false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (kind === 'search') await this.search.acquire();
       await this.general.acquire();
@@ -158,7 +161,8 @@ export class HubSpotConnector implements Connector {
         if (transient) {
           throw ApplicationFailure.create({ type: ErrorType.Upstream, message: `HubSpot unavailable: ${describe(err)}` });
         }
-        throw e;
+        if (code !== undefined && handles(code)) throw e;
+        throw ApplicationFailure.create({ type: ErrorType.BadRequest, message: `HubSpot rejected the request: ${describe(err)}`, nonRetryable: true });
       }
     }
   }
@@ -171,7 +175,7 @@ export class HubSpotConnector implements Connector {
     }
     for (const { name, unique } of wanted) {
       try {
-        await this.call('general', () => this.client.crm.properties.coreApi.getByName(objectType, name));
+        await this.call('general', () => this.client.crm.properties.coreApi.getByName(objectType, name), (c) => c === 404);
       } catch (e) {
         if ((e as ApiErrorLike).code !== 404) throw e;
         await this.call('general', () =>
@@ -183,6 +187,7 @@ export class HubSpotConnector implements Connector {
             groupName: objectType === 'contacts' ? 'contactinformation' : objectType === 'companies' ? 'companyinformation' : 'dealinformation',
             hasUniqueValue: unique,
           } as never),
+          (c) => c === 409,
         ).catch((err: ApiErrorLike) => {
           if (err.code !== 409) throw err; // created meanwhile by another worker
         });
@@ -323,9 +328,12 @@ export class HubSpotConnector implements Connector {
           inputs: batch.map((c) => ({
             id: c.localId,
             idProperty: AURORA_ID_PROPERTY,
+            // HubSpot echoes this in per-input errors, so each error finds its record.
+            objectWriteTraceId: c.localId,
             properties: { ...stripEmpty(toHubSpotProperties(type, c.fields)), [AURORA_ID_PROPERTY]: c.localId },
           })),
         }),
+        isClientError,
       );
       const byAurora = new Map(res.results.map((r) => [r.properties[AURORA_ID_PROPERTY] ?? '', r]));
       return batch.map((c): WriteOutcome => {
@@ -342,6 +350,7 @@ export class HubSpotConnector implements Connector {
         this.apis(type).batchApi.update({
           inputs: batch.map((u) => ({ id: u.externalId, properties: toHubSpotProperties(type, u.fields) })),
         }),
+        isClientError,
       );
       const byId = new Map(res.results.map((r) => [String(r.id), r]));
       return batch.map((u): WriteOutcome => {
@@ -360,6 +369,8 @@ export class HubSpotConnector implements Connector {
     return deletes.map((d) => ({ localId: d.localId, ok: true as const, externalId: d.externalId, fields: {}, updatedAt: now }));
   }
 }
+
+const isClientError = (code: number): boolean => code >= 400 && code < 500;
 
 function stripEmpty(props: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== ''));
