@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
         console.log(`triggered ${id}${entityType ? ` (${ENTITIES[entityType].plural})` : ''}`);
         return;
       }
-      await ensureSyncWorkflow(client, cfg, system);
+      await ensureSyncWorkflow(client, cfg, system, { runImmediately: false });
       const handle = client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix));
       const timeoutMs = Number(values.timeout ?? 600) * 1000;
       const summary = await Promise.race([

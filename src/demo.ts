@@ -5,6 +5,7 @@
  * running (cycling every SYNC_INTERVAL) until Ctrl-C. `--once` exits after the first cycles.
  */
 import { parseArgs } from 'node:util';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { loadConfigOrExit } from './config';
@@ -61,6 +62,7 @@ async function main() {
   sandbox.seed('deals', Math.round(seedN / 3));
 
   const base = loadConfigOrExit();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   await recreateDatabase(base);
   const cfg = loadConfigOrExit({
     ...process.env,
@@ -101,7 +103,7 @@ async function main() {
   await sub.psubscribe('aurora:sync:*');
 
   line(`Aurora Sync demo: HubSpot sandbox at ${sandbox.url} (seeded ${seedN} contacts, ${Math.round(seedN / 5)} companies, ${Math.round(seedN / 3)} deals; rate limits on)`);
-  await ensureSyncWorkflow(client, cfg, 'hubspot');
+  await ensureSyncWorkflow(client, cfg, 'hubspot', { runImmediately: false });
   const handle = client.workflow.getHandle(wfId);
   const t0 = Date.now();
   const first = await handle.executeUpdate(syncNowUpdate, { args: [{}] });
@@ -128,7 +130,7 @@ async function main() {
   Temporal CLI      .tools/venv/bin/temporal workflow signal --workflow-id ${wfId} --name trigger
   CLI               npm run cli -- status     (with POSTGRES_DB=${DEMO_DB})
   Metrics           curl -s localhost:${cfg.metricsPort}/metrics | grep aurora_sync_
-  Registry (psql)   PGPASSWORD=${cfg.postgres.password ?? ''} psql -h ${cfg.postgres.host} -U ${cfg.postgres.user} -d ${DEMO_DB} -c "SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;"
+  Registry (psql)   PGPASSWORD=$POSTGRES_PASSWORD psql -h ${cfg.postgres.host} -U ${cfg.postgres.user} -d ${DEMO_DB} -c "SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;"
   Act as a HubSpot user:  curl -s -XPATCH ${sandbox.url}/_sandbox/objects/contacts/${remote.id} -H 'content-type: application/json' -d '{"properties":{"firstname":"Grace"}}'`);
 
   const shutdown = async (code: number) => {

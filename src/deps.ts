@@ -28,7 +28,12 @@ export function createRedis(cfg: Config['redis']): Redis {
   }).on('error', () => undefined);
 }
 
-export function createConnectors(cfg: Config): Map<string, Connector> {
+/** Which systems have credentials (no clients built). */
+export function configuredSystems(cfg: Config): Set<string> {
+  return new Set(cfg.hubspot.accessToken ? ['hubspot'] : []);
+}
+
+export function createConnectors(cfg: Config, metrics?: Metrics): Map<string, Connector> {
   const connectors = new Map<string, Connector>();
   if (cfg.hubspot.accessToken) {
     connectors.set(
@@ -39,6 +44,7 @@ export function createConnectors(cfg: Config): Map<string, Connector> {
         ratePer10s: cfg.hubspot.ratePer10s,
         searchPerSecond: cfg.hubspot.searchPerSecond,
         searchLookbackMs: cfg.hubspot.searchLookbackMs,
+        onRequest: metrics ? () => metrics.apiCalls.inc({ system: 'hubspot' }) : undefined,
       }),
     );
   }
@@ -48,11 +54,12 @@ export function createConnectors(cfg: Config): Map<string, Connector> {
 export function createDeps(cfg: Config): Deps {
   const db = createPool(cfg.postgres, 10);
   const redis = createRedis(cfg.redis);
+  const metrics = createMetrics();
   return {
     db,
     redis,
-    connectors: createConnectors(cfg),
-    metrics: createMetrics(),
+    connectors: createConnectors(cfg, metrics),
+    metrics,
     async close() {
       redis.disconnect();
       await db.end();

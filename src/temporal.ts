@@ -17,7 +17,7 @@ export async function connectClient(cfg: Config): Promise<Client> {
   return new Client({ connection, namespace: cfg.temporal.namespace });
 }
 
-function startOptions(cfg: Config, system: SystemName) {
+function startOptions(cfg: Config, system: SystemName, runImmediately = true) {
   const args: [SyncWorkflowInput] = [
     {
       system,
@@ -25,6 +25,7 @@ function startOptions(cfg: Config, system: SystemName) {
       intervalSeconds: cfg.syncIntervalSeconds,
       heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
       cyclesPerRun: cfg.cyclesPerRun,
+      runImmediately,
     },
   ];
   return {
@@ -36,9 +37,15 @@ function startOptions(cfg: Config, system: SystemName) {
   };
 }
 
-/** Starts `sync:<system>` unless it is already running. */
-export async function ensureSyncWorkflow(client: Client, cfg: Config, system: SystemName): Promise<void> {
-  await client.workflow.start('syncWorkflow', { ...startOptions(cfg, system), workflowIdConflictPolicy: 'USE_EXISTING' });
+/**
+ * Starts `sync:<system>` unless it is already running. `runImmediately: false` when the caller is
+ * about to request a cycle itself (so a new workflow does not run two back to back).
+ */
+export async function ensureSyncWorkflow(client: Client, cfg: Config, system: SystemName, opts: { runImmediately?: boolean } = {}): Promise<void> {
+  await client.workflow.start('syncWorkflow', {
+    ...startOptions(cfg, system, opts.runImmediately ?? true),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
 }
 
 /** Signals `trigger` (starting the workflow first if it is not running). */

@@ -3,7 +3,7 @@
  * Prometheus metrics on METRICS_PORT, relays outbox events to Redis, and makes sure each configured
  * system's sync workflow is running.
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadConfigOrExit, type Config } from './config';
 import { createActivities } from './activities';
@@ -91,6 +91,7 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
 if (require.main === module) {
   const cfg = loadConfigOrExit();
   setLogLevel(cfg.logLevel);
+  Runtime.install({ logger: new DefaultLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
   startWorker(cfg)
     .then((w) => {
       log.info('worker running', {

@@ -121,7 +121,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
       h.worker = null;
     },
     async cycle(entityType) {
-      await ensureSyncWorkflow(client, cfg, 'hubspot');
+      await ensureSyncWorkflow(client, cfg, 'hubspot', { runImmediately: false });
       const handle = client.workflow.getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix));
       return handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] });
     },

@@ -1,6 +1,6 @@
 /** Runs the REST API on API_PORT. */
 import { loadConfigOrExit } from '../config';
-import { createConnectors } from '../deps';
+import { configuredSystems } from '../deps';
 import { log } from '../log';
 import { createPool } from '../store/db';
 import { migrate } from '../store/migrate';
@@ -12,7 +12,7 @@ async function main() {
   const db = createPool(cfg.postgres, 5);
   await migrate(db);
   const temporal = await connectClient(cfg);
-  const app = buildApi({ cfg, db, temporal, configuredSystems: new Set(createConnectors(cfg).keys()) });
+  const app = buildApi({ cfg, db, temporal, configuredSystems: configuredSystems(cfg) });
   await app.listen({ host: cfg.api.host, port: cfg.api.port });
   log.info('api listening', { url: `http://localhost:${cfg.api.port}` });
   const stop = () => void app.close().then(() => db.end()).then(() => process.exit(0));

@@ -37,6 +37,8 @@ export interface SyncWorkflowInput {
   intervalSeconds: number;
   /** heartbeat timeout of the page loops (default 30 s) */
   heartbeatTimeoutSeconds?: number;
+  /** run a cycle as soon as the workflow starts (default true); false: wait for the timer or a trigger */
+  runImmediately?: boolean;
   /** cycles per run before continue-as-new (default 200) */
   cyclesPerRun?: number;
   /** carried across continue-as-new */

@@ -123,7 +123,8 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     }
   }
 
-  let runNow = !input.state; // a new workflow syncs at once; a continued one waits for its timer
+  // A new workflow syncs at once (unless asked not to); a continued one waits for its timer.
+  let runNow = !input.state && input.runImmediately !== false;
   for (;;) {
     if (!runNow && state.pending.length === 0) {
       nextCycleAt = new Date(Date.now() + input.intervalSeconds * 1000).toISOString();

@@ -40,6 +40,8 @@ export interface HubSpotConnectorOptions {
   searchPageSize?: number;
   /** attempts per request on 429/5xx/network errors before the activity's own retry takes over */
   maxAttempts?: number;
+  /** called once per API request (metrics) */
+  onRequest?: () => void;
 }
 
 /** Position in HubSpot's last-modified order. `ts` epoch ms; `seen` ids at exactly `ts` already applied. */
@@ -120,6 +122,7 @@ export class HubSpotConnector implements Connector {
       await this.general.acquire();
       keepAlive();
       this.calls.total++;
+      this.opts.onRequest?.();
       if (kind === 'search') this.calls.search++;
       try {
         return await fn();
