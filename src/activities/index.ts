@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type Redis from 'ioredis';
-import type { EntityType } from '../core/entities';
+import type { Canonical, EntityType } from '../core/entities';
 import { parseEntityType } from '../core/entities';
 import { runWithProgress, setProgress } from '../core/progress';
 import { ErrorType, type ChangeCursor, type Connector, type WriteOutcome } from '../connectors/types';
@@ -20,6 +20,7 @@ import {
   emptyPushCounts,
   recordPushOutcomes,
   selectPushCandidates,
+  translateRefs,
   type PullCounts,
   type PushCandidate,
   type PushCounts,
@@ -149,7 +150,7 @@ export function createActivities(deps: ActivityDeps) {
           const batch = await selectPushCandidates(db, input.system, type, afterId, connector.batchSize);
           if (!batch.length) break;
           afterId = batch[batch.length - 1]!.localId;
-          const items = await pushBatch(connector, type, batch);
+          const items = await pushBatch(db, connector, type, batch);
           const c = await recordPushOutcomes(db, input.system, type, items);
           for (const k of Object.keys(c) as (keyof PushCounts)[]) counts[k] += c[k];
           record(input.system, type, 'push', c);
@@ -198,10 +199,18 @@ export function createActivities(deps: ActivityDeps) {
   }
 }
 
-/** Sends one batch of local changes: creates, updates and deletes, each as one batch call. */
+/**
+ * Sends one batch of local changes: creates, updates and deletes, each as one batch call.
+ * Associations travel as the external system's ids and come back as Aurora ids.
+ */
 async function pushBatch(
-  connector: Connector, type: EntityType, batch: PushCandidate[],
+  db: Pool, connector: Connector, type: EntityType, batch: PushCandidate[],
 ): Promise<{ candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[]> {
+  const system = connector.system;
+  const external = new Map(batch.map((c) => [c.localId, { fields: { ...c.fields }, previous: c.reg?.synced_snapshot ? { ...c.reg.synced_snapshot } : null }]));
+  await translateRefs(db, system, type, [...external.values()].map((e) => e.fields), 'external');
+  const previous = [...external.values()].map((e) => e.previous).filter((p): p is Canonical => p !== null);
+  await translateRefs(db, system, type, previous, 'external');
   const creates: PushCandidate[] = [];
   const updates: PushCandidate[] = [];
   const deletes: PushCandidate[] = [];
@@ -217,12 +226,15 @@ async function pushBatch(
   }
   const run = async (list: PushCandidate[], kind: PushKind, write: () => Promise<WriteOutcome[]>) => {
     if (!list.length) return;
-    const outcomes = new Map((await write()).map((o) => [o.localId, o]));
+    const written = await write();
+    await translateRefs(db, system, type, written.flatMap((o) => (o.ok ? [o.fields] : [])), 'local');
+    const outcomes = new Map(written.map((o) => [o.localId, o]));
     for (const c of list) items.push({ candidate: c, kind, outcome: outcomes.get(c.localId) });
   };
-  await run(creates, 'created', () => connector.create(type, creates.map((c) => ({ localId: c.localId, fields: c.fields }))));
+  const ext = (c: PushCandidate) => external.get(c.localId)!;
+  await run(creates, 'created', () => connector.create(type, creates.map((c) => ({ localId: c.localId, fields: ext(c).fields, previous: ext(c).previous }))));
   await run(updates, 'updated', () =>
-    connector.update(type, updates.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id!, fields: c.fields }))),
+    connector.update(type, updates.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id!, fields: ext(c).fields, previous: ext(c).previous }))),
   );
   await run(deletes, 'deleted', () => connector.delete(type, deletes.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id! }))));
   return items;

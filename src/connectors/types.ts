@@ -26,12 +26,16 @@ export interface ChangePage {
 
 export interface WriteCreate {
   localId: string;
+  /** canonical values; association fields hold the external system's ids */
   fields: Canonical;
+  /** the last synced state (external ids), if any: lets the connector write only what changed */
+  previous?: Canonical | null;
 }
 export interface WriteUpdate {
   localId: string;
   externalId: string;
   fields: Canonical;
+  previous?: Canonical | null;
 }
 export interface WriteDelete {
   localId: string;

@@ -6,13 +6,18 @@
  */
 import { createHash } from 'node:crypto';
 
-export const ENTITY_TYPES = ['contact', 'company', 'deal'] as const;
+/** In dependency order: companies before the contacts and deals that point at them. */
+export const ENTITY_TYPES = ['company', 'contact', 'deal'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
 
 /** Canonical values are strings or null, normalised so both sides compare equal. */
 export type Canonical = Record<string, string | null>;
 
-export type FieldKind = 'text' | 'email' | 'numeric' | 'date';
+/**
+ * `ref` is one association (the Aurora id of another record), `refs` a set of them; the connector
+ * reads and writes them as the external system's ids, the store translates through the registry.
+ */
+export type FieldKind = 'text' | 'email' | 'numeric' | 'date' | 'ref' | 'refs';
 
 export interface LocalEntitySpec {
   type: EntityType;
@@ -20,6 +25,10 @@ export interface LocalEntitySpec {
   plural: string;
   table: string;
   fields: Record<string, FieldKind>;
+  /** for ref/refs fields: the entity type they point at */
+  refs?: Record<string, EntityType>;
+  /** for refs fields: the join table holding them (entity id column, target id column) */
+  joins?: Record<string, { table: string; own: string; target: string }>;
 }
 
 export const ENTITIES: Record<EntityType, LocalEntitySpec> = {
@@ -27,7 +36,8 @@ export const ENTITIES: Record<EntityType, LocalEntitySpec> = {
     type: 'contact',
     plural: 'contacts',
     table: 'contacts',
-    fields: { first_name: 'text', last_name: 'text', email: 'email', phone: 'text', linkedin_url: 'text' },
+    fields: { first_name: 'text', last_name: 'text', email: 'email', phone: 'text', linkedin_url: 'text', company_id: 'ref' },
+    refs: { company_id: 'company' },
   },
   company: {
     type: 'company',
@@ -39,7 +49,9 @@ export const ENTITIES: Record<EntityType, LocalEntitySpec> = {
     type: 'deal',
     plural: 'deals',
     table: 'deals',
-    fields: { name: 'text', amount: 'numeric', stage: 'text', probability: 'numeric', close_date: 'date' },
+    fields: { name: 'text', amount: 'numeric', stage: 'text', probability: 'numeric', close_date: 'date', company_id: 'ref', contact_ids: 'refs' },
+    refs: { company_id: 'company', contact_ids: 'contact' },
+    joins: { contact_ids: { table: 'deal_contacts', own: 'deal_id', target: 'contact_id' } },
   },
 };
 
@@ -52,6 +64,7 @@ export function parseEntityType(value: unknown): EntityType | undefined {
 
 export function normalizeValue(kind: FieldKind, value: unknown): string | null {
   if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return normalizeValue(kind, value.join(','));
   if (value instanceof Date) {
     return kind === 'date' ? value.toISOString().slice(0, 10) : value.toISOString();
   }
@@ -70,6 +83,10 @@ export function normalizeValue(kind: FieldKind, value: unknown): string | null {
     }
     case 'email':
       return s.toLowerCase();
+    case 'refs': {
+      const ids = [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))].sort();
+      return ids.length ? ids.join(',') : null;
+    }
     default:
       return s;
   }
@@ -91,4 +108,16 @@ export function contentHash(canonical: Canonical): string {
 /** Fields whose values differ between two canonical records. */
 export function changedFields(a: Canonical, b: Canonical): string[] {
   return Object.keys({ ...a, ...b }).filter((k) => (a[k] ?? null) !== (b[k] ?? null));
+}
+
+/** The plain (column) fields of an entity type, without associations. */
+export function columnFields(type: EntityType): string[] {
+  const spec = ENTITIES[type];
+  return Object.keys(spec.fields).filter((f) => !spec.joins?.[f]);
+}
+
+/** Association fields and the entity type each points at. */
+export function refFields(type: EntityType): [string, EntityType, 'ref' | 'refs'][] {
+  const spec = ENTITIES[type];
+  return Object.entries(spec.refs ?? {}).map(([f, t]) => [f, t, spec.fields[f] as 'ref' | 'refs']);
 }

@@ -8,6 +8,9 @@ import type { Pool, PoolClient } from 'pg';
 import {
   canonicalize,
   changedFields,
+  columnFields,
+  normalizeValue,
+  refFields,
   contentHash,
   ENTITIES,
   type Canonical,
@@ -60,15 +63,65 @@ export interface PushCounts {
 }
 export const emptyPushCounts = (): PushCounts => ({ selected: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, errors: 0 });
 
-const SQL_TYPE: Record<FieldKind, string> = { text: 'text', email: 'text', numeric: 'numeric', date: 'date' };
+const SQL_TYPE: Record<FieldKind, string> = { text: 'text', email: 'text', numeric: 'numeric', date: 'date', ref: 'text', refs: 'text' };
 
+/** Column fields (associations kept in join tables are read and written separately). */
 function fieldList(type: EntityType): string[] {
-  return Object.keys(ENTITIES[type].fields);
+  return columnFields(type);
 }
 function recordsetColumns(type: EntityType): string {
   return fieldList(type)
     .map((f) => `${f} ${SQL_TYPE[ENTITIES[type].fields[f]!]}`)
     .join(', ');
+}
+/** SELECT list of every canonical field of alias `t`, join-table associations aggregated. */
+function selectFields(type: EntityType, alias = 't'): string {
+  const joins = Object.entries(ENTITIES[type].joins ?? {}).map(
+    ([field, j]) => `(SELECT string_agg(j.${j.target}, ',' ORDER BY j.${j.target}) FROM ${j.table} j WHERE j.${j.own} = ${alias}.id) AS ${field}`,
+  );
+  return [...fieldList(type).map((f) => `${alias}.${f}`), ...joins].join(', ');
+}
+
+/** Writes join-table associations (e.g. a deal's contacts) to exactly the given sets. */
+async function writeJoins(c: PoolClient, type: EntityType, rows: Record<string, unknown>[]): Promise<void> {
+  for (const [field, j] of Object.entries(ENTITIES[type].joins ?? {})) {
+    const sets = JSON.stringify(rows.map((r) => ({ id: r.id, ids: r[field] ?? null })));
+    await c.query(
+      `DELETE FROM ${j.table} d USING jsonb_to_recordset($1::jsonb) AS x(id text, ids text)
+       WHERE d.${j.own} = x.id AND NOT (d.${j.target} = ANY(string_to_array(COALESCE(x.ids, ''), ',')))`,
+      [sets],
+    );
+    await c.query(
+      `INSERT INTO ${j.table} (${j.own}, ${j.target})
+       SELECT x.id, t.id FROM jsonb_to_recordset($1::jsonb) AS x(id text, ids text)
+       CROSS JOIN LATERAL unnest(string_to_array(x.ids, ',')) AS t(id)
+       WHERE x.ids IS NOT NULL ON CONFLICT DO NOTHING`,
+      [sets],
+    );
+  }
+}
+
+/**
+ * Translates association fields between Aurora ids and the external system's ids through the
+ * registry. Ids with no registry entry (not synced yet, or deleted) are dropped.
+ */
+export async function translateRefs(
+  db: Pool | PoolClient, system: string, type: EntityType, records: Canonical[], to: 'local' | 'external',
+): Promise<void> {
+  for (const [field, target, kind] of refFields(type)) {
+    const ids = [...new Set(records.flatMap((r) => (r[field] ?? '').split(',').filter(Boolean)))];
+    if (!ids.length) continue;
+    const { rows } = await db.query<{ local_id: string; external_id: string }>(
+      `SELECT local_id, external_id FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND NOT deleted
+         AND external_id IS NOT NULL AND ${to === 'local' ? 'external_id' : 'local_id'} = ANY($3::text[])`,
+      [system, target, ids],
+    );
+    const map = new Map(rows.map((r) => (to === 'local' ? [r.external_id, r.local_id] : [r.local_id, r.external_id])));
+    for (const r of records) {
+      const mapped = (r[field] ?? '').split(',').filter(Boolean).map((id) => map.get(id)).filter((x): x is string => Boolean(x));
+      r[field] = kind === 'ref' ? (mapped[0] ?? null) : normalizeValue('refs', mapped);
+    }
+  }
 }
 function localCanonical(type: EntityType, row: Record<string, unknown>): Canonical {
   return canonicalize(type, row);
@@ -126,8 +179,8 @@ async function writeRegistry(c: PoolClient, system: string, type: EntityType, ro
 async function loadLocal(c: PoolClient, type: EntityType, ids: string[]): Promise<Map<string, LocalRow>> {
   if (!ids.length) return new Map();
   const { rows } = await c.query<LocalRow>(
-    `SELECT id, ${fieldList(type).join(', ')}, version, updated_at, deleted_at FROM ${ENTITIES[type].table}
-     WHERE id = ANY($1::text[]) FOR UPDATE`,
+    `SELECT t.id, ${selectFields(type)}, t.version, t.updated_at, t.deleted_at FROM ${ENTITIES[type].table} t
+     WHERE t.id = ANY($1::text[]) FOR UPDATE OF t`,
     [ids],
   );
   return new Map(rows.map((r) => [r.id, r]));
@@ -143,7 +196,8 @@ function toIso(d: Date | string | null | undefined): string | null {
  * own writes coming back) → nothing; changed only externally → local upsert; changed on both
  * sides → last-write-wins by timestamp, the loser's values kept in last_resolution.
  */
-export async function applyPulledPage(pool: Pool, system: string, type: EntityType, records: ExternalRecord[]): Promise<PullCounts> {
+export async function applyPulledPage(pool: Pool, system: string, type: EntityType, input: ExternalRecord[]): Promise<PullCounts> {
+  let records = input;
   const counts = emptyPullCounts();
   counts.fetched = records.length;
   if (!records.length) return counts;
@@ -151,6 +205,9 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
   const fields = fieldList(type);
 
   return withTx(pool, async (c) => {
+    // Associations arrive as external ids: bring them into Aurora's id space first.
+    records = records.map((r) => ({ ...r, fields: { ...r.fields } }));
+    await translateRefs(c, system, type, records.map((r) => r.fields), 'local');
     const extIds = records.map((r) => r.externalId);
     const auroraIds = records.map((r) => r.auroraId).filter((x): x is string => Boolean(x));
     const { rows: regs } = await c.query<RegistryRow>(
@@ -260,6 +317,16 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
       for (const r of rows) written.set(r.id, r);
     }
 
+    if (ENTITIES[type].joins && (inserts.length || updates.length)) {
+      await writeJoins(c, type, [...inserts, ...updates]);
+      // join-table changes bump the row's version: read the final versions
+      const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `SELECT id, version, updated_at FROM ${spec.table} WHERE id = ANY($1::text[])`,
+        [[...written.keys()]],
+      );
+      for (const r of rows) written.set(r.id, r);
+    }
+
     const regWrites: RegistryWrite[] = [...registryOnly];
     const events: SyncEvent[] = [];
     const now = new Date().toISOString();
@@ -332,7 +399,7 @@ export interface PushCandidate {
   deleted: boolean;
   fields: Canonical;
   hash: string;
-  reg: Pick<RegistryRow, 'external_id' | 'local_version' | 'external_version' | 'synced_hash'> | null;
+  reg: Pick<RegistryRow, 'external_id' | 'local_version' | 'external_version' | 'synced_hash' | 'synced_snapshot'> | null;
 }
 
 /**
@@ -342,10 +409,9 @@ export interface PushCandidate {
 export async function selectPushCandidates(
   pool: Pool, system: string, type: EntityType, afterId: string, limit: number,
 ): Promise<PushCandidate[]> {
-  const fields = fieldList(type);
-  const { rows } = await pool.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null }>(
-    `SELECT t.id, ${fields.map((f) => `t.${f}`).join(', ')}, t.version, t.updated_at, t.deleted_at,
-            r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.sync_status
+  const { rows } = await pool.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null; synced_snapshot: Canonical | null }>(
+    `SELECT t.id, ${selectFields(type)}, t.version, t.updated_at, t.deleted_at,
+            r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.synced_snapshot, r.sync_status
      FROM ${ENTITIES[type].table} t
      LEFT JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2
      WHERE t.id > $3
@@ -359,7 +425,7 @@ export async function selectPushCandidates(
     const fields = localCanonical(type, r);
     return {
       localId: r.id, version: r.version, status: (r as { sync_status?: RegistryRow['sync_status'] }).sync_status, updatedAt: r.updated_at, deleted: r.deleted_at !== null, fields, hash: contentHash(fields),
-      reg: r.reg_id === null ? null : { external_id: r.external_id, local_version: r.reg_local_version, external_version: r.external_version, synced_hash: r.synced_hash },
+      reg: r.reg_id === null ? null : { external_id: r.external_id, local_version: r.reg_local_version, external_version: r.external_version, synced_hash: r.synced_hash, synced_snapshot: r.synced_snapshot },
     };
   });
 }

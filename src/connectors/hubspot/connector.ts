@@ -5,8 +5,7 @@
  */
 import { Client } from '@hubspot/api-client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Canonical, EntityType } from '../../core/entities';
-import { ENTITY_TYPES } from '../../core/entities';
+import { ENTITIES, ENTITY_TYPES, normalizeValue, type Canonical, type EntityType } from '../../core/entities';
 import { RollingWindowLimiter } from '../../core/ratelimit';
 import { keepAlive, patientSleep } from '../../core/progress';
 import {
@@ -81,6 +80,11 @@ interface ObjectApis {
   };
   searchApi: { doSearch(body: unknown): Promise<{ total: number; results: HubSpotObject[]; paging?: unknown }> };
 }
+interface AssocApis {
+  getPage(from: string, to: string, body: unknown): Promise<{ results: { _from?: { id: string }; from?: { id: string }; to: { toObjectId: number | string; associationTypes?: { typeId: number }[] }[] }[] }>;
+  createDefault(from: string, to: string, body: unknown): Promise<unknown>;
+  archive(from: string, to: string, body: unknown): Promise<void>;
+}
 interface BatchError {
   category?: string;
   message?: string;
@@ -106,6 +110,69 @@ export class HubSpotConnector implements Connector {
     this.search = new RollingWindowLimiter(opts.searchPerSecond, 1_000);
     this.pageSize = Math.min(200, opts.searchPageSize ?? 200);
     this.maxAttempts = opts.maxAttempts ?? 8;
+  }
+
+  private get assoc(): AssocApis {
+    return this.client.crm.associations.v4.batchApi as unknown as AssocApis;
+  }
+
+  /** Reads the associations the canonical form carries (as HubSpot ids) for a page of records. */
+  private async withAssociations(type: EntityType, records: ExternalRecord[]): Promise<ExternalRecord[]> {
+    const assocs = HUBSPOT_MAP[type].associations;
+    if (!assocs || !records.length) return records;
+    const from = HUBSPOT_MAP[type].objectType;
+    for (const [field, a] of Object.entries(assocs)) {
+      const found = new Map<string, { id: string; primary: boolean }[]>();
+      for (let i = 0; i < records.length; i += this.batchSize) {
+        const inputs = records.slice(i, i + this.batchSize).map((r) => ({ id: r.externalId }));
+        const res = await this.call('general', () => this.assoc.getPage(from, a.to, { inputs }));
+        for (const row of res.results ?? []) {
+          const fromId = String((row._from ?? row.from)!.id);
+          found.set(fromId, row.to.map((t) => ({ id: String(t.toObjectId), primary: (t.associationTypes ?? []).some((x) => x.typeId === a.primaryTypeId) })));
+        }
+      }
+      for (const r of records) {
+        const to = found.get(r.externalId) ?? [];
+        if (ENTITIES[type].fields[field] === 'ref') r.fields[field] = (to.find((t) => t.primary) ?? to[0])?.id ?? null;
+        else r.fields[field] = normalizeValue('refs', to.map((t) => t.id));
+      }
+    }
+    return records;
+  }
+
+  /**
+   * Makes HubSpot's associations match the canonical ref fields (HubSpot ids) of written records:
+   * archive the ones no longer wanted, create the missing ones (default type; primary when first).
+   */
+  private async writeAssociations(type: EntityType, changes: { externalId: string; want: Canonical; had: Canonical | null }[]): Promise<void> {
+    const assocs = HUBSPOT_MAP[type].associations;
+    if (!assocs || !changes.length) return;
+    const from = HUBSPOT_MAP[type].objectType;
+    for (const [field, a] of Object.entries(assocs)) {
+      // The SDK's models name the field `_from` (serialised as "from").
+      const add: { _from: { id: string }; to: { id: string } }[] = [];
+      const remove: { _from: { id: string }; to: { id: string }[] }[] = [];
+      for (const c of changes) {
+        const want = new Set((c.want[field] ?? '').split(',').filter(Boolean));
+        const had = new Set((c.had?.[field] ?? '').split(',').filter(Boolean));
+        const gone = [...had].filter((id) => !want.has(id));
+        if (gone.length) remove.push({ _from: { id: c.externalId }, to: gone.map((id) => ({ id })) });
+        for (const id of want) if (!had.has(id)) add.push({ _from: { id: c.externalId }, to: { id } });
+      }
+      for (let i = 0; i < remove.length; i += this.batchSize) {
+        const inputs = remove.slice(i, i + this.batchSize);
+        await this.call('general', () => this.assoc.archive(from, a.to, { inputs }));
+      }
+      for (let i = 0; i < add.length; i += this.batchSize) {
+        const inputs = add.slice(i, i + this.batchSize);
+        await this.call('general', () => this.assoc.createDefault(from, a.to, { inputs }), (code) => code === 400 || code === 404).catch(
+          (err: ApiErrorLike) => {
+            // A target that no longer exists in HubSpot: the association cannot be made; the rest stand.
+            if (err.code !== 400 && err.code !== 404) throw err;
+          },
+        );
+      }
+    }
   }
 
   private apis(type: EntityType): ObjectApis {
@@ -241,7 +308,7 @@ export class HubSpotConnector implements Connector {
           pastTs = true;
           seen = new Set();
         }
-        if (fresh.length || done) yield { records: fresh.map((r) => toExternalRecord(type, r)), cursor: here() };
+        if (fresh.length || done) yield { records: await this.withAssociations(type, fresh.map((r) => toExternalRecord(type, r))), cursor: here() };
         continue;
       }
       const op = pastTs ? 'GT' : 'GTE';
@@ -267,7 +334,7 @@ export class HubSpotConnector implements Connector {
       seen = last === ts ? new Set([...seen, ...atLast]) : new Set(atLast);
       ts = last;
       pastTs = false;
-      yield { records: fresh.map((r) => toExternalRecord(type, r)), cursor: here() };
+      yield { records: await this.withAssociations(type, fresh.map((r) => toExternalRecord(type, r))), cursor: here() };
       if (!full) return;
     }
   }
@@ -293,13 +360,13 @@ export class HubSpotConnector implements Connector {
       );
       out.push(...res.results.map((r) => toExternalRecord(type, r)));
     }
-    return out;
+    return this.withAssociations(type, out);
   }
 
   private outcome(type: EntityType, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean): WriteOutcome {
     const rec = toExternalRecord(type, obj);
     // HubSpot answers with the stored values; where a field was not echoed back, what we sent stands.
-    const fields: Canonical = { ...sent };
+    const fields: Canonical = { ...sent }; // associations: what we sent is what HubSpot now has
     for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) {
       if (prop in obj.properties) fields[field] = rec.fields[field] ?? null;
     }
@@ -324,7 +391,7 @@ export class HubSpotConnector implements Connector {
   }
 
   async create(type: EntityType, creates: WriteCreate[]): Promise<WriteOutcome[]> {
-    return this.isolate(creates, async (batch) => {
+    const outcomes = await this.isolate(creates, async (batch) => {
       // Upsert keyed by the Aurora id: a create retried after a timeout finds the record it made.
       const res = await this.call('general', () =>
         this.apis(type).batchApi.upsert({
@@ -345,10 +412,17 @@ export class HubSpotConnector implements Connector {
         return { localId: c.localId, ok: false, error: batchErrorFor(res.errors, c.localId) ?? 'HubSpot did not return the record' };
       });
     });
+    // An upsert that found the record it made earlier (new: false) may already have some of them.
+    const byLocal = new Map(creates.map((c) => [c.localId, c]));
+    await this.writeAssociations(
+      type,
+      outcomes.flatMap((o) => (o.ok ? [{ externalId: o.externalId, want: byLocal.get(o.localId)!.fields, had: o.created === false ? (byLocal.get(o.localId)!.previous ?? null) : null }] : [])),
+    );
+    return outcomes;
   }
 
   async update(type: EntityType, updates: WriteUpdate[]): Promise<WriteOutcome[]> {
-    return this.isolate(updates, async (batch) => {
+    const outcomes = await this.isolate(updates, async (batch) => {
       const res = await this.call('general', () =>
         this.apis(type).batchApi.update({
           inputs: batch.map((u) => ({ id: u.externalId, properties: toHubSpotProperties(type, u.fields) })),
@@ -363,6 +437,12 @@ export class HubSpotConnector implements Connector {
         return { localId: u.localId, ok: false, error, notFound: /NOT_FOUND|not exist/i.test(error) };
       });
     });
+    const byLocal = new Map(updates.map((u) => [u.localId, u]));
+    await this.writeAssociations(
+      type,
+      outcomes.flatMap((o) => (o.ok ? [{ externalId: o.externalId, want: byLocal.get(o.localId)!.fields, had: byLocal.get(o.localId)!.previous ?? null }] : [])),
+    );
+    return outcomes;
   }
 
   async delete(type: EntityType, deletes: WriteDelete[]): Promise<WriteOutcome[]> {

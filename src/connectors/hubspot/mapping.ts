@@ -4,8 +4,17 @@ import type { ExternalRecord } from '../types';
 
 export type HubSpotObjectType = 'contacts' | 'companies' | 'deals';
 
+export interface HubSpotAssociationMap {
+  /** the HubSpot object type on the other side */
+  to: HubSpotObjectType;
+  /** for a single ref: the association type id that marks the primary one */
+  primaryTypeId?: number;
+}
+
 export interface HubSpotEntityMap {
   objectType: HubSpotObjectType;
+  /** canonical ref/refs field -> HubSpot association */
+  associations?: Record<string, HubSpotAssociationMap>;
   /** the property HubSpot advances on every change of this object type */
   lastModified: string;
   /** canonical field -> HubSpot property */
@@ -26,6 +35,7 @@ export const HUBSPOT_MAP: Record<EntityType, HubSpotEntityMap> = {
       phone: 'phone',
       linkedin_url: 'hs_linkedin_url',
     },
+    associations: { company_id: { to: 'companies', primaryTypeId: 1 } },
   },
   company: {
     objectType: 'companies',
@@ -42,6 +52,7 @@ export const HUBSPOT_MAP: Record<EntityType, HubSpotEntityMap> = {
       probability: 'hs_deal_stage_probability',
       close_date: 'closedate',
     },
+    associations: { company_id: { to: 'companies', primaryTypeId: 5 }, contact_ids: { to: 'contacts' } },
   },
 };
 

@@ -1,0 +1,77 @@
+/** Associations both ways: contact -> company, deal -> company, deal <-> contacts. */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { count, harness, type Harness } from './helpers';
+
+const open: Harness[] = [];
+after(async () => {
+  for (const h of open.splice(0)) await h.close().catch(() => undefined);
+});
+
+async function localIdOf(h: Harness, type: string, externalId: string): Promise<string> {
+  const { rows } = await h.db.query('SELECT local_id FROM sync_registry WHERE entity_type = $1 AND external_id = $2', [type, externalId]);
+  assert.ok(rows[0], `${type} ${externalId} is registered`);
+  return rows[0].local_id;
+}
+async function externalIdOf(h: Harness, localId: string): Promise<string> {
+  const { rows } = await h.db.query('SELECT external_id FROM sync_registry WHERE local_id = $1', [localId]);
+  assert.ok(rows[0]?.external_id, `${localId} has an external id`);
+  return rows[0].external_id;
+}
+
+describe('associations', () => {
+  test('HubSpot associations arrive in Aurora, Aurora associations arrive in HubSpot, and stay quiet', async () => {
+    const h = await harness();
+    open.push(h);
+    const [acme, globex] = h.sandbox.seed('companies', 2);
+    const [ann, bob, cat] = h.sandbox.seed('contacts', 3);
+    const [deal] = h.sandbox.seed('deals', 1);
+    h.sandbox.userAssociate('contacts', ann!.id, 'companies', acme!.id);
+    h.sandbox.userAssociate('contacts', bob!.id, 'companies', globex!.id);
+    h.sandbox.userAssociate('deals', deal!.id, 'companies', acme!.id);
+    h.sandbox.userAssociate('deals', deal!.id, 'contacts', ann!.id);
+    h.sandbox.userAssociate('deals', deal!.id, 'contacts', bob!.id);
+    await h.cycle();
+
+    const acmeL = await localIdOf(h, 'company', acme!.id);
+    const globexL = await localIdOf(h, 'company', globex!.id);
+    const annL = await localIdOf(h, 'contact', ann!.id);
+    const bobL = await localIdOf(h, 'contact', bob!.id);
+    const catL = await localIdOf(h, 'contact', cat!.id);
+    const dealL = await localIdOf(h, 'deal', deal!.id);
+    const company = async (id: string) => (await h.db.query('SELECT company_id FROM contacts WHERE id = $1', [id])).rows[0].company_id;
+    assert.equal(await company(annL), acmeL);
+    assert.equal(await company(bobL), globexL);
+    assert.equal(await company(catL), null);
+    assert.equal((await h.db.query('SELECT company_id FROM deals WHERE id = $1', [dealL])).rows[0].company_id, acmeL);
+    const members = async () => (await h.db.query('SELECT contact_id FROM deal_contacts WHERE deal_id = $1 ORDER BY contact_id', [dealL])).rows.map((r) => r.contact_id);
+    assert.deepEqual(await members(), [annL, bobL].sort());
+
+    // Aurora: Cat joins Globex and the deal; Bob leaves the deal; a new local company with a new local contact.
+    await h.db.query('UPDATE contacts SET company_id = $1 WHERE id = $2', [globexL, catL]);
+    await h.db.query('DELETE FROM deal_contacts WHERE deal_id = $1 AND contact_id = $2', [dealL, bobL]);
+    await h.db.query('INSERT INTO deal_contacts (deal_id, contact_id) VALUES ($1, $2)', [dealL, catL]);
+    const newCo = (await h.db.query(`INSERT INTO companies (name, domain) VALUES ('Umbrella', 'umbrella.example') RETURNING id`)).rows[0].id;
+    const newPerson = (await h.db.query(`INSERT INTO contacts (first_name, email, company_id) VALUES ('Dana', 'dana@umbrella.example', $1) RETURNING id`, [newCo])).rows[0].id;
+    await h.cycle();
+    assert.deepEqual(h.sandbox.associations('contacts', cat!.id, 'companies'), [globex!.id]);
+    assert.deepEqual(h.sandbox.associations('deals', deal!.id, 'contacts').sort(), [ann!.id, cat!.id].sort());
+    assert.deepEqual(h.sandbox.associations('contacts', await externalIdOf(h, newPerson), 'companies'), [await externalIdOf(h, newCo)]);
+
+    // HubSpot: Ann moves from Acme to Globex (the new default association becomes primary).
+    const res = await fetch(`${h.sandbox.url}/crm/v4/objects/contacts/${ann!.id}/associations/companies/${acme!.id}`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer sandbox-token' },
+    });
+    assert.equal(res.status, 204);
+    h.sandbox.userAssociate('contacts', ann!.id, 'companies', globex!.id);
+    await h.cycle();
+    assert.equal(await company(annL), globexL);
+
+    const versions = (await h.db.query('SELECT id, version FROM contacts ORDER BY id')).rows;
+    const outbox = await count(h.db, 'SELECT count(*) n FROM sync_outbox');
+    await h.cycle();
+    assert.deepEqual((await h.db.query('SELECT id, version FROM contacts ORDER BY id')).rows, versions, 'quiet after the round trip');
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM sync_outbox'), outbox);
+  });
+});
