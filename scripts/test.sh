@@ -2,11 +2,7 @@
 # Sets up everything (idempotently), starts the services, type-checks and runs every test against
 # the real Temporal dev server, PostgreSQL and Redis. Usage: npm test  (or bash scripts/test.sh [files...])
 set -euo pipefail
-source "$(dirname "$0")/env.sh"
-cd "$ROOT"
-bash scripts/setup.sh
-source scripts/env.sh
-bash scripts/services.sh start
+source "$(dirname "$0")/prepare.sh"
 echo "test: type-check"
 npx tsc --noEmit -p .
 files=("$@")

@@ -60,6 +60,15 @@ async function main() {
   sandbox.seed('companies', Math.round(seedN / 5));
   sandbox.seed('contacts', seedN);
   sandbox.seed('deals', Math.round(seedN / 3));
+  // HubSpot-side associations: each contact works at a company; each deal has a company and two contacts.
+  const companies = sandbox.list('companies');
+  const contacts = sandbox.list('contacts');
+  contacts.forEach((c, i) => sandbox.userAssociate('contacts', c.id, 'companies', companies[i % companies.length]!.id));
+  sandbox.list('deals').forEach((d, i) => {
+    sandbox.userAssociate('deals', d.id, 'companies', companies[i % companies.length]!.id);
+    sandbox.userAssociate('deals', d.id, 'contacts', contacts[(2 * i) % contacts.length]!.id);
+    sandbox.userAssociate('deals', d.id, 'contacts', contacts[(2 * i + 1) % contacts.length]!.id);
+  });
 
   const base = loadConfigOrExit();
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -87,11 +96,14 @@ async function main() {
   // Aurora-side records that HubSpot does not have yet.
   await db.query(`INSERT INTO companies (name, domain, industry, total_deal_value)
     VALUES ('Aurora Labs', 'aurora-labs.example', 'Software', 125000), ('Northwind Traders', 'northwind.example', 'Retail', 48000)`);
-  await db.query(`INSERT INTO contacts (first_name, last_name, email, phone, linkedin_url)
-    SELECT 'Local' || g, 'Person', 'local' || g || '@aurora.example', '+1 415 555 ' || lpad(g::text, 4, '0'), 'https://www.linkedin.com/in/local' || g
+  await db.query(`INSERT INTO contacts (first_name, last_name, email, phone, linkedin_url, company_id)
+    SELECT 'Local' || g, 'Person', 'local' || g || '@aurora.example', '+1 415 555 ' || lpad(g::text, 4, '0'),
+           'https://www.linkedin.com/in/local' || g, (SELECT id FROM companies WHERE name = 'Aurora Labs')
     FROM generate_series(1, 10) g`);
-  await db.query(`INSERT INTO deals (name, amount, stage, probability, close_date)
-    VALUES ('Aurora Labs - platform', 125000, 'contractsent', 0.9, '2027-01-31')`);
+  await db.query(`INSERT INTO deals (name, amount, stage, probability, close_date, company_id)
+    VALUES ('Aurora Labs - platform', 125000, 'contractsent', 0.9, '2027-01-31', (SELECT id FROM companies WHERE name = 'Aurora Labs'))`);
+  await db.query(`INSERT INTO deal_contacts (deal_id, contact_id)
+    SELECT d.id, c.id FROM deals d, contacts c WHERE d.name = 'Aurora Labs - platform' AND c.email IN ('local1@aurora.example', 'local2@aurora.example')`);
 
   const sub = new Redis({ host: cfg.redis.host, port: cfg.redis.port, password: cfg.redis.password });
   let events = 0;

@@ -1,12 +1,9 @@
 /** Associations both ways: contact -> company, deal -> company, deal <-> contacts. */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, harness, type Harness } from './helpers';
+import { count, harnessPerTest, type Harness } from './helpers';
 
-const open: Harness[] = [];
-after(async () => {
-  for (const h of open.splice(0)) await h.close().catch(() => undefined);
-});
+const setup = harnessPerTest();
 
 async function localIdOf(h: Harness, type: string, externalId: string): Promise<string> {
   const { rows } = await h.db.query('SELECT local_id FROM sync_registry WHERE entity_type = $1 AND external_id = $2', [type, externalId]);
@@ -21,8 +18,7 @@ async function externalIdOf(h: Harness, localId: string): Promise<string> {
 
 describe('associations', () => {
   test('HubSpot associations arrive in Aurora, Aurora associations arrive in HubSpot, and stay quiet', async () => {
-    const h = await harness();
-    open.push(h);
+    const h = await setup();
     const [acme, globex] = h.sandbox.seed('companies', 2);
     const [ann, bob, cat] = h.sandbox.seed('contacts', 3);
     const [deal] = h.sandbox.seed('deals', 1);

@@ -4,6 +4,7 @@
  * task queue and workflow-ID prefix.
  */
 import { randomUUID } from 'node:crypto';
+import { after } from 'node:test';
 import { bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
@@ -139,6 +140,19 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   };
   if (opts.worker ?? true) await h.startWorker();
   return h;
+}
+
+/** Harnesses for one test file, all closed when the file's tests are done. */
+export function harnessPerTest(): (opts?: HarnessOptions) => Promise<Harness> {
+  const open: Harness[] = [];
+  after(async () => {
+    for (const h of open.splice(0)) await h.close().catch(() => undefined);
+  });
+  return async (opts) => {
+    const h = await harness(opts);
+    open.push(h);
+    return h;
+  };
 }
 
 /** Collects every event published on aurora:sync:* while it runs. */

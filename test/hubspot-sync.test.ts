@@ -2,21 +2,13 @@
  * HubSpot two-way sync through the whole stack: the real Temporal dev server, Postgres, Redis, the
  * real @hubspot/api-client, and the HubSpot sandbox (rate limits on unless a test says otherwise).
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, harness, subscribe, waitFor, type Harness } from './helpers';
+import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
 import { canonicalize } from '../src/core/entities';
 import { toCanonical } from '../src/connectors/hubspot/mapping';
 
-const open: Harness[] = [];
-async function setup(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
-after(async () => {
-  for (const h of open.splice(0)) await h.close().catch(() => undefined);
-});
+const setup = harnessPerTest();
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function localContacts(h: Harness): Promise<any[]> {
@@ -165,6 +157,25 @@ describe('HubSpot two-way sync', () => {
     const versions = (await h.db.query('SELECT id, version FROM contacts ORDER BY id')).rows;
     await h.cycle();
     assert.deepEqual((await h.db.query('SELECT id, version FROM contacts ORDER BY id')).rows, versions);
+  });
+
+  test('a lagging search index never reverts a newer write', async () => {
+    const h = await setup({ sandbox: { searchLagMs: 1500 } });
+    const [a] = h.sandbox.seed('contacts', 1);
+    await new Promise((r) => setTimeout(r, 1600)); // indexed
+    await h.cycle('contact');
+    const [row] = await localContacts(h);
+    await h.db.query("UPDATE contacts SET first_name = 'Fresh' WHERE id = $1", [row.id]);
+    await h.cycle('contact'); // pushes 'Fresh'; HubSpot's search still shows the old version for 1.5 s
+    await h.cycle('contact'); // the pull reads that stale version: it must not win
+    const [after1] = await localContacts(h);
+    assert.equal(after1.first_name, 'Fresh');
+    assert.equal(h.sandbox.get('contacts', a!.id)!.properties.firstname, 'Fresh');
+    await new Promise((r) => setTimeout(r, 1600));
+    await h.cycle('contact');
+    const [after2] = await localContacts(h);
+    assert.equal(after2.first_name, 'Fresh');
+    assert.equal(after2.version, after1.version, 'no version growth once the index caught up');
   });
 
   test('deletes propagate both ways', async () => {

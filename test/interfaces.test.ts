@@ -1,17 +1,14 @@
 /** The ways people drive the engine: REST API, our CLI, and the Temporal CLI's signal. */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { buildApi } from '../src/api/server';
 import { syncWorkflowId, statusQuery } from '../src/workflows/definitions';
-import { count, harness, waitFor, type Harness } from './helpers';
+import { count, harnessPerTest, waitFor, type Harness } from './helpers';
 
 const ROOT = join(__dirname, '..');
-const open: Harness[] = [];
-after(async () => {
-  for (const h of open.splice(0)) await h.close().catch(() => undefined);
-});
+const setup = harnessPerTest();
 
 /** Runs a command without blocking this process (it hosts the worker the command talks to). */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -34,8 +31,7 @@ function cli(h: Harness, ...args: string[]) {
 
 describe('interfaces', () => {
   test('REST API: trigger validates its input and wakes the workflow; status has the documented shape', async () => {
-    const h = await harness();
-    open.push(h);
+    const h = await setup();
     h.sandbox.seed('contacts', 25);
     const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot']) });
     try {
@@ -76,8 +72,7 @@ describe('interfaces', () => {
   });
 
   test('CLI: --help, trigger --wait prints the outcome, status, and clear errors', async () => {
-    const h = await harness();
-    open.push(h);
+    const h = await setup();
     h.sandbox.seed('companies', 12);
     const help = await cli(h, '--help');
     assert.equal(help.status, 0);
@@ -106,8 +101,7 @@ describe('interfaces', () => {
   });
 
   test('the Temporal CLI triggers a cycle with `temporal workflow signal --name trigger`', async () => {
-    const h = await harness();
-    open.push(h);
+    const h = await setup();
     h.sandbox.seed('deals', 7);
     const id = syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix);
     // Start the workflow (it syncs once at start), then let the Temporal CLI trigger the next cycle.

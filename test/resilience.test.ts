@@ -2,7 +2,7 @@
  * Failure and recovery: a worker killed mid-backfill, Redis down, one entity type failing, records
  * HubSpot rejects, and continue-as-new carrying the cursors.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,17 +10,9 @@ import { createServer } from 'node:net';
 import { canonicalize } from '../src/core/entities';
 import { toCanonical } from '../src/connectors/hubspot/mapping';
 import { syncWorkflowId, statusQuery } from '../src/workflows/definitions';
-import { count, harness, waitFor, type Harness } from './helpers';
+import { count, harnessPerTest, waitFor } from './helpers';
 
-const open: Harness[] = [];
-async function setup(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
-after(async () => {
-  for (const h of open.splice(0)) await h.close().catch(() => undefined);
-});
+const setup = harnessPerTest();
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

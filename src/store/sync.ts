@@ -239,8 +239,14 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
         continue;
       }
       const local = reg ? locals.get(reg.local_id) : rec.auroraId ? locals.get(rec.auroraId) : undefined;
-      if (reg && reg.synced_hash === hash && reg.external_id === rec.externalId) {
+      if (reg && reg.synced_hash === hash && reg.external_id === rec.externalId && !reg.deleted) {
         counts.unchanged++;
+        continue;
+      }
+      // An older version than the one last synced (HubSpot's search index lags its writes) never
+      // overwrites a newer one.
+      if (reg?.external_updated_at && Date.parse(rec.updatedAt) < new Date(reg.external_updated_at).getTime()) {
+        counts.skipped++;
         continue;
       }
       if (!local) {
