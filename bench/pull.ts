@@ -18,7 +18,8 @@ import { createMetrics } from '../src/metrics';
 import { createPool } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
 import { createRedis } from '../src/deps';
-import { startHubSpotSandbox } from '../src/sandbox/hubspot';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' } } });
 const N = Number(values.records);
@@ -43,9 +44,33 @@ async function withDatabase<T>(fn: (cfg: ReturnType<typeof loadConfig>, pool: Po
   }
 }
 
+/** The sandbox runs in its own process, so the figures are the pulling process's alone. */
+async function startSandbox(rateLimits: boolean): Promise<{ url: string; child: ChildProcess }> {
+  const args = ['--import', 'tsx', join(__dirname, '..', 'src', 'sandbox', 'hubspot', 'main.ts'), '--port', '0', '--seed-contacts', String(N)];
+  if (!rateLimits) args.push('--no-rate-limits');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
+  });
+  return { url, child };
+}
+
 async function fullPull(rateLimits: boolean) {
-  const sandbox = await startHubSpotSandbox({ rateLimits });
-  sandbox.seed('contacts', N);
+  const { url, child } = await startSandbox(rateLimits);
+  const sandbox = {
+    url,
+    list: async () => ((await (await fetch(`${url}/_sandbox/objects/contacts`)).json()) as { results: { id: string; properties: Record<string, string | null> }[] }).results,
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
   try {
     return await withDatabase(async (cfg, pool) => {
       const connector = new HubSpotConnector({
@@ -62,7 +87,7 @@ async function fullPull(rateLimits: boolean) {
       const seconds = (performance.now() - t0) / 1000;
       redis.disconnect();
       if (res.counts.created !== N) throw new Error(`pulled ${res.counts.created} of ${N}`);
-      return { seconds, rate: N / seconds, calls: connector.calls.total, searches: connector.calls.search, records: sandbox.list('contacts') };
+      return { seconds, rate: N / seconds, calls: connector.calls.total, searches: connector.calls.search, records: await sandbox.list() };
     });
   } finally {
     await sandbox.close();

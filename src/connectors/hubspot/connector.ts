@@ -123,8 +123,9 @@ export class HubSpotConnector implements Connector {
     const from = HUBSPOT_MAP[type].objectType;
     for (const [field, a] of Object.entries(assocs)) {
       const found = new Map<string, { id: string; primary: boolean }[]>();
-      for (let i = 0; i < records.length; i += this.batchSize) {
-        const inputs = records.slice(i, i + this.batchSize).map((r) => ({ id: r.externalId }));
+      // Association batch reads take up to 1,000 ids: one call per page of records.
+      for (let i = 0; i < records.length; i += ASSOC_READ_BATCH) {
+        const inputs = records.slice(i, i + ASSOC_READ_BATCH).map((r) => ({ id: r.externalId }));
         const res = await this.call('general', () => this.assoc.getPage(from, a.to, { inputs }));
         for (const row of res.results ?? []) {
           const fromId = String((row._from ?? row.from)!.id);
@@ -452,6 +453,8 @@ export class HubSpotConnector implements Connector {
     return deletes.map((d) => ({ localId: d.localId, ok: true as const, externalId: d.externalId, fields: {}, updatedAt: now }));
   }
 }
+
+const ASSOC_READ_BATCH = 1000;
 
 const isClientError = (code: number): boolean => code >= 400 && code < 500;
 

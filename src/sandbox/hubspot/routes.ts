@@ -49,6 +49,8 @@ type Handler = (req: Req) => Result | Promise<Result>;
 type Query = Record<string, string | string[] | undefined>;
 
 export const BATCH_MAX_INPUTS = 100;
+/** Associations batch read takes up to 1,000 ids (HubSpot changelog, 2025-02-10). */
+export const ASSOC_READ_MAX_INPUTS = 1000;
 const LIST_MAX_LIMIT = 100;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -107,12 +109,12 @@ function stringList(v: unknown, name: string): string[] | undefined {
   return v.map(String);
 }
 
-function batchInputs(req: Req): unknown[] {
+function batchInputs(req: Req, max = BATCH_MAX_INPUTS): unknown[] {
   const inputs = bodyObject(req).inputs;
   if (!Array.isArray(inputs)) throw validationError('Invalid input JSON: "inputs" must be an array');
-  if (inputs.length > BATCH_MAX_INPUTS) {
-    throw validationError(`Batch input is limited to ${BATCH_MAX_INPUTS} inputs, got ${inputs.length}.`, {
-      context: { maxInputs: [String(BATCH_MAX_INPUTS)], actualInputs: [String(inputs.length)] },
+  if (inputs.length > max) {
+    throw validationError(`Batch input is limited to ${max} inputs, got ${inputs.length}.`, {
+      context: { maxInputs: [String(max)], actualInputs: [String(inputs.length)] },
     });
   }
   return inputs;
@@ -682,7 +684,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const to = objectType(p.to);
     const results: unknown[] = [];
     const errors: unknown[] = [];
-    for (const input of batchInputs(req)) {
+    for (const input of batchInputs(req, ASSOC_READ_MAX_INPUTS)) {
       const id = idOf(inputObject(input).id);
       const objs = store.byId(from, id) ? associatedObjects(store, from, id, to) : [];
       if (objs.length === 0) {
