@@ -238,7 +238,11 @@ export class HubSpotConnector implements Connector {
     }
   }
 
+  private readonly prepared = new Set<EntityType>();
+
+  /** Creates the engine's custom properties where missing (once per process and entity type). */
   async prepare(type: EntityType): Promise<void> {
+    if (this.prepared.has(type)) return;
     const objectType = HUBSPOT_MAP[type].objectType;
     const wanted: { name: string; unique: boolean }[] = [{ name: AURORA_ID_PROPERTY, unique: true }];
     for (const prop of Object.values(HUBSPOT_MAP[type].properties)) {
@@ -264,6 +268,7 @@ export class HubSpotConnector implements Connector {
         });
       }
     }
+    this.prepared.add(type);
   }
 
   private searchBody(type: EntityType, filters: object[], sortBy: string) {
