@@ -132,6 +132,17 @@ describe('resilience', () => {
     assert.equal(await count(h.db, 'SELECT count(*) n FROM deals'), 5);
   });
 
+  test('rejected credentials stop the cycle with a stated reason instead of retrying', async () => {
+    const h = await setup({ sandbox: { accessToken: 'the-real-token' } });
+    h.sandbox.seed('contacts', 3);
+    const summary = await h.cycle();
+    for (const t of ['company', 'contact', 'deal']) assert.match(summary.entities[t]?.lastError ?? '', /AUTH_FAILED.*HUBSPOT_API_KEY/, t);
+    assert.ok(h.sandbox.stats().requests <= 2, `one rejected request, not a retry storm (${h.sandbox.stats().requests})`);
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM contacts'), 0);
+    const { rows } = await h.db.query('SELECT last_error FROM sync_state');
+    assert.ok(rows.length >= 1 && rows.every((r) => /AUTH_FAILED/.test(r.last_error)));
+  });
+
   test('continue-as-new carries cursors and status; history stays bounded', async () => {
     const h = await setup({ env: { SYNC_CYCLES_PER_RUN: '2' } });
     h.sandbox.seed('contacts', 30);

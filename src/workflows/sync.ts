@@ -140,7 +140,17 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
 
     syncing = true;
     upsertSearchAttributes([{ key: SA_STATUS, value: 'syncing' }]);
-    for (const type of types) await syncEntity(type);
+    let authFailure: string | null = null;
+    for (const type of types) {
+      if (authFailure) {
+        // Rejected credentials fail every entity type alike: say so once, retry at the next cycle.
+        state.status[type]!.lastError = authFailure;
+        continue;
+      }
+      await syncEntity(type);
+      const err = state.status[type]?.lastError;
+      if (err?.startsWith('AUTH_FAILED')) authFailure = err;
+    }
     try {
       await shortCall.publishEvents();
     } catch {
