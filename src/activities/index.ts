@@ -7,10 +7,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type Redis from 'ioredis';
-import type { Canonical, EntityType } from '../core/entities';
-import { parseEntityType } from '../core/entities';
+import { changedFields, parseEntityType, refFields, type Canonical, type EntityType } from '../core/entities';
 import { runWithProgress, setProgress } from '../core/progress';
-import { ErrorType, type ChangeCursor, type Connector, type WriteOutcome } from '../connectors/types';
+import { ErrorType, type ChangeCursor, type Connector, type ExternalRecord, type WriteOutcome } from '../connectors/types';
 import type { Metrics } from '../metrics';
 import { relayOutbox } from '../store/outbox';
 import {
@@ -24,6 +23,7 @@ import {
   type PullCounts,
   type PushCandidate,
   type PushCounts,
+  type PushItem,
   type PushKind,
 } from '../store/sync';
 import { log } from '../log';
@@ -43,6 +43,12 @@ export interface PullInput {
 export interface PullResult {
   cursor: ChangeCursor | null;
   counts: PullCounts;
+}
+
+/** Postgres rejected the data itself (class 22 data exception, class 23 integrity violation). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
 
 function heartbeat(details: unknown): void {
@@ -103,13 +109,47 @@ export function createActivities(deps: ActivityDeps) {
     );
   }
 
+  /**
+   * Applies a page in one transaction; if Postgres rejects the data (a value out of range, a broken
+   * reference), applies it record by record so one bad record cannot block the rest: the bad one is
+   * marked sync_status='error' in the registry (when it has a row) and counted as failed.
+   */
+  async function applyPage(system: string, type: EntityType, records: ExternalRecord[]): Promise<PullCounts> {
+    try {
+      return await applyPulledPage(db, system, type, records);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      const total = emptyPullCounts();
+      for (const rec of records) {
+        try {
+          const c = await applyPulledPage(db, system, type, [rec]);
+          for (const k of Object.keys(c) as (keyof PullCounts)[]) total[k] += c[k];
+        } catch (one) {
+          if (!isDataError(one)) throw one;
+          total.fetched++;
+          total.failed++;
+          const message = `pull rejected by Postgres: ${(one as Error).message}`.slice(0, 2000);
+          log.warn('record not applied', { system, entity_type: type, external_id: rec.externalId, error: message });
+          await db.query(
+            `UPDATE sync_registry SET sync_status = 'error', error_message = $4, updated_at = now()
+             WHERE external_system = $1 AND entity_type = $2 AND external_id = $3`,
+            [system, type, rec.externalId, message],
+          );
+          metrics.errors.inc({ system, type });
+        }
+      }
+      return total;
+    }
+  }
+
   return {
     /** Pulls every external change since the cursor, page by page; returns the new cursor and counts. */
     async pullEntity(input: PullInput): Promise<PullResult> {
       const { connector, type } = connectorFor(input.system, input.entityType);
       return timed(input.system, type, 'pull', async () => {
         await connector.prepare?.(type);
-        const resumed = heartbeatDetails<{ cursor: ChangeCursor; counts: PullCounts }>();
+        // Only a heartbeat written after a page was applied holds an exact position to resume from.
+        const resumed = heartbeatDetails<{ cursor: ChangeCursor; counts: PullCounts } | undefined>();
         let cursor: ChangeCursor | null = resumed?.cursor ?? input.cursor;
         if (!resumed && !cursor) {
           // A brand-new workflow: continue from the cursor mirrored in Postgres, if any.
@@ -120,13 +160,14 @@ export function createActivities(deps: ActivityDeps) {
           cursor = rows[0]?.cursor ?? null;
         }
         const counts = resumed?.counts ?? emptyPullCounts();
-        await runWithProgress(heartbeat, { cursor, counts }, async () => {
+        await runWithProgress(heartbeat, undefined, async () => {
           for await (const page of prefetched(connector.listChanges(type, cursor, Boolean(resumed)))) {
-            const c = await applyPulledPage(db, input.system, type, page.records);
+            const c = await applyPage(input.system, type, page.records);
             for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
             record(input.system, type, 'pull', c);
             cursor = page.cursor;
             setProgress({ cursor, counts });
+            await saveState(input.system, type, { cursor });
           }
           for await (const archived of connector.listDeleted(type)) {
             const n = await applyExternalDeletions(db, input.system, type, archived.map((r) => r.externalId));
@@ -146,18 +187,20 @@ export function createActivities(deps: ActivityDeps) {
         await connector.prepare?.(type);
         const counts = emptyPushCounts();
         let afterId = '';
-        for (;;) {
-          const batch = await selectPushCandidates(db, input.system, type, afterId, connector.batchSize);
-          if (!batch.length) break;
-          afterId = batch[batch.length - 1]!.localId;
-          const items = await pushBatch(db, connector, type, batch);
-          const c = await recordPushOutcomes(db, input.system, type, items);
-          for (const k of Object.keys(c) as (keyof PushCounts)[]) counts[k] += c[k];
-          record(input.system, type, 'push', c);
-          if (c.errors) metrics.errors.inc({ system: input.system, type }, c.errors);
-          heartbeat({ afterId, counts });
-          if (batch.length < connector.batchSize) break;
-        }
+        await runWithProgress(heartbeat, undefined, async () => {
+          for (;;) {
+            const batch = await selectPushCandidates(db, input.system, type, afterId, connector.batchSize);
+            if (!batch.length) break;
+            afterId = batch[batch.length - 1]!.localId;
+            const items = await pushBatch(db, connector, type, batch);
+            const c = await recordPushOutcomes(db, input.system, type, items);
+            for (const k of Object.keys(c) as (keyof PushCounts)[]) counts[k] += c[k];
+            record(input.system, type, 'push', c);
+            if (c.errors) metrics.errors.inc({ system: input.system, type }, c.errors);
+            setProgress({ afterId, counts });
+            if (batch.length < connector.batchSize) break;
+          }
+        });
         await saveState(input.system, type, { push: true });
         return counts;
       });
@@ -223,24 +266,26 @@ async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
  * Sends one batch of local changes: creates, updates and deletes, each as one batch call.
  * Associations travel as the external system's ids and come back as Aurora ids.
  */
-async function pushBatch(
-  db: Pool, connector: Connector, type: EntityType, batch: PushCandidate[],
-): Promise<{ candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[]> {
+async function pushBatch(db: Pool, connector: Connector, type: EntityType, batch: PushCandidate[]): Promise<PushItem[]> {
   const system = connector.system;
-  const external = new Map(batch.map((c) => [c.localId, { fields: { ...c.fields }, previous: c.reg?.synced_snapshot ? { ...c.reg.synced_snapshot } : null }]));
+  const external = new Map(
+    batch.map((c) => [c.localId, { fields: { ...c.fields }, previous: c.reg?.synced_snapshot ? { ...c.reg.synced_snapshot } : null }]),
+  );
   await translateRefs(db, system, type, [...external.values()].map((e) => e.fields), 'external');
   const previous = [...external.values()].map((e) => e.previous).filter((p): p is Canonical => p !== null);
   await translateRefs(db, system, type, previous, 'external');
+  const refCount = (f: Canonical) => refFields(type).reduce((n, [field]) => n + (f[field] ?? '').split(',').filter(Boolean).length, 0);
+
   const creates: PushCandidate[] = [];
   const updates: PushCandidate[] = [];
   const deletes: PushCandidate[] = [];
-  const items: { candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[] = [];
+  const items: PushItem[] = [];
   for (const c of batch) {
     const ext = c.reg?.external_id;
     if (c.deleted) {
-      if (ext) deletes.push(c);
+      if (ext && !c.reg?.deleted) deletes.push(c);
       else items.push({ candidate: c, kind: 'unchanged' });
-    } else if (!ext) creates.push(c);
+    } else if (!ext || c.reg?.deleted) creates.push(c); // new, or restored in Aurora after a delete on both sides
     else if (c.hash === c.reg?.synced_hash) items.push({ candidate: c, kind: 'unchanged' });
     else updates.push(c);
   }
@@ -249,12 +294,27 @@ async function pushBatch(
     const written = await write();
     await translateRefs(db, system, type, written.flatMap((o) => (o.ok ? [o.fields] : [])), 'local');
     const outcomes = new Map(written.map((o) => [o.localId, o]));
-    for (const c of list) items.push({ candidate: c, kind, outcome: outcomes.get(c.localId) });
+    for (const c of list) {
+      const unresolved = kind !== 'deleted' && refCount(c.fields) > refCount(external.get(c.localId)!.fields);
+      items.push({ candidate: c, kind, outcome: outcomes.get(c.localId), unresolved });
+    }
   };
   const ext = (c: PushCandidate) => external.get(c.localId)!;
-  await run(creates, 'created', () => connector.create(type, creates.map((c) => ({ localId: c.localId, fields: ext(c).fields, previous: ext(c).previous }))));
+  await run(creates, 'created', () =>
+    connector.create(type, creates.map((c) => ({ localId: c.localId, fields: ext(c).fields, previous: c.reg?.deleted ? null : ext(c).previous }))),
+  );
   await run(updates, 'updated', () =>
-    connector.update(type, updates.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id!, fields: ext(c).fields, previous: ext(c).previous }))),
+    connector.update(
+      type,
+      updates.map((c) => ({
+        localId: c.localId,
+        externalId: c.reg!.external_id!,
+        fields: ext(c).fields,
+        previous: ext(c).previous,
+        // Only what changed in Aurora since the last sync (everything when there is no snapshot).
+        changed: c.reg?.synced_snapshot ? changedFields(c.fields, c.reg.synced_snapshot) : undefined,
+      })),
+    ),
   );
   await run(deletes, 'deleted', () => connector.delete(type, deletes.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id! }))));
   return items;

@@ -36,6 +36,11 @@ export interface WriteUpdate {
   externalId: string;
   fields: Canonical;
   previous?: Canonical | null;
+  /**
+   * the fields that changed since the last sync: only these are sent, so a change made on the
+   * other side to another field in the meantime is not overwritten (default: all)
+   */
+  changed?: string[];
 }
 export interface WriteDelete {
   localId: string;

@@ -27,6 +27,8 @@ export interface LocalEntitySpec {
   fields: Record<string, FieldKind>;
   /** for ref/refs fields: the entity type they point at */
   refs?: Record<string, EntityType>;
+  /** a natural key that links a record new to the registry to an existing unlinked local row */
+  matchBy?: string;
   /** for refs fields: the join table holding them (entity id column, target id column) */
   joins?: Record<string, { table: string; own: string; target: string }>;
 }
@@ -38,6 +40,7 @@ export const ENTITIES: Record<EntityType, LocalEntitySpec> = {
     table: 'contacts',
     fields: { first_name: 'text', last_name: 'text', email: 'email', phone: 'text', linkedin_url: 'text', company_id: 'ref' },
     refs: { company_id: 'company' },
+    matchBy: 'email',
   },
   company: {
     type: 'company',

@@ -46,9 +46,15 @@ export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatc
     let n = 0;
     try {
       await client.query('BEGIN');
+      // One relay at a time (worker timer and activity alike), so events go out in order.
+      const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(804212) AS ok');
+      if (!lock[0]!.ok) {
+        await client.query('ROLLBACK');
+        return total;
+      }
       const { rows } = await client.query<{ id: string; channel: string; payload: SyncEvent }>(
         `SELECT id, channel, payload FROM sync_outbox WHERE published_at IS NULL
-         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+         ORDER BY id LIMIT $1 FOR UPDATE`,
         [batch],
       );
       if (rows.length) {

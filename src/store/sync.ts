@@ -50,8 +50,10 @@ export interface PullCounts {
   unchanged: number;
   conflicts: number;
   skipped: number;
+  /** records Postgres rejected (marked as errors; the rest of the page went in) */
+  failed: number;
 }
-export const emptyPullCounts = (): PullCounts => ({ fetched: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, skipped: 0 });
+export const emptyPullCounts = (): PullCounts => ({ fetched: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, skipped: 0, failed: 0 });
 
 export interface PushCounts {
   selected: number;
@@ -220,6 +222,26 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
     const regByLocal = new Map(regs.map((r) => [r.local_id, r]));
     const locals = await loadLocal(c, type, [...new Set([...regs.map((r) => r.local_id), ...auroraIds])]);
 
+    // Records new to the registry may match an unlinked local row by a natural key (contacts: email).
+    const matchField = spec.matchBy;
+    const matchKey = (rec: ExternalRecord): string => (matchField ? (rec.fields[matchField] ?? '') : '');
+    const matched = new Map<string, LocalRow>();
+    const unmatched = matchField ? records.filter((r) => !regByExt.has(r.externalId) && !(r.auroraId && locals.has(r.auroraId)) && matchKey(r)) : [];
+    if (matchField && unmatched.length) {
+      const { rows } = await c.query<LocalRow>(
+        `SELECT t.id, ${selectFields(type)}, t.version, t.updated_at, t.deleted_at FROM ${spec.table} t
+         WHERE lower(t.${matchField}) = ANY($1::text[]) AND t.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM sync_registry r WHERE r.local_id = t.id AND r.external_system = $2
+                             AND r.entity_type = $3 AND r.external_id IS NOT NULL)
+         ORDER BY t.created_at FOR UPDATE OF t`,
+        [unmatched.map(matchKey), system, type],
+      );
+      for (const r of rows) {
+        const key = String(r[matchField] ?? '').toLowerCase();
+        if (!matched.has(key)) matched.set(key, r);
+      }
+    }
+
     const inserts: Record<string, unknown>[] = [];
     const updates: Record<string, unknown>[] = [];
     type Pending = { rec: ExternalRecord; reg?: RegistryRow; localId: string; hash: string; resolution: unknown; kind: 'created' | 'updated' };
@@ -238,7 +260,7 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
         counts.skipped++;
         continue;
       }
-      const local = reg ? locals.get(reg.local_id) : rec.auroraId ? locals.get(rec.auroraId) : undefined;
+      const local = reg ? locals.get(reg.local_id) : ((rec.auroraId && locals.get(rec.auroraId)) || matched.get(matchKey(rec)));
       if (reg && reg.synced_hash === hash && reg.external_id === rec.externalId && !reg.deleted) {
         counts.unchanged++;
         continue;
@@ -256,13 +278,18 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
         pending.push({ rec, reg, localId, hash, resolution: null, kind: 'created' });
         continue;
       }
+      if (!reg) {
+        matched.delete(matchKey(rec)); // one external record per local row
+        reg = regByLocal.get(local.id); // e.g. an error row left by a failed create
+      }
       const localFields = localCanonical(type, local);
       const localHash = contentHash(localFields);
-      if (localHash === hash) {
+      const localDeleted = local.deleted_at !== null;
+      if (localHash === hash && !localDeleted) {
         // Both sides already agree (e.g. the same edit on both, or a first link): record it, change nothing.
         registryOnly.push({
           local_id: local.id, external_id: rec.externalId, local_version: local.version,
-          external_version: reg ? (reg.external_version ?? 0) + (reg.synced_hash === hash ? 0 : 1) : 1,
+          external_version: reg?.external_id ? (reg.external_version ?? 0) + (reg.synced_hash === hash ? 0 : 1) : 1,
           sync_status: 'synced', error_message: null, synced_hash: hash, synced_snapshot: rec.fields,
           external_updated_at: rec.updatedAt, local_updated_at: toIso(local.updated_at), deleted: false,
           last_resolution: null, synced: true,
@@ -270,26 +297,31 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
         counts.unchanged++;
         continue;
       }
-      const localChanged = !reg || (local.version > (reg.local_version ?? 0) && localHash !== reg.synced_hash);
+      // A local change since the last sync: other values, or a delete not yet sent (a delete bumps
+      // the version but not the field hash).
+      const linked = Boolean(reg?.external_id);
+      const localChanged =
+        !linked || (local.version > (reg!.local_version ?? 0) && (localHash !== reg!.synced_hash || (localDeleted && !reg!.deleted)));
       let resolution: unknown = null;
       if (localChanged) {
-        counts.conflicts++;
+        if (linked) counts.conflicts++;
         const externalAt = Date.parse(rec.updatedAt);
         const localAt = new Date(local.updated_at).getTime();
         const externalWins = externalAt > localAt;
         resolution = {
           policy: 'last-write-wins',
+          reason: linked ? 'changed on both sides since the last sync' : 'first link of records that already existed on both sides',
           winner: externalWins ? 'external' : 'local',
           at: new Date().toISOString(),
           fields: changedFields(localFields, rec.fields),
-          local: { values: localFields, version: local.version, updated_at: toIso(local.updated_at) },
+          local: { values: localFields, deleted: localDeleted, version: local.version, updated_at: toIso(local.updated_at) },
           external: { values: rec.fields, id: rec.externalId, updated_at: rec.updatedAt },
           base: reg?.synced_snapshot ?? null,
         };
         if (!externalWins) {
-          // Local wins: leave the row; push sends it out. Record what the external side had.
+          // Local wins: leave the row; push sends it out (or archives it). Record what the external side had.
           registryOnly.push({
-            local_id: local.id, external_id: rec.externalId, local_version: reg?.local_version ?? 0,
+            local_id: local.id, external_id: rec.externalId, local_version: linked ? (reg!.local_version ?? 0) : 0,
             external_version: (reg?.external_version ?? 0) + 1, sync_status: 'pending', error_message: null,
             synced_hash: null, synced_snapshot: null, external_updated_at: rec.updatedAt, local_updated_at: null,
             deleted: false, last_resolution: resolution, synced: false,
@@ -405,7 +437,7 @@ export interface PushCandidate {
   deleted: boolean;
   fields: Canonical;
   hash: string;
-  reg: Pick<RegistryRow, 'external_id' | 'local_version' | 'external_version' | 'synced_hash' | 'synced_snapshot'> | null;
+  reg: Pick<RegistryRow, 'external_id' | 'local_version' | 'external_version' | 'synced_hash' | 'synced_snapshot' | 'deleted'> | null;
 }
 
 /**
@@ -415,15 +447,17 @@ export interface PushCandidate {
 export async function selectPushCandidates(
   pool: Pool, system: string, type: EntityType, afterId: string, limit: number,
 ): Promise<PushCandidate[]> {
-  const { rows } = await pool.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null; synced_snapshot: Canonical | null }>(
+  const { rows } = await pool.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null; synced_snapshot: Canonical | null; reg_deleted: boolean | null }>(
     `SELECT t.id, ${selectFields(type)}, t.version, t.updated_at, t.deleted_at,
-            r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.synced_snapshot, r.sync_status
+            r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.synced_snapshot, r.sync_status, r.deleted AS reg_deleted
      FROM ${ENTITIES[type].table} t
      LEFT JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2
      WHERE t.id > $3
        AND ((r.id IS NULL AND t.deleted_at IS NULL)
          OR (r.id IS NOT NULL AND r.sync_status <> 'conflict' AND NOT r.deleted
-             AND (t.version > COALESCE(r.local_version, 0) OR r.sync_status = 'pending')))
+             AND (t.version > COALESCE(r.local_version, 0) OR r.sync_status = 'pending'))
+         -- deleted on both sides, then restored in Aurora: create it again
+         OR (r.id IS NOT NULL AND r.deleted AND t.deleted_at IS NULL AND t.version > COALESCE(r.local_version, 0)))
      ORDER BY t.id LIMIT $4`,
     [system, type, afterId, limit],
   );
@@ -431,17 +465,24 @@ export async function selectPushCandidates(
     const fields = localCanonical(type, r);
     return {
       localId: r.id, version: r.version, status: (r as { sync_status?: RegistryRow['sync_status'] }).sync_status, updatedAt: r.updated_at, deleted: r.deleted_at !== null, fields, hash: contentHash(fields),
-      reg: r.reg_id === null ? null : { external_id: r.external_id, local_version: r.reg_local_version, external_version: r.external_version, synced_hash: r.synced_hash, synced_snapshot: r.synced_snapshot },
+      reg: r.reg_id === null ? null : { external_id: r.external_id, local_version: r.reg_local_version, external_version: r.external_version, synced_hash: r.synced_hash, synced_snapshot: r.synced_snapshot, deleted: Boolean(r.reg_deleted) },
     };
   });
 }
 
 export type PushKind = 'created' | 'updated' | 'deleted' | 'unchanged';
+export interface PushItem {
+  candidate: PushCandidate;
+  kind: PushKind;
+  outcome?: WriteOutcome;
+  /** some associations point at records not synced yet: keep the record pending so it goes again */
+  unresolved?: boolean;
+}
 
 /** Records the outcome of a push batch: registry rows, and events for what changed externally. */
 export async function recordPushOutcomes(
   pool: Pool, system: string, type: EntityType,
-  items: { candidate: PushCandidate; kind: PushKind; outcome?: WriteOutcome }[],
+  items: PushItem[],
 ): Promise<PushCounts> {
   const counts = emptyPushCounts();
   counts.selected = items.length;
@@ -449,7 +490,7 @@ export async function recordPushOutcomes(
   const regWrites: RegistryWrite[] = [];
   const events: SyncEvent[] = [];
   const now = new Date().toISOString();
-  for (const { candidate: cand, kind, outcome } of items) {
+  for (const { candidate: cand, kind, outcome, unresolved } of items) {
     const prevExtVersion = cand.reg?.external_version ?? 0;
     if (kind === 'unchanged') {
       // The local change restored the synced state: nothing to send, just catch the registry up.
@@ -476,7 +517,8 @@ export async function recordPushOutcomes(
     const extVersion = prevExtVersion + 1;
     regWrites.push({
       local_id: cand.localId, external_id: outcome.externalId, local_version: cand.version, external_version: extVersion,
-      sync_status: 'synced', error_message: null,
+      sync_status: unresolved ? 'pending' : 'synced',
+      error_message: unresolved ? 'waiting for associated records to sync' : null,
       synced_hash: kind === 'deleted' ? null : contentHash(outcome.fields),
       synced_snapshot: kind === 'deleted' ? null : outcome.fields,
       external_updated_at: outcome.updatedAt, local_updated_at: toIso(cand.updatedAt), deleted: kind === 'deleted',

@@ -12,6 +12,16 @@ export type SystemName = (typeof SYSTEMS)[number];
 
 export const DEFAULT_TASK_QUEUE = 'aurora-sync';
 
+/** Entity type names a trigger accepts, singular or plural (workflow code cannot import core/entities). */
+export const ENTITY_TYPE_NAMES: Readonly<Record<string, EntityType>> = {
+  contact: 'contact',
+  contacts: 'contact',
+  company: 'company',
+  companies: 'company',
+  deal: 'deal',
+  deals: 'deal',
+};
+
 export const syncWorkflowId = (system: string, prefix = ''): string => `${prefix}sync:${system}`;
 
 export const SA_SYSTEM = defineSearchAttributeKey('AuroraSystem', SearchAttributeType.KEYWORD);
@@ -62,6 +72,8 @@ export interface SyncStatus {
   state: 'idle' | 'syncing';
   cycles: number;
   nextCycleAt: string | null;
+  /** trigger signals ignored because they named an unknown entity type */
+  rejectedTriggers: number;
   entities: Record<string, EntityStatus>;
 }
 

@@ -20,6 +20,7 @@ import {
 import type { Activities } from '../activities';
 import type { EntityType } from '../core/entities';
 import {
+  ENTITY_TYPE_NAMES,
   SA_STATUS,
   statusQuery,
   syncNowUpdate,
@@ -69,12 +70,21 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   let cyclesThisRun = 0;
   const completed = new Map<string, CycleSummary>();
 
-  const accept = (req?: TriggerRequest): TriggerRequest => {
-    const entityType = req?.entityType && entityTypes.includes(req.entityType) ? req.entityType : undefined;
-    return { entityType, requestId: req?.requestId };
+  /** The entity type a trigger names (singular or plural); undefined = all; null = not one of ours. */
+  const entityOf = (req?: TriggerRequest): EntityType | undefined | null => {
+    if (req?.entityType === undefined || req.entityType === null) return undefined;
+    const t = ENTITY_TYPE_NAMES[String(req.entityType).toLowerCase()];
+    return t && entityTypes.includes(t) ? t : null;
   };
+  const accept = (req?: TriggerRequest): TriggerRequest => ({ entityType: entityOf(req) ?? undefined, requestId: req?.requestId });
+  let rejectedTriggers = 0;
 
   setHandler(triggerSignal, (req) => {
+    // A signal cannot answer: an unknown entity type is ignored (and counted in the status), not widened to all.
+    if (entityOf(req) === null) {
+      rejectedTriggers++;
+      return;
+    }
     state.pending.push(accept(req));
   });
   setHandler(
@@ -87,7 +97,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     },
     {
       validator: (req) => {
-        if (req?.entityType !== undefined && !entityTypes.includes(req.entityType)) {
+        if (entityOf(req) === null) {
           throw new Error(`unknown entity type "${String(req.entityType)}" for ${system}; expected one of ${entityTypes.join(', ')}`);
         }
       },
@@ -98,23 +108,32 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     state: syncing ? 'syncing' : 'idle',
     cycles: state.cycles,
     nextCycleAt,
+    rejectedTriggers,
     entities: state.status,
   }));
 
   async function syncEntity(type: EntityType): Promise<void> {
     const st = (state.status[type] ??= blankStatus());
     st.lastCycleAt = new Date().toISOString();
-    let error: string | null = null;
+    const errors: string[] = [];
     try {
       const pulled = await pageLoop.pullEntity({ system, entityType: type, cursor: state.cursors[type] ?? null });
       state.cursors[type] = pulled.cursor;
       st.cursor = pulled.cursor;
       st.lastPull = { ...pulled.counts };
-      st.lastPush = { ...(await pageLoop.pushEntity({ system, entityType: type })) };
-      st.lastSuccessAt = new Date().toISOString();
     } catch (err) {
-      error = describeFailure(err);
+      errors.push(`pull: ${describeFailure(err)}`);
     }
+    // Local changes still go out when the pull failed, unless HubSpot refused the credentials.
+    if (!errors.some((e) => e.includes('AUTH_FAILED'))) {
+      try {
+        st.lastPush = { ...(await pageLoop.pushEntity({ system, entityType: type })) };
+      } catch (err) {
+        errors.push(`push: ${describeFailure(err)}`);
+      }
+    }
+    const error = errors.length ? errors.join('; ') : null;
+    if (!error) st.lastSuccessAt = new Date().toISOString();
     st.lastError = error;
     try {
       await shortCall.recordOutcome({ system, entityType: type, error });
@@ -149,7 +168,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
       }
       await syncEntity(type);
       const err = state.status[type]?.lastError;
-      if (err?.startsWith('AUTH_FAILED')) authFailure = err;
+      if (err?.includes('AUTH_FAILED')) authFailure = err;
     }
     try {
       await shortCall.publishEvents();

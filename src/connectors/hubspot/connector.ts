@@ -369,11 +369,13 @@ export class HubSpotConnector implements Connector {
     return this.withAssociations(type, out);
   }
 
-  private outcome(type: EntityType, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean): WriteOutcome {
+  private outcome(type: EntityType, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean, changed?: string[]): WriteOutcome {
     const rec = toExternalRecord(type, obj);
-    // HubSpot answers with the stored values; where a field was not echoed back, what we sent stands.
+    // HubSpot answers with the stored values of what we sent (it may normalise them); fields we did
+    // not send keep our values, so a change HubSpot has and we have not pulled yet still shows as one.
     const fields: Canonical = { ...sent }; // associations: what we sent is what HubSpot now has
     for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) {
+      if (changed && !changed.includes(field)) continue;
       if (prop in obj.properties) fields[field] = rec.fields[field] ?? null;
     }
     return { localId, ok: true, externalId: rec.externalId, fields, updatedAt: rec.updatedAt, created };
@@ -428,21 +430,26 @@ export class HubSpotConnector implements Connector {
   }
 
   async update(type: EntityType, updates: WriteUpdate[]): Promise<WriteOutcome[]> {
-    const outcomes = await this.isolate(updates, async (batch) => {
-      const res = await this.call('general', () =>
-        this.apis(type).batchApi.update({
-          inputs: batch.map((u) => ({ id: u.externalId, properties: toHubSpotProperties(type, u.fields) })),
-        }),
+    const props = (u: WriteUpdate) => toHubSpotProperties(type, u.changed ? pick(u.fields, u.changed) : u.fields);
+    // Only associations changed: nothing to send to the object itself.
+    const refOnly = updates.filter((u) => Object.keys(props(u)).length === 0);
+    const now = new Date().toISOString();
+    const outcomes: WriteOutcome[] = refOnly.map((u) => ({ localId: u.localId, ok: true, externalId: u.externalId, fields: { ...u.fields }, updatedAt: now }));
+    const withProps = updates.filter((u) => Object.keys(props(u)).length > 0);
+    outcomes.push(...(withProps.length ? await this.isolate(withProps, async (batch) => {
+      const res = await this.call(
+        'general',
+        () => this.apis(type).batchApi.update({ inputs: batch.map((u) => ({ id: u.externalId, properties: props(u) })) }),
         isClientError,
       );
       const byId = new Map(res.results.map((r) => [String(r.id), r]));
       return batch.map((u): WriteOutcome => {
         const r = byId.get(u.externalId);
-        if (r) return this.outcome(type, u.localId, r, u.fields);
+        if (r) return this.outcome(type, u.localId, r, u.fields, undefined, u.changed);
         const error = batchErrorFor(res.errors, u.externalId) ?? 'HubSpot did not return the record';
         return { localId: u.localId, ok: false, error, notFound: /NOT_FOUND|not exist/i.test(error) };
       });
-    });
+    }) : []));
     const byLocal = new Map(updates.map((u) => [u.localId, u]));
     await this.writeAssociations(
       type,
@@ -462,6 +469,10 @@ export class HubSpotConnector implements Connector {
 const ASSOC_READ_BATCH = 1000;
 
 const isClientError = (code: number): boolean => code >= 400 && code < 500;
+
+function pick(fields: Canonical, names: string[]): Canonical {
+  return Object.fromEntries(names.filter((n) => n in fields).map((n) => [n, fields[n] ?? null]));
+}
 
 function stripEmpty(props: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== ''));
