@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { ENTITY_TYPES, type EntityType } from './core/entities';
 import {
   SA_SYSTEM,
+  configureSignal,
   syncWorkflowId,
   triggerSignal,
   type SyncStatus,
@@ -45,6 +46,15 @@ export async function ensureSyncWorkflow(client: Client, cfg: Config, system: Sy
   await client.workflow.start('syncWorkflow', {
     ...startOptions(cfg, system, opts.runImmediately ?? true),
     workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+/** Sends the configuration's current settings to a running `sync:<system>` (they may have changed). */
+export async function configureSyncWorkflow(client: Client, cfg: Config, system: SystemName): Promise<void> {
+  await client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix)).signal(configureSignal, {
+    intervalSeconds: cfg.syncIntervalSeconds,
+    heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
+    cyclesPerRun: cfg.cyclesPerRun,
   });
 }
 

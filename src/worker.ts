@@ -12,7 +12,7 @@ import { log, setLogLevel } from './log';
 import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
-import { connectClient, ensureSyncWorkflow } from './temporal';
+import { configureSyncWorkflow, connectClient, ensureSyncWorkflow } from './temporal';
 import { SYSTEMS } from './workflows/definitions';
 
 export interface RunningWorker {
@@ -56,7 +56,11 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
   const done = worker.run();
   if (opts.ensureWorkflows ?? true) {
     const client = await connectClient(cfg);
-    for (const system of SYSTEMS) if (deps.connectors.has(system)) await ensureSyncWorkflow(client, cfg, system);
+    for (const system of SYSTEMS) {
+      if (!deps.connectors.has(system)) continue;
+      await ensureSyncWorkflow(client, cfg, system);
+      await configureSyncWorkflow(client, cfg, system); // a running workflow takes changed settings
+    }
     await client.connection.close();
   }
 

@@ -167,7 +167,8 @@ describe('HubSpot two-way sync', () => {
     const [row] = await localContacts(h);
     await h.db.query("UPDATE contacts SET first_name = 'Fresh' WHERE id = $1", [row.id]);
     await h.cycle('contact'); // pushes 'Fresh'; HubSpot's search still shows the old version for 1.5 s
-    await h.cycle('contact'); // the pull reads that stale version: it must not win
+    const stale = await h.cycle('contact'); // the pull reads that stale version: it must not win
+    assert.ok((stale.entities.contact?.lastPull?.skipped ?? 0) >= 1, 'the stale version was seen and skipped');
     const [after1] = await localContacts(h);
     assert.equal(after1.first_name, 'Fresh');
     assert.equal(h.sandbox.get('contacts', a!.id)!.properties.firstname, 'Fresh');

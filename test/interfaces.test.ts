@@ -33,6 +33,7 @@ describe('interfaces', () => {
   test('REST API: trigger validates its input and wakes the workflow; status has the documented shape', async () => {
     const h = await setup();
     h.sandbox.seed('contacts', 25);
+    h.sandbox.seed('companies', 3);
     const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot']) });
     try {
       const bad = [
@@ -60,7 +61,8 @@ describe('interfaces', () => {
       assert.equal(status.hubspot.contacts.records, 25);
       assert.equal(status.hubspot.contacts.status, 'synced');
       assert.ok(!Number.isNaN(Date.parse(status.hubspot.contacts.last_synced)));
-      assert.equal(status.hubspot.companies.records, 0);
+      assert.equal(status.hubspot.companies.records, 0, 'a contacts trigger syncs contacts only');
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM companies'), 0);
 
       const unconfigured = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set() });
       const r409 = await unconfigured.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot' } });

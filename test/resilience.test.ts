@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { canonicalize } from '../src/core/entities';
 import { toCanonical } from '../src/connectors/hubspot/mapping';
 import { syncWorkflowId, statusQuery } from '../src/workflows/definitions';
+import { configureSyncWorkflow } from '../src/temporal';
 import { count, harnessPerTest, waitFor } from './helpers';
 
 const setup = harnessPerTest();
@@ -141,6 +142,20 @@ describe('resilience', () => {
     assert.equal(await count(h.db, 'SELECT count(*) n FROM contacts'), 0);
     const { rows } = await h.db.query('SELECT last_error FROM sync_state');
     assert.ok(rows.length >= 1 && rows.every((r) => /AUTH_FAILED/.test(r.last_error)));
+  });
+
+  test('the workflow cycles on its durable timer; a changed SYNC_INTERVAL reaches the running workflow', async () => {
+    const h = await setup(); // SYNC_INTERVAL=3600
+    h.sandbox.seed('companies', 2);
+    await h.cycle('company');
+    const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
+    const before = (await handle.query(statusQuery)).cycles;
+    // What a worker restarted with SYNC_INTERVAL=1 sends to the running workflow.
+    await configureSyncWorkflow(h.client, { ...h.cfg, syncIntervalSeconds: 1 }, 'hubspot');
+    h.sandbox.userCreate('companies', { name: 'Timer Co', domain: 'timer.example' });
+    await waitFor('the timer-driven cycle pulled the new company', async () =>
+      (await count(h.db, "SELECT count(*) n FROM companies WHERE name = 'Timer Co'")) === 1 || undefined, 30_000);
+    await waitFor('the cycle completed', async () => ((await handle.query(statusQuery)).cycles > before ? true : undefined), 30_000);
   });
 
   test('continue-as-new carries cursors and status; history stays bounded', async () => {

@@ -82,6 +82,14 @@ export interface CycleSummary {
   entities: Record<string, EntityStatus>;
 }
 
+/** Settings a running workflow takes from the worker's configuration (sent at every worker start). */
+export interface SyncSettings {
+  intervalSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  cyclesPerRun: number;
+}
+export const configureSignal = defineSignal<[SyncSettings]>('configure');
+
 /** Wake the sync workflow now (all entity types, or one). `temporal workflow signal --name trigger`. */
 export const triggerSignal = defineSignal<[TriggerRequest?]>('trigger');
 /** Run a cycle now and answer with its outcome when done. */

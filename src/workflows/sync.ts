@@ -22,11 +22,13 @@ import type { EntityType } from '../core/entities';
 import {
   ENTITY_TYPE_NAMES,
   SA_STATUS,
+  configureSignal,
   statusQuery,
   syncNowUpdate,
   triggerSignal,
   type CycleSummary,
   type EntityStatus,
+  type SyncSettings,
   type SyncWorkflowInput,
   type TriggerRequest,
 } from './definitions';
@@ -62,8 +64,12 @@ function describeFailure(err: unknown): string {
 export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   const { system, entityTypes } = input;
   const state = input.state ?? { cursors: {}, status: {}, cycles: 0, pending: [] };
-  const pageLoop = pageLoopActivities(input.heartbeatTimeoutSeconds ?? 30);
-  const cyclesPerRun = input.cyclesPerRun ?? 200;
+  const settings: SyncSettings = {
+    intervalSeconds: input.intervalSeconds,
+    heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? 30,
+    cyclesPerRun: input.cyclesPerRun ?? 200,
+  };
+  let reconfigured = false;
   for (const t of entityTypes) state.status[t] ??= blankStatus();
   let syncing = false;
   let nextCycleAt: string | null = null;
@@ -103,6 +109,13 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
       },
     },
   );
+  setHandler(configureSignal, (next) => {
+    const ok = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+    if (!next || !ok(next.intervalSeconds) || !ok(next.heartbeatTimeoutSeconds) || !ok(next.cyclesPerRun)) return;
+    if (next.intervalSeconds === settings.intervalSeconds && next.heartbeatTimeoutSeconds === settings.heartbeatTimeoutSeconds && next.cyclesPerRun === settings.cyclesPerRun) return;
+    Object.assign(settings, next);
+    reconfigured = true;
+  });
   setHandler(statusQuery, () => ({
     system,
     state: syncing ? 'syncing' : 'idle',
@@ -115,6 +128,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   async function syncEntity(type: EntityType): Promise<void> {
     const st = (state.status[type] ??= blankStatus());
     st.lastCycleAt = new Date().toISOString();
+    const pageLoop = pageLoopActivities(settings.heartbeatTimeoutSeconds);
     const errors: string[] = [];
     try {
       const pulled = await pageLoop.pullEntity({ system, entityType: type, cursor: state.cursors[type] ?? null });
@@ -146,8 +160,10 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   let runNow = !input.state && input.runImmediately !== false;
   for (;;) {
     if (!runNow && state.pending.length === 0) {
-      nextCycleAt = new Date(Date.now() + input.intervalSeconds * 1000).toISOString();
-      await condition(() => state.pending.length > 0, input.intervalSeconds * 1000);
+      reconfigured = false;
+      nextCycleAt = new Date(Date.now() + settings.intervalSeconds * 1000).toISOString();
+      const woken = await condition(() => state.pending.length > 0 || reconfigured, settings.intervalSeconds * 1000);
+      if (woken && state.pending.length === 0) continue; // new settings: wait again with the new interval
     }
     runNow = false;
     nextCycleAt = null;
@@ -189,9 +205,9 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     for (const r of batch) if (r.requestId) completed.set(r.requestId, { ...summary, requestId: r.requestId });
 
     const waitingUpdates = state.pending.some((r) => r.requestId);
-    if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= cyclesPerRun)) {
+    if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= settings.cyclesPerRun)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof syncWorkflow>({ ...input, state: { ...state, pending: state.pending } });
+      await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending } });
     }
   }
 }
