@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
+export const CONFLICT_POLICIES = ['last-write-wins', 'merge', 'manual'] as const;
 const port = z.coerce.number().int().min(0).max(65535);
 const nonEmpty = z.string().trim().min(1);
 const optionalSecret = z.string().trim().min(1).optional();
@@ -41,7 +42,28 @@ const EnvSchema = z.object({
   API_HOST: nonEmpty.default('0.0.0.0'),
   METRICS_PORT: port.default(9100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Default conflict policy; per system and entity type: CONFLICT_POLICY_HUBSPOT_CONTACT=manual etc. */
+  CONFLICT_POLICY: z.enum(CONFLICT_POLICIES).default('last-write-wins'),
+  /** What `merge` does with fields changed on both sides to different values. */
+  CONFLICT_MERGE_FALLBACK: z.enum(['last-write-wins', 'manual']).default('last-write-wins'),
+  /** e.g. 72h, 30m, 45s: an open conflict then resolves by last-write-wins (by policy). Unset: never. */
+  CONFLICT_AUTO_RESOLVE_AFTER: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 72h, 30m or 45s').optional(),
+  /** Bearer token for the API's write endpoints (trigger, resolve). Also from api-token.txt in SECRETS_DIR. */
+  API_TOKEN: optionalSecret,
 });
+
+export type ConflictPolicyName = (typeof CONFLICT_POLICIES)[number];
+export interface ConflictPolicy {
+  policy: ConflictPolicyName;
+  /** for merge: what decides fields changed on both sides */
+  fallback: 'last-write-wins' | 'manual';
+}
+
+function parseDurationMs(value: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(value)!;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -64,6 +86,14 @@ export interface Config {
   metricsPort: number;
   logLevel: Env['LOG_LEVEL'];
   secretsDir: string;
+  conflicts: {
+    /** the policy for one system and entity type */
+    policyFor(system: string, entityType: string): ConflictPolicy;
+    /** null: open conflicts wait for a person however long it takes */
+    autoResolveAfterMs: number | null;
+  };
+  /** undefined: the API's write endpoints refuse every request */
+  apiToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +127,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const secretsDir = e.SECRETS_DIR;
+  // Per system and entity type overrides: CONFLICT_POLICY_<SYSTEM>_<ENTITY_TYPE>.
+  const overrides = new Map<string, ConflictPolicyName>();
+  for (const [key, raw] of Object.entries(env)) {
+    const m = /^CONFLICT_POLICY_([A-Z0-9]+)_([A-Z0-9]+)$/.exec(key);
+    if (!m || raw === undefined || raw === '') continue;
+    if (!(CONFLICT_POLICIES as readonly string[]).includes(raw)) {
+      throw new ConfigError(`Invalid configuration: ${key} (got "${raw}"): must be one of ${CONFLICT_POLICIES.join(', ')}`);
+    }
+    overrides.set(`${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}`, raw as ConflictPolicyName);
+  }
   return {
     postgres: {
       host: e.POSTGRES_HOST,
@@ -126,6 +166,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     secretsDir,
+    conflicts: {
+      policyFor: (system, entityType) => ({
+        policy: overrides.get(`${system.toLowerCase()}:${entityType.toLowerCase()}`) ?? e.CONFLICT_POLICY,
+        fallback: e.CONFLICT_MERGE_FALLBACK,
+      }),
+      autoResolveAfterMs: e.CONFLICT_AUTO_RESOLVE_AFTER ? parseDurationMs(e.CONFLICT_AUTO_RESOLVE_AFTER) : null,
+    },
+    apiToken: e.API_TOKEN ?? readSecretFile(secretsDir, 'api-token.txt'),
   };
 }
 

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import type { Pool } from 'pg';
 import type { Config } from './config';
 import type { Connector } from './connectors/types';
+import type { ConflictRuntime } from './activities';
 import { HubSpotConnector } from './connectors/hubspot/connector';
 import { createMetrics, type Metrics } from './metrics';
 import { createPool } from './store/db';
@@ -12,6 +13,8 @@ export interface Deps {
   redis: Redis;
   connectors: Map<string, Connector>;
   metrics: Metrics;
+  /** set by the worker once it has a Temporal client */
+  conflicts?: ConflictRuntime;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,16 @@
 /** Client-side helpers shared by the worker, the API and the CLI: connect, start, trigger. */
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { ConflictRuntime } from './activities';
 import type { Config } from './config';
 import { ENTITY_TYPES, type EntityType } from './core/entities';
 import {
+  SA_ENTITY_TYPE,
+  SA_STATUS,
   SA_SYSTEM,
+  conflictWorkflowId,
+  refreshSignal,
+  type ConflictWorkflowInput,
   configureSignal,
   syncWorkflowId,
   triggerSignal,
@@ -75,4 +82,47 @@ export async function queryStatus(client: Client, cfg: Config, system: SystemNam
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
+}
+
+/** Conflict workflows as the activities reach them: started idempotently per record, nudged by signal. */
+export function createConflictRuntime(client: Client, cfg: Config, db: Pool): ConflictRuntime {
+  const id = (system: string, type: EntityType, localId: string) => conflictWorkflowId(system, type, localId, cfg.temporal.workflowIdPrefix);
+  return {
+    policyFor: cfg.conflicts.policyFor,
+    autoResolveAfterMs: cfg.conflicts.autoResolveAfterMs,
+    async open(system, type, localIds) {
+      for (const localId of localIds) {
+        const args: [ConflictWorkflowInput] = [{ system, entityType: type, localId, autoResolveAfterMs: cfg.conflicts.autoResolveAfterMs }];
+        // signalWithStart: exactly one workflow per record; a running one just reloads its details.
+        await client.workflow.signalWithStart('conflictWorkflow', {
+          workflowId: id(system, type, localId),
+          taskQueue: cfg.temporal.taskQueue,
+          args,
+          signal: refreshSignal,
+          signalArgs: [],
+          typedSearchAttributes: [
+            { key: SA_SYSTEM, value: system },
+            { key: SA_ENTITY_TYPE, value: type },
+            { key: SA_STATUS, value: 'open' },
+          ],
+          memo: { summary: `${system} ${type} ${localId}: changed on both sides` },
+        });
+        await db.query(
+          `UPDATE sync_registry SET conflict_started = TRUE
+           WHERE external_system = $1 AND entity_type = $2 AND local_id = $3 AND sync_status = 'conflict'`,
+          [system, type, localId],
+        );
+      }
+    },
+    async nudge(system, type, localIds) {
+      for (const localId of localIds) {
+        await client.workflow
+          .getHandle(id(system, type, localId))
+          .signal(refreshSignal)
+          .catch((err: unknown) => {
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+          });
+      }
+    },
+  };
 }

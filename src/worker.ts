@@ -12,7 +12,7 @@ import { log, setLogLevel } from './log';
 import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
-import { configureSyncWorkflow, connectClient, ensureSyncWorkflow } from './temporal';
+import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSyncWorkflow } from './temporal';
 import { SYSTEMS } from './workflows/definitions';
 
 export interface RunningWorker {
@@ -36,6 +36,8 @@ export interface WorkerStartOptions {
 export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): Promise<RunningWorker> {
   const deps = opts.deps ?? createDeps(cfg);
   await migrate(deps.db);
+  const client = await connectClient(cfg);
+  deps.conflicts = createConflictRuntime(client, cfg, deps.db);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -55,13 +57,11 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
   }
   const done = worker.run();
   if (opts.ensureWorkflows ?? true) {
-    const client = await connectClient(cfg);
     for (const system of SYSTEMS) {
       if (!deps.connectors.has(system)) continue;
       await ensureSyncWorkflow(client, cfg, system);
       await configureSyncWorkflow(client, cfg, system); // a running workflow takes changed settings
     }
-    await client.connection.close();
   }
 
   // Outbox relay: events normally go out at the end of each cycle's activity; this catches up
@@ -86,6 +86,7 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await done.catch(() => undefined);
     await connection.close().catch(() => undefined);
+    await client.connection.close().catch(() => undefined);
     metricsServer?.close();
     if (!opts.deps) await deps.close();
   };

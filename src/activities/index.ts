@@ -8,6 +8,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type Redis from 'ioredis';
 import { changedFields, parseEntityType, refFields, type Canonical, type EntityType } from '../core/entities';
+import type { ConflictPolicy } from '../config';
+import { applyResolution, loadConflict } from '../store/conflicts';
+import type { ConflictDetails, ConflictResult, ResolutionInput } from '../workflows/definitions';
 import { runWithProgress, setProgress } from '../core/progress';
 import { ErrorType, type ChangeCursor, type Connector, type ExternalRecord, type WriteOutcome } from '../connectors/types';
 import type { Metrics } from '../metrics';
@@ -18,6 +21,7 @@ import {
   emptyPullCounts,
   emptyPushCounts,
   recordPushOutcomes,
+  refreshConflictSnapshots,
   selectPushCandidates,
   translateRefs,
   type PullCounts,
@@ -28,11 +32,29 @@ import {
 } from '../store/sync';
 import { log } from '../log';
 
+/** How conflicts are decided and how their workflows are reached (the worker wires this to Temporal). */
+export interface ConflictRuntime {
+  policyFor(system: string, entityType: string): ConflictPolicy;
+  autoResolveAfterMs: number | null;
+  /** start (or nudge, when running) the conflict workflows of these records */
+  open(system: string, entityType: EntityType, localIds: string[]): Promise<void>;
+  /** tell running conflict workflows their record changed or was resolved elsewhere */
+  nudge(system: string, entityType: EntityType, localIds: string[]): Promise<void>;
+}
+
+export const lastWriteWinsOnly: ConflictRuntime = {
+  policyFor: () => ({ policy: 'last-write-wins', fallback: 'last-write-wins' }),
+  autoResolveAfterMs: null,
+  open: async () => undefined,
+  nudge: async () => undefined,
+};
+
 export interface ActivityDeps {
   db: Pool;
   redis: Redis;
   connectors: Map<string, Connector>;
   metrics: Metrics;
+  conflicts?: ConflictRuntime;
 }
 
 export interface PullInput {
@@ -68,6 +90,7 @@ function heartbeatDetails<T>(): T | undefined {
 
 export function createActivities(deps: ActivityDeps) {
   const { db, redis, metrics } = deps;
+  const conflicts = deps.conflicts ?? lastWriteWinsOnly;
 
   function connectorFor(system: string, entityType: string): { connector: Connector; type: EntityType } {
     const connector = deps.connectors.get(system);
@@ -114,15 +137,16 @@ export function createActivities(deps: ActivityDeps) {
    * reference), applies it record by record so one bad record cannot block the rest: the bad one is
    * marked sync_status='error' in the registry (when it has a row) and counted as failed.
    */
-  async function applyPage(system: string, type: EntityType, records: ExternalRecord[]): Promise<PullCounts> {
+  async function applyPage(system: string, type: EntityType, records: ExternalRecord[], opened: string[]): Promise<PullCounts> {
+    const opts = { policy: conflicts.policyFor(system, type), conflicts: opened };
     try {
-      return await applyPulledPage(db, system, type, records);
+      return await applyPulledPage(db, system, type, records, opts);
     } catch (err) {
       if (!isDataError(err)) throw err;
       const total = emptyPullCounts();
       for (const rec of records) {
         try {
-          const c = await applyPulledPage(db, system, type, [rec]);
+          const c = await applyPulledPage(db, system, type, [rec], opts);
           for (const k of Object.keys(c) as (keyof PullCounts)[]) total[k] += c[k];
         } catch (one) {
           if (!isDataError(one)) throw one;
@@ -142,7 +166,40 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /**
+   * Before a push: conflicts an operator set back to 'pending' are retried (last-write-wins, as the
+   * design's runbook says), and local edits to records with an open conflict refresh its snapshot.
+   */
+  async function settleConflicts(connector: Connector, system: string, type: EntityType): Promise<void> {
+    const { rows: retried } = await db.query<{ local_id: string }>(
+      `SELECT local_id FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND sync_status = 'pending' AND conflict IS NOT NULL`,
+      [system, type],
+    );
+    for (const { local_id } of retried) {
+      await applyResolution(db, connector, system, type, local_id, {
+        choice: 'last-write-wins',
+        resolvedBy: 'operator (sync_status set to pending)',
+        byPolicy: true,
+      });
+    }
+    const edited = await refreshConflictSnapshots(db, system, type);
+    await conflicts.nudge(system, type, [...retried.map((r) => r.local_id), ...edited]);
+  }
+
   return {
+    /** Loads an open conflict's details for its workflow (null when there is none). */
+    async loadConflictDetails(input: { system: string; entityType: EntityType; localId: string }): Promise<ConflictDetails | null> {
+      return loadConflict(db, input.system, input.entityType, input.localId);
+    },
+
+    /** Applies a conflict decision to both sides (see store/conflicts). */
+    async resolveConflict(input: { system: string; entityType: EntityType; localId: string; resolution: ResolutionInput }): Promise<ConflictResult> {
+      const { connector, type } = connectorFor(input.system, input.entityType);
+      const result = await applyResolution(db, connector, input.system, type, input.localId, input.resolution);
+      metrics.records.inc({ system: input.system, type, direction: 'resolution', action: 'resolved' });
+      return result;
+    },
+
     /** Pulls every external change since the cursor, page by page; returns the new cursor and counts. */
     async pullEntity(input: PullInput): Promise<PullResult> {
       const { connector, type } = connectorFor(input.system, input.entityType);
@@ -160,9 +217,10 @@ export function createActivities(deps: ActivityDeps) {
           cursor = rows[0]?.cursor ?? null;
         }
         const counts = resumed?.counts ?? emptyPullCounts();
+        const opened: string[] = [];
         await runWithProgress(heartbeat, undefined, async () => {
           for await (const page of prefetched(connector.listChanges(type, cursor, Boolean(resumed)))) {
-            const c = await applyPage(input.system, type, page.records);
+            const c = await applyPage(input.system, type, page.records, opened);
             for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
             record(input.system, type, 'pull', c);
             cursor = page.cursor;
@@ -175,6 +233,13 @@ export function createActivities(deps: ActivityDeps) {
             if (n) metrics.records.inc({ system: input.system, type, direction: 'pull', action: 'deleted' }, n);
           }
         });
+        // Conflicts opened or changed by this pull, and any whose workflow was never started (a crash).
+        const { rows: unstarted } = await db.query<{ local_id: string }>(
+          `SELECT local_id FROM sync_registry WHERE external_system = $1 AND entity_type = $2
+             AND sync_status = 'conflict' AND NOT conflict_started`,
+          [input.system, type],
+        );
+        await conflicts.open(input.system, type, [...new Set([...opened, ...unstarted.map((r) => r.local_id)])]);
         await saveState(input.system, type, { cursor, pull: true });
         return { cursor, counts };
       });
@@ -187,6 +252,7 @@ export function createActivities(deps: ActivityDeps) {
         await connector.prepare?.(type);
         const counts = emptyPushCounts();
         let afterId = '';
+        await settleConflicts(connector, input.system, type);
         await runWithProgress(heartbeat, undefined, async () => {
           for (;;) {
             const batch = await selectPushCandidates(db, input.system, type, afterId, connector.batchSize);

@@ -16,7 +16,7 @@ export interface SyncEvent {
   entity_id: string;
   timestamp: string;
   /** extra fields: where the change went, the external id, versions */
-  direction: 'pull' | 'push';
+  direction: 'pull' | 'push' | 'resolution';
   external_id: string | null;
   local_version?: number | null;
   external_version?: number | null;

@@ -18,6 +18,7 @@ import {
   type FieldKind,
 } from '../core/entities';
 import type { ExternalRecord, WriteOutcome } from '../connectors/types';
+import type { ConflictPolicy } from '../config';
 import { withTx } from './db';
 import { enqueueEvents, type SyncEvent } from './outbox';
 
@@ -28,10 +29,12 @@ export interface RegistryRow {
   local_version: number | null;
   external_version: number | null;
   sync_status: 'synced' | 'pending' | 'conflict' | 'error';
+  error_message?: string | null;
   synced_hash: string | null;
   synced_snapshot: Canonical | null;
   external_updated_at: Date | null;
   deleted: boolean;
+  conflict: OpenConflict | null;
 }
 
 interface LocalRow {
@@ -85,7 +88,7 @@ function selectFields(type: EntityType, alias = 't'): string {
 }
 
 /** Writes join-table associations (e.g. a deal's contacts) to exactly the given sets. */
-async function writeJoins(c: PoolClient, type: EntityType, rows: Record<string, unknown>[]): Promise<void> {
+export async function writeJoins(c: PoolClient, type: EntityType, rows: Record<string, unknown>[]): Promise<void> {
   for (const [field, j] of Object.entries(ENTITIES[type].joins ?? {})) {
     const sets = JSON.stringify(rows.map((r) => ({ id: r.id, ids: r[field] ?? null })));
     await c.query(
@@ -146,20 +149,31 @@ interface RegistryWrite {
   last_resolution: unknown;
   /** false: keep last_synced as it was (nothing was synced) */
   synced: boolean;
+  /** an open conflict's snapshots (sync_status 'conflict'); anything else clears it */
+  conflict?: OpenConflict | null;
 }
 
-async function writeRegistry(c: PoolClient, system: string, type: EntityType, rows: RegistryWrite[]): Promise<void> {
+/** What an open conflict keeps in sync_registry.conflict. */
+export interface OpenConflict {
+  detected_at: string;
+  fields: string[];
+  local: { values: Canonical; version: number; updated_at: string | null; deleted: boolean };
+  external: { values: Canonical; id: string; updated_at: string };
+  base: Canonical | null;
+}
+
+export async function writeRegistry(c: PoolClient, system: string, type: EntityType, rows: RegistryWrite[]): Promise<void> {
   if (!rows.length) return;
   await c.query(
     `INSERT INTO sync_registry AS r (local_id, external_id, external_system, entity_type, last_synced, local_version,
         external_version, sync_status, error_message, synced_hash, synced_snapshot, external_updated_at,
-        local_updated_at, deleted, last_resolution, updated_at)
+        local_updated_at, deleted, last_resolution, updated_at, conflict)
      SELECT x.local_id, x.external_id, $1, $2, ${utcNow}, x.local_version, x.external_version, x.sync_status,
         x.error_message, x.synced_hash, x.synced_snapshot, x.external_updated_at, x.local_updated_at, x.deleted,
-        x.last_resolution, now()
+        x.last_resolution, now(), x.conflict
      FROM jsonb_to_recordset($3::jsonb) AS x(local_id text, external_id text, local_version int, external_version int,
         sync_status text, error_message text, synced_hash text, synced_snapshot jsonb, external_updated_at timestamptz,
-        local_updated_at timestamptz, deleted boolean, last_resolution jsonb, synced boolean)
+        local_updated_at timestamptz, deleted boolean, last_resolution jsonb, synced boolean, conflict jsonb)
      ON CONFLICT (local_id, external_system, entity_type) DO UPDATE SET
         external_id = COALESCE(EXCLUDED.external_id, r.external_id),
         last_synced = CASE WHEN (EXCLUDED.sync_status = 'synced') THEN EXCLUDED.last_synced ELSE r.last_synced END,
@@ -173,6 +187,8 @@ async function writeRegistry(c: PoolClient, system: string, type: EntityType, ro
         local_updated_at = COALESCE(EXCLUDED.local_updated_at, r.local_updated_at),
         deleted = EXCLUDED.deleted,
         last_resolution = COALESCE(EXCLUDED.last_resolution, r.last_resolution),
+        conflict = EXCLUDED.conflict,
+        conflict_started = CASE WHEN EXCLUDED.sync_status = 'conflict' THEN r.conflict_started ELSE FALSE END,
         updated_at = now()`,
     [system, type, JSON.stringify(rows)],
   );
@@ -198,8 +214,19 @@ function toIso(d: Date | string | null | undefined): string | null {
  * own writes coming back) → nothing; changed only externally → local upsert; changed on both
  * sides → last-write-wins by timestamp, the loser's values kept in last_resolution.
  */
-export async function applyPulledPage(pool: Pool, system: string, type: EntityType, input: ExternalRecord[]): Promise<PullCounts> {
+export interface PullOptions {
+  /** how a record changed on both sides is decided (default last-write-wins) */
+  policy?: ConflictPolicy;
+  /** out: local ids of conflicts opened or changed by this page (their workflows need a nudge) */
+  conflicts?: string[];
+}
+
+export async function applyPulledPage(
+  pool: Pool, system: string, type: EntityType, input: ExternalRecord[], opts: PullOptions = {},
+): Promise<PullCounts> {
   let records = input;
+  const policy: ConflictPolicy = opts.policy ?? { policy: 'last-write-wins', fallback: 'last-write-wins' };
+  const conflictIds = opts.conflicts ?? [];
   const counts = emptyPullCounts();
   counts.fetched = records.length;
   if (!records.length) return counts;
@@ -244,7 +271,11 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
 
     const inserts: Record<string, unknown>[] = [];
     const updates: Record<string, unknown>[] = [];
-    type Pending = { rec: ExternalRecord; reg?: RegistryRow; localId: string; hash: string; resolution: unknown; kind: 'created' | 'updated' };
+    type Pending = {
+      rec: ExternalRecord; reg?: RegistryRow; localId: string; hash: string; resolution: unknown; kind: 'created' | 'updated';
+      /** merged values HubSpot does not have yet: the registry stays behind so push sends them */
+      pushBack?: boolean;
+    };
     const pending: Pending[] = [];
     const registryOnly: RegistryWrite[] = [];
 
@@ -257,7 +288,14 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
         if (byLocal && (!byLocal.external_id || byLocal.external_id === rec.externalId)) reg = byLocal;
       }
       if (reg?.sync_status === 'conflict') {
+        // Open conflict: leave the record alone; keep its external snapshot current.
         counts.skipped++;
+        if (reg.conflict && contentHash(reg.conflict.external.values) !== hash && Date.parse(rec.updatedAt) >= Date.parse(reg.conflict.external.updated_at)) {
+          const conflict: OpenConflict = { ...reg.conflict, external: { values: rec.fields, id: rec.externalId, updated_at: rec.updatedAt } };
+          conflict.fields = changedFields(conflict.local.values, rec.fields);
+          registryOnly.push({ ...keepRegistry(reg), sync_status: 'conflict', conflict });
+          conflictIds.push(reg.local_id);
+        }
         continue;
       }
       const local = reg ? locals.get(reg.local_id) : ((rec.auroraId && locals.get(rec.auroraId)) || matched.get(matchKey(rec)));
@@ -303,22 +341,64 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
       const localChanged =
         !linked || (local.version > (reg!.local_version ?? 0) && (localHash !== reg!.synced_hash || (localDeleted && !reg!.deleted)));
       let resolution: unknown = null;
+      let applied: Canonical = rec.fields;
+      let pushBack = false; // the applied values still differ from HubSpot's: leave the record for push
       if (localChanged) {
-        if (linked) counts.conflicts++;
         const externalAt = Date.parse(rec.updatedAt);
         const localAt = new Date(local.updated_at).getTime();
         const externalWins = externalAt > localAt;
-        resolution = {
-          policy: 'last-write-wins',
-          reason: linked ? 'changed on both sides since the last sync' : 'first link of records that already existed on both sides',
-          winner: externalWins ? 'external' : 'local',
-          at: new Date().toISOString(),
-          fields: changedFields(localFields, rec.fields),
+        const base = linked ? (reg!.synced_snapshot ?? null) : null;
+        const operatorRetry = reg?.sync_status === 'pending' && reg.conflict !== null;
+        let mode: 'last-write-wins' | 'merge' | 'manual' = linked && !operatorRetry ? policy.policy : 'last-write-wins';
+        let conflicting = changedFields(localFields, rec.fields);
+        if (mode === 'merge') {
+          if (!base || localDeleted) mode = policy.fallback;
+          else {
+            const localCh = changedFields(base, localFields);
+            const extCh = changedFields(base, rec.fields);
+            conflicting = localCh.filter((f) => extCh.includes(f) && localFields[f] !== rec.fields[f]);
+            if (conflicting.length && policy.fallback === 'manual') mode = 'manual';
+            else {
+              // Three-way merge: each side's changes; fields changed on both sides go to the later writer.
+              applied = { ...base };
+              for (const f of extCh) applied[f] = rec.fields[f] ?? null;
+              for (const f of localCh) if (!conflicting.includes(f) || !externalWins) applied[f] = localFields[f] ?? null;
+              pushBack = contentHash(applied) !== hash;
+            }
+          }
+        }
+        if (linked) counts.conflicts++;
+        const snapshot = {
           local: { values: localFields, deleted: localDeleted, version: local.version, updated_at: toIso(local.updated_at) },
           external: { values: rec.fields, id: rec.externalId, updated_at: rec.updatedAt },
-          base: reg?.synced_snapshot ?? null,
+          base,
         };
-        if (!externalWins) {
+        if (mode === 'manual') {
+          // A person decides: open the conflict, leave both sides as they are.
+          const conflict: OpenConflict = {
+            detected_at: new Date().toISOString(),
+            fields: conflicting,
+            local: { ...snapshot.local, updated_at: snapshot.local.updated_at },
+            external: snapshot.external,
+            base,
+          };
+          registryOnly.push({ ...keepRegistry(reg!), sync_status: 'conflict', external_updated_at: rec.updatedAt, conflict });
+          conflictIds.push(local.id);
+          continue;
+        }
+        resolution = {
+          policy: mode === 'merge' ? `merge${conflicting.length ? ' (overlapping fields: last-write-wins)' : ''}` : 'last-write-wins',
+          reason: !linked
+            ? 'first link of records that already existed on both sides'
+            : operatorRetry
+              ? 'retried by an operator (sync_status set to pending)'
+              : 'changed on both sides since the last sync',
+          winner: mode === 'merge' ? (conflicting.length ? (externalWins ? 'external' : 'local') : 'both') : externalWins ? 'external' : 'local',
+          at: new Date().toISOString(),
+          fields: conflicting,
+          ...snapshot,
+        };
+        if (mode === 'last-write-wins' && !externalWins) {
           // Local wins: leave the row; push sends it out (or archives it). Record what the external side had.
           registryOnly.push({
             local_id: local.id, external_id: rec.externalId, local_version: linked ? (reg!.local_version ?? 0) : 0,
@@ -329,8 +409,8 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
           continue;
         }
       }
-      updates.push({ id: local.id, ...rec.fields });
-      pending.push({ rec, reg, localId: local.id, hash, resolution, kind: 'updated' });
+      updates.push({ id: local.id, ...applied });
+      pending.push({ rec, reg, localId: local.id, hash, resolution, kind: 'updated', pushBack });
     }
 
     const cols = recordsetColumns(type);
@@ -372,8 +452,9 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
       const w = written.get(p.localId)!;
       const externalVersion = (p.reg?.external_version ?? 0) + 1;
       regWrites.push({
-        local_id: p.localId, external_id: p.rec.externalId, local_version: w.version, external_version: externalVersion,
-        sync_status: 'synced', error_message: null, synced_hash: p.hash, synced_snapshot: p.rec.fields,
+        local_id: p.localId, external_id: p.rec.externalId,
+        local_version: p.pushBack ? (p.reg?.local_version ?? 0) : w.version, external_version: externalVersion,
+        sync_status: p.pushBack ? 'pending' : 'synced', error_message: null, synced_hash: p.hash, synced_snapshot: p.rec.fields,
         external_updated_at: p.rec.updatedAt, local_updated_at: toIso(w.updated_at), deleted: false,
         last_resolution: p.resolution, synced: true,
       });
@@ -388,6 +469,16 @@ export async function applyPulledPage(pool: Pool, system: string, type: EntityTy
     await enqueueEvents(c, events);
     return counts;
   });
+}
+
+/** A registry write that keeps a row's synced state as it is (for status-only changes). */
+function keepRegistry(reg: RegistryRow): RegistryWrite {
+  return {
+    local_id: reg.local_id, external_id: reg.external_id, local_version: reg.local_version ?? 0, external_version: reg.external_version,
+    sync_status: reg.sync_status, error_message: reg.error_message ?? null, synced_hash: null, synced_snapshot: null,
+    external_updated_at: null, local_updated_at: null, deleted: reg.deleted, last_resolution: null, synced: false,
+    conflict: reg.conflict,
+  };
 }
 
 /** Applies external deletions (archived records): soft-deletes the local rows and tombstones the registry. */
@@ -534,4 +625,28 @@ export async function recordPushOutcomes(
     await enqueueEvents(c, events);
   });
   return counts;
+}
+
+/** Local edits to records with an open conflict: refresh the conflict's local snapshot. Returns their ids. */
+export async function refreshConflictSnapshots(pool: Pool, system: string, type: EntityType): Promise<string[]> {
+  const { rows } = await pool.query<LocalRow & { conflict: OpenConflict }>(
+    `SELECT t.id, ${selectFields(type)}, t.version, t.updated_at, t.deleted_at, r.conflict
+     FROM ${ENTITIES[type].table} t JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2
+     WHERE r.sync_status = 'conflict' AND r.conflict IS NOT NULL AND t.version > (r.conflict->'local'->>'version')::int`,
+    [system, type],
+  );
+  for (const row of rows) {
+    const values = localCanonical(type, row);
+    const conflict: OpenConflict = {
+      ...row.conflict,
+      fields: changedFields(values, row.conflict.external.values),
+      local: { values, version: row.version, updated_at: toIso(row.updated_at), deleted: row.deleted_at !== null },
+    };
+    await pool.query(
+      `UPDATE sync_registry SET conflict = $4::jsonb, updated_at = now()
+       WHERE external_system = $1 AND entity_type = $2 AND local_id = $3 AND sync_status = 'conflict'`,
+      [system, type, row.id, JSON.stringify(conflict)],
+    );
+  }
+  return rows.map((r) => r.id);
 }

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { EntityType } from '../core/entities';
+import type { Canonical, EntityType, FieldKind } from '../core/entities';
 
 export const SYSTEMS = ['hubspot'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
@@ -95,3 +95,114 @@ export const triggerSignal = defineSignal<[TriggerRequest?]>('trigger');
 /** Run a cycle now and answer with its outcome when done. */
 export const syncNowUpdate = defineUpdate<CycleSummary, [TriggerRequest]>('syncNow');
 export const statusQuery = defineQuery<SyncStatus>('status');
+
+// ---------------------------------------------------------------------------------------------
+// Conflicts: one workflow per conflicted record, `conflict:<system>:<entity_type>:<local_id>`.
+
+export const conflictWorkflowId = (system: string, entityType: string, localId: string, prefix = ''): string =>
+  `${prefix}conflict:${system}:${entityType}:${localId}`;
+
+/** Per field: take one side's value, or give the value. */
+export type FieldChoice = 'local' | 'external' | { value: string | null };
+
+export interface ResolutionInput {
+  /** keep one side, merge per field, or (policies only) last-write-wins */
+  choice: 'local' | 'external' | 'merged' | 'last-write-wins';
+  /** for `merged`: a choice for each conflicting field (others merge: each side's own changes) */
+  fields?: Record<string, FieldChoice>;
+  resolvedBy: string;
+  comment?: string;
+  /** set when a policy, not a person, decided (deadline, operator retry) */
+  byPolicy?: boolean;
+}
+
+export interface ConflictDetails {
+  system: string;
+  entityType: EntityType;
+  localId: string;
+  externalId: string | null;
+  /** 'conflict' while open */
+  status: string;
+  detectedAt: string;
+  /** fields changed on both sides to different values */
+  fields: string[];
+  kinds: Record<string, FieldKind>;
+  local: { values: Canonical; updated_at: string | null; deleted: boolean; version: number };
+  external: { values: Canonical; updated_at: string; id: string };
+  base: Canonical | null;
+}
+
+export interface ConflictResult {
+  outcome: 'resolved' | 'closed';
+  /** one line for the Temporal Web UI */
+  summary: string;
+  choice?: ResolutionInput['choice'];
+  resolvedBy?: string;
+  comment?: string;
+  byPolicy?: boolean;
+  values?: Canonical;
+  wroteLocal?: boolean;
+  wroteExternal?: boolean;
+  at: string;
+}
+
+export interface ConflictWorkflowInput {
+  system: string;
+  entityType: EntityType;
+  localId: string;
+  /** resolve by last-write-wins after this long (CONFLICT_AUTO_RESOLVE_AFTER); null: wait for a person */
+  autoResolveAfterMs: number | null;
+}
+
+export interface ConflictView {
+  id: string;
+  status: 'open' | 'resolving' | 'resolved';
+  details: ConflictDetails | null;
+  result: ConflictResult | null;
+  /** resolve signals that were rejected, with the reason */
+  rejected: string[];
+  autoResolveAt: string | null;
+}
+
+/** Resolve by signal (`temporal workflow signal --name resolve`): invalid input is rejected and recorded. */
+export const resolveSignal = defineSignal<[ResolutionInput]>('resolve');
+/** Resolve by update: validated before it reaches history; answers with the applied result. */
+export const resolveUpdate = defineUpdate<ConflictResult, [ResolutionInput]>('resolve');
+/** The record changed again (either side) or was resolved elsewhere: reload the details. */
+export const refreshSignal = defineSignal('refresh');
+export const detailsQuery = defineQuery<ConflictView>('details');
+
+const CHOICES = ['local', 'external', 'merged', 'last-write-wins'];
+
+/** Checks a resolution against a conflict's details. Pure: used by the workflow, the API and the CLI. */
+export function validateResolution(input: unknown, details: Pick<ConflictDetails, 'fields' | 'kinds'>): string | null {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'resolution must be an object {choice, resolvedBy, fields?, comment?}';
+  const r = input as Record<string, unknown>;
+  if (typeof r.choice !== 'string' || !CHOICES.includes(r.choice)) return `unknown choice ${JSON.stringify(r.choice)}; expected local, external or merged`;
+  if (typeof r.resolvedBy !== 'string' || !r.resolvedBy.trim() || r.resolvedBy.length > 200) return 'resolvedBy must name who resolved (1-200 characters)';
+  if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > 2000)) return 'comment must be a string of at most 2000 characters';
+  if (r.fields !== undefined) {
+    if (r.choice !== 'merged') return 'fields are only allowed with choice "merged"';
+    if (typeof r.fields !== 'object' || r.fields === null || Array.isArray(r.fields)) return 'fields must be an object {field: "local" | "external" | {value}}';
+    for (const [field, choice] of Object.entries(r.fields as Record<string, unknown>)) {
+      const kind = details.kinds[field];
+      if (!kind) return `unknown field "${field}"; expected one of ${Object.keys(details.kinds).join(', ')}`;
+      if (choice === 'local' || choice === 'external') continue;
+      if (typeof choice !== 'object' || choice === null || !('value' in choice)) return `field "${field}": expected "local", "external" or {"value": ...}`;
+      const v = (choice as { value: unknown }).value;
+      if (v === null) continue;
+      if (typeof v !== 'string') return `field "${field}": value must be a string or null`;
+      if (kind === 'ref' || kind === 'refs') return `field "${field}" is an association: choose "local" or "external"`;
+      if (kind === 'numeric' && !Number.isFinite(Number(v))) return `field "${field}": "${v}" is not a number`;
+      if (kind === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(v)) return `field "${field}": "${v}" is not a date (YYYY-MM-DD)`;
+      if (kind === 'email' && !/^[^@\s]+@[^@\s]+$/.test(v)) return `field "${field}": "${v}" is not an email address`;
+      if (v.length > 10_000) return `field "${field}": value too long`;
+    }
+  }
+  if (r.choice === 'merged') {
+    const given = (r.fields ?? {}) as Record<string, unknown>;
+    const missing = details.fields.filter((f) => !(f in given));
+    if (missing.length) return `choice "merged" needs a choice for each conflicting field; missing: ${missing.join(', ')}`;
+  }
+  return null;
+}

@@ -1,2 +1,3 @@
 // Workflow entry points registered by the worker (bundled; deterministic code only).
 export { syncWorkflow } from './sync';
+export { conflictWorkflow } from './conflict';
