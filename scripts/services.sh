@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts, stops or reports the local services Aurora Sync needs: PostgreSQL, Redis and the
 # Temporal dev server (SQLite file, Web UI on :8233). Idempotent; data lives under .data/.
-#   scripts/services.sh start|stop|status
+#   scripts/services.sh start|stop|status|restart-temporal
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -81,16 +81,24 @@ start_temporal() {
   echo "services: temporal dev server started on $TEMPORAL_PORT (Web UI http://localhost:$TEMPORAL_UI_PORT)"
 }
 stop_temporal() {
-  [ -f "$DATA/temporal/temporal.pid" ] && kill "$(cat "$DATA/temporal/temporal.pid")" 2>/dev/null && echo "services: temporal stopped" || true
+  local pid
+  pid="$(cat "$DATA/temporal/temporal.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+    # Wait until it has let go of its SQLite file (a new server would find it locked).
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "services: temporal stopped"
+  fi
   rm -f "$DATA/temporal/temporal.pid"
 }
 
 case "${1:-start}" in
   start) start_postgres; start_redis; start_temporal ;;
   stop) stop_temporal; stop_redis; stop_postgres ;;
+  restart-temporal) stop_temporal; start_temporal ;;
   status)
     for p in "postgres:$POSTGRES_PORT" "redis:$REDIS_PORT" "temporal:$TEMPORAL_PORT" "temporal-ui:$TEMPORAL_UI_PORT"; do
       port_open "${p#*:}" && echo "${p%%:*}: up (${p#*:})" || echo "${p%%:*}: down (${p#*:})"
     done ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|restart-temporal" >&2; exit 2 ;;
 esac

@@ -30,6 +30,8 @@ echo "setup: $("$TOOLS/venv/bin/temporal" --version)"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Debian's Chromium for the review page's browser test (WITH_BROWSER=0 skips it).
+[ "${WITH_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null && missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

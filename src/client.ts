@@ -6,12 +6,22 @@
  *   temporal workflow signal --workflow-id sync:hubspot --name trigger --input '{"entityType":"contact"}'
  */
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from './config';
+import { loadConfigOrExit, type Config } from './config';
+import { listConflicts, loadConflict } from './store/conflicts';
 import { ENTITIES, ENTITY_TYPES, parseEntityType, type EntityType } from './core/entities';
 import { createPool } from './store/db';
 import { syncStatus } from './store/status';
 import { connectClient, ensureSyncWorkflow, queryStatus, triggerSync } from './temporal';
-import { SYSTEMS, syncNowUpdate, syncWorkflowId, type SystemName } from './workflows/definitions';
+import {
+  SYSTEMS,
+  conflictWorkflowId,
+  resolveUpdate,
+  syncNowUpdate,
+  syncWorkflowId,
+  validateResolution,
+  type ResolutionInput,
+  type SystemName,
+} from './workflows/definitions';
 
 const HELP = `Aurora Sync CLI
 
@@ -22,6 +32,13 @@ Usage:
   aurora-sync status [--json]
       Per system and entity type: last synced, records, status (from the sync registry),
       plus the running workflow's cursor, counts and last error.
+  aurora-sync conflicts list
+  aurora-sync conflicts show <id>
+  aurora-sync conflicts resolve <id> --keep local|external [--by <name>] [--comment <text>]
+  aurora-sync conflicts resolve <id> --field first_name=local --field phone=external --field email=value:a@b.example
+      Open conflicts (ids as in the Temporal UI: conflict:<system>:<entity_type>:<local_id>): list them,
+      show both sides and the base, resolve by keeping one side or choosing per field (the other
+      fields merge: each side's own changes).
   aurora-sync --help
 
 Systems: ${SYSTEMS.join(', ')}      Entity types: ${ENTITY_TYPES.map((t) => ENTITIES[t].plural).join(', ')}
@@ -45,6 +62,10 @@ async function main(argv: string[]): Promise<void> {
       wait: { type: 'boolean', short: 'w' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },
+      keep: { type: 'string' },
+      field: { type: 'string', multiple: true },
+      by: { type: 'string' },
+      comment: { type: 'string' },
     },
   });
   const [command, systemArg] = positionals;
@@ -114,7 +135,74 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
+  if (command === 'conflicts') {
+    await conflictsCommand(cfg, positionals.slice(1), values);
+    return;
+  }
   fail(`unknown command "${command}"\n\n${HELP}`);
+}
+
+async function conflictsCommand(
+  cfg: Config,
+  args: string[],
+  values: { keep?: string; field?: string[]; by?: string; comment?: string; json?: boolean },
+): Promise<void> {
+  const [sub, rawId] = args;
+  const db = createPool(cfg.postgres, 2);
+  try {
+    if (sub === 'list') {
+      const list = await listConflicts(db);
+      if (values.json) return void console.log(JSON.stringify(list, null, 2));
+      if (!list.length) return void console.log('no open conflicts');
+      for (const c of list) console.log(`conflict:${c.system}:${c.entity_type}:${c.local_id}  fields: ${c.fields.join(', ') || '-'}  since ${c.detected_at}`);
+      return;
+    }
+    if (sub !== 'show' && sub !== 'resolve') fail(`unknown conflicts command "${sub ?? ''}"; expected list, show or resolve`);
+    const m = /^(?:conflict:)?([a-z_]+):([a-z]+):(.+)$/.exec(rawId ?? '');
+    const entityType = m ? parseEntityType(m[2]) : undefined;
+    if (!m || !entityType) fail(`give a conflict id like conflict:hubspot:contact:<local_id> (see: conflicts list)`);
+    const [system, localId] = [m[1]!, m[3]!];
+    const details = await loadConflict(db, system, entityType, localId);
+    if (!details) fail(`no conflict ${rawId}`);
+    if (sub === 'show') {
+      if (values.json) return void console.log(JSON.stringify(details, null, 2));
+      console.log(`conflict:${system}:${entityType}:${localId}  (${details.status}; external id ${details.externalId})`);
+      console.log(`  Aurora changed ${details.local.updated_at}${details.local.deleted ? ' (deleted)' : ''}; external changed ${details.external.updated_at}`);
+      for (const f of Object.keys(details.kinds)) {
+        const mark = details.fields.includes(f) ? '*' : ' ';
+        console.log(`${mark} ${f.padEnd(14)} base=${JSON.stringify(details.base?.[f] ?? null)} aurora=${JSON.stringify(details.local.values[f] ?? null)} external=${JSON.stringify(details.external.values[f] ?? null)}`);
+      }
+      console.log('  (* = changed on both sides)');
+      return;
+    }
+    const resolution: ResolutionInput = { choice: 'local', resolvedBy: values.by ?? process.env.USER ?? 'cli' };
+    if (values.comment) resolution.comment = values.comment;
+    if (values.field?.length) {
+      resolution.choice = 'merged';
+      resolution.fields = {};
+      for (const spec of values.field) {
+        const eq = spec.indexOf('=');
+        if (eq < 1) fail(`--field ${spec}: expected name=local, name=external or name=value:<text>`);
+        const name = spec.slice(0, eq);
+        const v = spec.slice(eq + 1);
+        resolution.fields[name] = v === 'local' || v === 'external' ? v : v.startsWith('value:') ? { value: v.slice(6) } : fail(`--field ${spec}: expected local, external or value:<text>`);
+      }
+    } else if (values.keep === 'local' || values.keep === 'external') resolution.choice = values.keep;
+    else fail('say what to keep: --keep local|external, or --field name=local|external|value:<text> per field');
+    const error = validateResolution(resolution, details);
+    if (error) fail(`invalid resolution: ${error}`);
+    if (details.status !== 'conflict') fail('this conflict is already being resolved');
+    const client = await connectClient(cfg);
+    try {
+      const handle = client.workflow.getHandle(conflictWorkflowId(system, entityType, localId, cfg.temporal.workflowIdPrefix));
+      const result = await handle.executeUpdate(resolveUpdate, { args: [resolution] });
+      console.log(result.summary);
+    } finally {
+      await client.connection.close();
+    }
+  } finally {
+    await db.end();
+  }
 }
 
 main(process.argv.slice(2)).catch((err) => {

@@ -81,6 +81,7 @@ async function main() {
     SYNC_INTERVAL: process.env.SYNC_INTERVAL ?? '60',
     HUBSPOT_SEARCH_LOOKBACK_MS: '5000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    API_TOKEN: process.env.API_TOKEN ?? 'demo-token',
   });
 
   // A fresh demo: the previous demo's workflow (if any) belongs to a database we just dropped.
@@ -138,7 +139,8 @@ async function main() {
   line(`\nWhere to look:
   Temporal Web UI   http://localhost:8233/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(wfId)}
   REST API          curl -s localhost:${cfg.api.port}/api/sync/status
-                    curl -s -XPOST localhost:${cfg.api.port}/api/sync/trigger -H 'content-type: application/json' -d '{"system":"hubspot","entity_type":"contacts"}'
+                    curl -s -XPOST localhost:${cfg.api.port}/api/sync/trigger -H 'content-type: application/json' -H 'authorization: Bearer ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'}' -d '{"system":"hubspot","entity_type":"contacts"}'
+  Conflicts         http://localhost:${cfg.api.port}/conflicts   (review page; API token ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'})
   Temporal CLI      .tools/venv/bin/temporal workflow signal --workflow-id ${wfId} --name trigger
   CLI               npm run cli -- status     (with POSTGRES_DB=${DEMO_DB})
   Metrics           curl -s localhost:${cfg.metricsPort}/metrics | grep aurora_sync_

@@ -99,6 +99,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     WORKFLOW_ID_PREFIX: `test-${id}:`,
     METRICS_PORT: '0',
     LOG_LEVEL: 'error',
+    API_TOKEN: 'test-api-token',
     ...opts.env,
   };
   const cfg = loadConfig(env);

@@ -41,17 +41,22 @@ describe('interfaces', () => {
         [{ system: 'hubspot', entity_type: 'tickets' }, /unknown entity_type/],
         [{}, /unknown system/],
       ] as const;
+      const auth = { authorization: 'Bearer test-api-token' };
+      const noToken = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot' } });
+      assert.equal(noToken.statusCode, 401);
+      const wrongToken = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot' }, headers: { authorization: 'Bearer nope' } });
+      assert.equal(wrongToken.statusCode, 401);
       for (const [body, msg] of bad) {
-        const res = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: body });
+        const res = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: body, headers: auth });
         assert.equal(res.statusCode, 400, JSON.stringify(body));
         assert.match(res.json().error, msg);
       }
-      const malformed = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: '{"system":', headers: { 'content-type': 'application/json' } });
+      const malformed = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: '{"system":', headers: { 'content-type': 'application/json', ...auth } });
       assert.equal(malformed.statusCode, 400);
       const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
       await assert.rejects(handle.describe(), 'bad requests started nothing');
 
-      const res = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot', entity_type: 'contacts' } });
+      const res = await app.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot', entity_type: 'contacts' }, headers: auth });
       assert.equal(res.statusCode, 202);
       assert.equal(res.json().workflow_id, syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
       await waitFor('contacts pulled', async () => (await count(h.db, 'SELECT count(*) n FROM contacts')) === 25 || undefined, 60_000);
@@ -65,9 +70,13 @@ describe('interfaces', () => {
       assert.equal(await count(h.db, 'SELECT count(*) n FROM companies'), 0);
 
       const unconfigured = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set() });
-      const r409 = await unconfigured.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot' } });
+      const r409 = await unconfigured.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot' }, headers: auth });
       assert.equal(r409.statusCode, 409);
       assert.match(r409.json().error, /not configured/);
+      const tokenless = buildApi({ cfg: { ...h.cfg, apiToken: undefined }, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot']) });
+      const r503 = await tokenless.inject({ method: 'POST', url: '/api/sync/trigger', payload: { system: 'hubspot' }, headers: auth });
+      assert.equal(r503.statusCode, 503);
+      assert.match(r503.json().error, /API_TOKEN/);
     } finally {
       await app.close();
     }

@@ -137,8 +137,8 @@ export function createActivities(deps: ActivityDeps) {
    * reference), applies it record by record so one bad record cannot block the rest: the bad one is
    * marked sync_status='error' in the registry (when it has a row) and counted as failed.
    */
-  async function applyPage(system: string, type: EntityType, records: ExternalRecord[], opened: string[]): Promise<PullCounts> {
-    const opts = { policy: conflicts.policyFor(system, type), conflicts: opened };
+  async function applyPage(system: string, type: EntityType, records: ExternalRecord[], opened: string[], closed: string[]): Promise<PullCounts> {
+    const opts = { policy: conflicts.policyFor(system, type), conflicts: opened, closed };
     try {
       return await applyPulledPage(db, system, type, records, opts);
     } catch (err) {
@@ -218,9 +218,10 @@ export function createActivities(deps: ActivityDeps) {
         }
         const counts = resumed?.counts ?? emptyPullCounts();
         const opened: string[] = [];
+        const closed: string[] = [];
         await runWithProgress(heartbeat, undefined, async () => {
           for await (const page of prefetched(connector.listChanges(type, cursor, Boolean(resumed)))) {
-            const c = await applyPage(input.system, type, page.records, opened);
+            const c = await applyPage(input.system, type, page.records, opened, closed);
             for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
             record(input.system, type, 'pull', c);
             cursor = page.cursor;
@@ -240,6 +241,7 @@ export function createActivities(deps: ActivityDeps) {
           [input.system, type],
         );
         await conflicts.open(input.system, type, [...new Set([...opened, ...unstarted.map((r) => r.local_id)])]);
+        await conflicts.nudge(input.system, type, closed);
         await saveState(input.system, type, { cursor, pull: true });
         return { cursor, counts };
       });

@@ -2,14 +2,26 @@
  * REST API (Fastify) on API_PORT (:8000): trigger a sync, read the sync status, health.
  * Webhook and conflict endpoints arrive with their issues.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { listConflicts, loadConflict } from '../store/conflicts';
+import { conflictPage } from './conflict-page';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { ENTITIES, ENTITY_TYPES, parseEntityType } from '../core/entities';
 import { syncStatus } from '../store/status';
 import { queryStatus, triggerSync } from '../temporal';
-import { SYSTEMS, type SystemName } from '../workflows/definitions';
+import {
+  SYSTEMS,
+  conflictWorkflowId,
+  detailsQuery,
+  resolveUpdate,
+  validateResolution,
+  type ConflictView,
+  type ResolutionInput,
+  type SystemName,
+} from '../workflows/definitions';
 
 export interface ApiDeps {
   cfg: Config;
@@ -29,7 +41,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.get('/health', async () => ({ ok: true }));
 
-  app.post('/api/sync/trigger', async (req, reply) => {
+  /** Write endpoints need `Authorization: Bearer <API_TOKEN>`; without API_TOKEN configured they refuse. */
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!deps.cfg.apiToken) return reply.code(503).send({ error: 'API_TOKEN is not configured on this server; write endpoints are disabled' });
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!given || !timingSafeEqual(digest(given), digest(deps.cfg.apiToken))) {
+      return reply.code(401).send({ error: 'missing or wrong API token (Authorization: Bearer <API_TOKEN>)' });
+    }
+  };
+
+  app.post('/api/sync/trigger', { preHandler: requireToken }, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) return reply.code(400).send({ error: 'body must be a JSON object {system, entity_type?}' });
     const system = body.system;
@@ -67,6 +90,66 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!status) return reply.code(404).send({ error: `sync workflow for ${system} is not running` });
     return status;
   });
+
+  // ------------------------------------------------------------------ conflicts
+  /** `conflict:hubspot:contact:<id>` (as in the Temporal UI) or `hubspot:contact:<id>`. */
+  const parseConflictId = (raw: string): { system: string; entityType: string; localId: string } | null => {
+    const m = /^(?:conflict:)?([a-z_]+):([a-z]+):(.+)$/.exec(raw);
+    if (!m || !(SYSTEMS as readonly string[]).includes(m[1]!) || !parseEntityType(m[2])) return null;
+    return { system: m[1]!, entityType: parseEntityType(m[2])!, localId: m[3]! };
+  };
+  const handleFor = (c: { system: string; entityType: string; localId: string }) =>
+    deps.temporal.workflow.getHandle(conflictWorkflowId(c.system, c.entityType, c.localId, deps.cfg.temporal.workflowIdPrefix));
+  const publicId = (system: string, entityType: string, localId: string) => `conflict:${system}:${entityType}:${localId}`;
+
+  app.get('/api/conflicts', async () => ({
+    conflicts: (await listConflicts(deps.db)).map((c) => ({ id: publicId(c.system, c.entity_type, c.local_id), ...c })),
+  }));
+
+  app.get('/api/conflicts/:id', async (req, reply) => {
+    const c = parseConflictId((req.params as { id: string }).id);
+    if (!c) return reply.code(404).send({ error: 'unknown conflict id; expected conflict:<system>:<entity_type>:<local_id>' });
+    try {
+      const view: ConflictView = await handleFor(c).query(detailsQuery);
+      return { ...view, id: publicId(c.system, c.entityType, c.localId) };
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const details = await loadConflict(deps.db, c.system, c.entityType as never, c.localId);
+      if (!details) return reply.code(404).send({ error: `no conflict ${publicId(c.system, c.entityType, c.localId)}` });
+      return { id: publicId(c.system, c.entityType, c.localId), status: 'open', details, result: null, rejected: [], autoResolveAt: null };
+    }
+  });
+
+  app.post('/api/conflicts/:id/resolve', { preHandler: requireToken }, async (req, reply) => {
+    const c = parseConflictId((req.params as { id: string }).id);
+    if (!c) return reply.code(404).send({ error: 'unknown conflict id; expected conflict:<system>:<entity_type>:<local_id>' });
+    const details = await loadConflict(deps.db, c.system, c.entityType as never, c.localId);
+    if (!details || details.status !== 'conflict') {
+      const handle = handleFor(c);
+      const known = await handle.describe().then(() => true, () => false);
+      return known
+        ? reply.code(409).send({ error: 'this conflict is already resolved' })
+        : reply.code(404).send({ error: `no conflict ${publicId(c.system, c.entityType, c.localId)}` });
+    }
+    const error = validateResolution(req.body, details);
+    if (error) return reply.code(400).send({ error });
+    try {
+      const result = await handleFor(c).executeUpdate(resolveUpdate, { args: [req.body as ResolutionInput] });
+      return reply.code(200).send(result);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ error: 'the conflict workflow is not running yet; try again shortly' });
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = (err.cause as Error | undefined)?.message ?? err.message;
+        return reply.code(/already resolved/.test(cause) ? 409 : 400).send({ error: cause });
+      }
+      const msg = (err as Error).message ?? '';
+      if (/already resolved|rejected|Update/.test(msg)) return reply.code(400).send({ error: msg });
+      throw err;
+    }
+  });
+
+  /** The review page: open conflicts side by side, resolve with a click. */
+  app.get('/conflicts', async (_req, reply) => reply.type('text/html; charset=utf-8').send(conflictPage()));
 
   return app;
 }

@@ -219,6 +219,8 @@ export interface PullOptions {
   policy?: ConflictPolicy;
   /** out: local ids of conflicts opened or changed by this page (their workflows need a nudge) */
   conflicts?: string[];
+  /** out: local ids of conflicts this page closed (an operator retry): their workflows finish */
+  closed?: string[];
 }
 
 export async function applyPulledPage(
@@ -227,6 +229,7 @@ export async function applyPulledPage(
   let records = input;
   const policy: ConflictPolicy = opts.policy ?? { policy: 'last-write-wins', fallback: 'last-write-wins' };
   const conflictIds = opts.conflicts ?? [];
+  const closedIds = opts.closed ?? [];
   const counts = emptyPullCounts();
   counts.fetched = records.length;
   if (!records.length) return counts;
@@ -278,6 +281,7 @@ export async function applyPulledPage(
     };
     const pending: Pending[] = [];
     const registryOnly: RegistryWrite[] = [];
+    const conflictEvents: SyncEvent[] = [];
 
     for (const rec of records) {
       const hash = contentHash(rec.fields);
@@ -350,13 +354,16 @@ export async function applyPulledPage(
         const base = linked ? (reg!.synced_snapshot ?? null) : null;
         const operatorRetry = reg?.sync_status === 'pending' && reg.conflict !== null;
         let mode: 'last-write-wins' | 'merge' | 'manual' = linked && !operatorRetry ? policy.policy : 'last-write-wins';
-        let conflicting = changedFields(localFields, rec.fields);
+        // The fields in conflict: changed on both sides (against the base) to different values.
+        const localCh = base ? changedFields(base, localFields) : [];
+        const extCh = base ? changedFields(base, rec.fields) : [];
+        let conflicting = base
+          ? localCh.filter((f) => extCh.includes(f) && localFields[f] !== rec.fields[f])
+          : changedFields(localFields, rec.fields);
+        if (operatorRetry) closedIds.push(local.id);
         if (mode === 'merge') {
           if (!base || localDeleted) mode = policy.fallback;
           else {
-            const localCh = changedFields(base, localFields);
-            const extCh = changedFields(base, rec.fields);
-            conflicting = localCh.filter((f) => extCh.includes(f) && localFields[f] !== rec.fields[f]);
             if (conflicting.length && policy.fallback === 'manual') mode = 'manual';
             else {
               // Three-way merge: each side's changes; fields changed on both sides go to the later writer.
@@ -384,6 +391,10 @@ export async function applyPulledPage(
           };
           registryOnly.push({ ...keepRegistry(reg!), sync_status: 'conflict', external_updated_at: rec.updatedAt, conflict });
           conflictIds.push(local.id);
+          conflictEvents.push({
+            action: 'conflict', source: system, entity_type: type, entity_id: local.id, timestamp: conflict.detected_at,
+            direction: 'pull', external_id: rec.externalId, local_version: local.version, external_version: reg!.external_version,
+          });
           continue;
         }
         resolution = {
@@ -466,7 +477,7 @@ export async function applyPulledPage(
       });
     }
     await writeRegistry(c, system, type, regWrites);
-    await enqueueEvents(c, events);
+    await enqueueEvents(c, [...conflictEvents, ...events]);
     return counts;
   });
 }
