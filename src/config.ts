@@ -48,6 +48,15 @@ const EnvSchema = z.object({
   CONFLICT_MERGE_FALLBACK: z.enum(['last-write-wins', 'manual']).default('last-write-wins'),
   /** e.g. 72h, 30m, 45s: an open conflict then resolves by last-write-wins (by policy). Unset: never. */
   CONFLICT_AUTO_RESOLVE_AFTER: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 72h, 30m or 45s').optional(),
+  /** HubSpot app client secret: verifies webhook signatures. Also hubspot-client-secret.txt in SECRETS_DIR. */
+  HUBSPOT_CLIENT_SECRET: optionalSecret,
+  /** The public base URL webhooks are sent to (HubSpot signs the full URL), e.g. https://aurora.example.com */
+  PUBLIC_BASE_URL: z.url({ message: 'must be an http(s) URL' }).optional(),
+  /** Token set on Google push channels (X-Goog-Channel-Token). Also google-channel-token.txt. */
+  GOOGLE_CHANNEL_TOKEN: optionalSecret,
+  /** Fireflies webhook secret (HMAC). Also fireflies-webhook-secret.txt. */
+  FIREFLIES_WEBHOOK_SECRET: optionalSecret,
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** Bearer token for the API's write endpoints (trigger, resolve). Also from api-token.txt in SECRETS_DIR. */
   API_TOKEN: optionalSecret,
 });
@@ -94,6 +103,14 @@ export interface Config {
   };
   /** undefined: the API's write endpoints refuse every request */
   apiToken?: string;
+  webhooks: {
+    hubspotClientSecret?: string;
+    /** base of the URL the sender signed (no trailing slash) */
+    publicBaseUrl: string;
+    googleChannelToken?: string;
+    firefliesSecret?: string;
+    maxBodyBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -174,6 +191,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       autoResolveAfterMs: e.CONFLICT_AUTO_RESOLVE_AFTER ? parseDurationMs(e.CONFLICT_AUTO_RESOLVE_AFTER) : null,
     },
     apiToken: e.API_TOKEN ?? readSecretFile(secretsDir, 'api-token.txt'),
+    webhooks: {
+      hubspotClientSecret: e.HUBSPOT_CLIENT_SECRET ?? readSecretFile(secretsDir, 'hubspot-client-secret.txt'),
+      publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.API_PORT}`).replace(/\/+$/, ''),
+      googleChannelToken: e.GOOGLE_CHANNEL_TOKEN ?? readSecretFile(secretsDir, 'google-channel-token.txt'),
+      firefliesSecret: e.FIREFLIES_WEBHOOK_SECRET ?? readSecretFile(secretsDir, 'fireflies-webhook-secret.txt'),
+      maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+    },
   };
 }
 

@@ -44,6 +44,12 @@ export function createMetrics() {
       labelNames: ['system'] as const,
       registers: [registry],
     }),
+    webhooks: new Counter({
+      name: 'aurora_sync_webhooks_total',
+      help: 'Webhook deliveries by outcome (accepted, duplicate, bad_signature, stale, malformed, too_large, unknown_type, not_configured)',
+      labelNames: ['system', 'outcome'] as const,
+      registers: [registry],
+    }),
     eventsPublished: new Counter({
       name: 'aurora_sync_events_published_total',
       help: 'Events relayed from the outbox to Redis',

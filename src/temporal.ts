@@ -25,6 +25,11 @@ export async function connectClient(cfg: Config): Promise<Client> {
   return new Client({ connection, namespace: cfg.temporal.namespace });
 }
 
+/** How `sync:<system>` is started (by the worker, a trigger or a webhook): same ID, queue and settings. */
+export function startOptionsFor(cfg: Config, system: SystemName, opts: { runImmediately?: boolean } = {}) {
+  return startOptions(cfg, system, opts.runImmediately ?? true);
+}
+
 function startOptions(cfg: Config, system: SystemName, runImmediately = true) {
   const args: [SyncWorkflowInput] = [
     {

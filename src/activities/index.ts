@@ -247,6 +247,33 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * Fetches exactly the records webhooks named (batch read) and applies them with the same
+     * conflict, echo and event rules as a polled change; ids no longer readable that are archived
+     * become deletions.
+     */
+    async pullByIds(input: { system: string; entityType: EntityType; ids: string[] }): Promise<PullCounts> {
+      const { connector, type } = connectorFor(input.system, input.entityType);
+      return timed(input.system, type, 'pull', async () => {
+        await connector.prepare?.(type);
+        const opened: string[] = [];
+        const closed: string[] = [];
+        const counts = emptyPullCounts();
+        await runWithProgress(heartbeat, undefined, async () => {
+          const records = await connector.readByIds(type, input.ids);
+          const found = new Set(records.map((r) => r.externalId));
+          const c = await applyPage(input.system, type, records, opened, closed);
+          for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
+          const missing = input.ids.filter((id) => !found.has(id));
+          if (missing.length) counts.deleted += await applyExternalDeletions(db, input.system, type, await connector.readArchivedIds(type, missing));
+        });
+        record(input.system, type, 'pull', counts);
+        await conflicts.open(input.system, type, opened);
+        await conflicts.nudge(input.system, type, closed);
+        return counts;
+      });
+    },
+
     /** Pushes local changes (version ahead of the registry) in batches of the connector's size. */
     async pushEntity(input: { system: string; entityType: EntityType }): Promise<PushCounts> {
       const { connector, type } = connectorFor(input.system, input.entityType);

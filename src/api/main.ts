@@ -6,13 +6,15 @@ import { createPool } from '../store/db';
 import { migrate } from '../store/migrate';
 import { connectClient } from '../temporal';
 import { buildApi } from './server';
+import { createMetrics } from '../metrics';
 
 async function main() {
   const cfg = loadConfigOrExit();
   const db = createPool(cfg.postgres, 5);
   await migrate(db);
   const temporal = await connectClient(cfg);
-  const app = buildApi({ cfg, db, temporal, configuredSystems: configuredSystems(cfg) });
+  const metrics = createMetrics();
+  const app = buildApi({ cfg, db, temporal, metrics, configuredSystems: configuredSystems(cfg) });
   await app.listen({ host: cfg.api.host, port: cfg.api.port });
   log.info('api listening', { url: `http://localhost:${cfg.api.port}` });
   const stop = () => void app.close().then(() => db.end()).then(() => process.exit(0));

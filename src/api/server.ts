@@ -7,6 +7,8 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { listConflicts, loadConflict } from '../store/conflicts';
 import { conflictPage } from './conflict-page';
+import { registerWebhooks } from './webhooks/routes';
+import type { Metrics } from '../metrics';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { ENTITIES, ENTITY_TYPES, parseEntityType } from '../core/entities';
@@ -24,6 +26,7 @@ import {
 } from '../workflows/definitions';
 
 export interface ApiDeps {
+  metrics?: Metrics;
   cfg: Config;
   db: Pool;
   temporal: Client;
@@ -40,6 +43,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/health', async () => ({ ok: true }));
+
+  /** The API process's own metrics (webhook outcomes); the worker's are on METRICS_PORT. */
+  app.get('/metrics', async (_req, reply) => {
+    if (!deps.metrics) return reply.code(404).send({ error: 'no metrics in this process' });
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
 
   /** Write endpoints need `Authorization: Bearer <API_TOKEN>`; without API_TOKEN configured they refuse. */
   const digest = (v: string) => createHash('sha256').update(v).digest();
@@ -147,6 +156,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       throw err;
     }
   });
+
+  registerWebhooks(app, deps);
 
   /** The review page: open conflicts side by side, resolve with a click. */
   app.get('/conflicts', async (_req, reply) => reply.type('text/html; charset=utf-8').send(conflictPage()));

@@ -64,6 +64,8 @@ export interface Connector {
   /** Records deleted/archived in the external system (ids only matter). */
   listDeleted(entityType: EntityType): AsyncIterable<ExternalRecord[]>;
   readByIds(entityType: EntityType, externalIds: string[]): Promise<ExternalRecord[]>;
+  /** Of these ids, the ones deleted/archived in the external system. */
+  readArchivedIds(entityType: EntityType, externalIds: string[]): Promise<string[]>;
   /** Idempotent creation: a create retried after a timeout must not duplicate. */
   create(entityType: EntityType, creates: WriteCreate[]): Promise<WriteOutcome[]>;
   update(entityType: EntityType, updates: WriteUpdate[]): Promise<WriteOutcome[]>;

@@ -37,6 +37,8 @@ export interface EntityStatus {
   lastSuccessAt: string | null;
   lastPull: Record<string, number> | null;
   lastPush: Record<string, number> | null;
+  /** the last fetch of records named by webhooks */
+  lastWebhook?: Record<string, number | string> | null;
   cursor: PullCursorState | null;
   lastError: string | null;
 }
@@ -57,6 +59,8 @@ export interface SyncWorkflowInput {
     status: Record<string, EntityStatus>;
     cycles: number;
     pending: TriggerRequest[];
+    /** external ids from webhooks not fetched yet, per entity type */
+    webhookIds?: Record<string, string[]>;
   };
 }
 
@@ -89,6 +93,16 @@ export interface SyncSettings {
   cyclesPerRun: number;
 }
 export const configureSignal = defineSignal<[SyncSettings]>('configure');
+
+/** Records named by webhooks: the workflow fetches exactly these, soon (not a full incremental scan). */
+export interface WebhookChanges {
+  entityType: EntityType;
+  /** external ids */
+  ids: string[];
+}
+export const webhookSignal = defineSignal<[WebhookChanges]>('webhook');
+/** ids held per entity type before the workflow falls back to an incremental pull instead */
+export const MAX_WEBHOOK_IDS = 5_000;
 
 /** Wake the sync workflow now (all entity types, or one). `temporal workflow signal --name trigger`. */
 export const triggerSignal = defineSignal<[TriggerRequest?]>('trigger');

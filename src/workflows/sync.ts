@@ -21,7 +21,9 @@ import type { Activities } from '../activities';
 import type { EntityType } from '../core/entities';
 import {
   ENTITY_TYPE_NAMES,
+  MAX_WEBHOOK_IDS,
   SA_STATUS,
+  webhookSignal,
   configureSignal,
   statusQuery,
   syncNowUpdate,
@@ -43,6 +45,12 @@ function pageLoopActivities(heartbeatTimeoutSeconds: number) {
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
   });
 }
+/** Fetching the records webhooks named: a few batch reads. */
+const shortPages = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
 /** Short bookkeeping calls (Postgres, Redis). */
 const shortCall = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -51,7 +59,7 @@ const shortCall = proxyActivities<Activities>({
 
 
 function blankStatus(): EntityStatus {
-  return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, cursor: null, lastError: null };
+  return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, lastWebhook: null, cursor: null, lastError: null };
 }
 
 function describeFailure(err: unknown): string {
@@ -64,6 +72,8 @@ function describeFailure(err: unknown): string {
 export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   const { system, entityTypes } = input;
   const state = input.state ?? { cursors: {}, status: {}, cycles: 0, pending: [] };
+  const webhookIds: Record<string, string[]> = state.webhookIds ?? {};
+  const hasWebhookWork = () => Object.values(webhookIds).some((ids) => ids.length > 0);
   const settings: SyncSettings = {
     intervalSeconds: input.intervalSeconds,
     heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? 30,
@@ -109,6 +119,18 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
       },
     },
   );
+  setHandler(webhookSignal, (change) => {
+    const type = change?.entityType ? ENTITY_TYPE_NAMES[String(change.entityType)] : undefined;
+    if (!type || !entityTypes.includes(type) || !Array.isArray(change.ids)) return;
+    const list = (webhookIds[type] ??= []);
+    const known = new Set(list);
+    for (const id of change.ids) if (typeof id === 'string' && !known.has(id)) list.push(id);
+    if (list.length > MAX_WEBHOOK_IDS) {
+      // Too many to fetch one by one: an incremental pull of that type covers them.
+      webhookIds[type] = [];
+      state.pending.push({ entityType: type });
+    }
+  });
   setHandler(configureSignal, (next) => {
     const ok = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 1;
     if (!next || !ok(next.intervalSeconds) || !ok(next.heartbeatTimeoutSeconds) || !ok(next.cyclesPerRun)) return;
@@ -157,13 +179,44 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   }
 
   // A new workflow syncs at once (unless asked not to); a continued one waits for its timer.
+  async function fetchWebhookRecords(): Promise<void> {
+    for (const type of entityTypes) {
+      const ids = (webhookIds[type] ?? []).splice(0);
+      if (!ids.length) continue;
+      const st = (state.status[type] ??= blankStatus());
+      try {
+        const counts = await shortPages.pullByIds({ system, entityType: type, ids });
+        st.lastWebhook = { at: new Date().toISOString(), ...counts };
+      } catch (err) {
+        // Not lost: the next incremental pull reads these records anyway.
+        st.lastError = `webhook fetch: ${describeFailure(err)}`;
+      }
+    }
+    try {
+      await shortCall.publishEvents();
+    } catch {
+      // Redis down: events stay in the outbox.
+    }
+  }
+
   let runNow = !input.state && input.runImmediately !== false;
   for (;;) {
     if (!runNow && state.pending.length === 0) {
       reconfigured = false;
-      nextCycleAt = new Date(Date.now() + settings.intervalSeconds * 1000).toISOString();
-      const woken = await condition(() => state.pending.length > 0 || reconfigured, settings.intervalSeconds * 1000);
-      if (woken && state.pending.length === 0) continue; // new settings: wait again with the new interval
+      if (!hasWebhookWork()) {
+        nextCycleAt = new Date(Date.now() + settings.intervalSeconds * 1000).toISOString();
+        const woken = await condition(() => state.pending.length > 0 || reconfigured || hasWebhookWork(), settings.intervalSeconds * 1000);
+        if (woken && state.pending.length === 0 && !hasWebhookWork()) continue; // new settings: wait again
+      }
+      if (state.pending.length === 0 && hasWebhookWork()) {
+        // Webhooks named records: fetch exactly those, now, without a full cycle.
+        await fetchWebhookRecords();
+        if (workflowInfo().continueAsNewSuggested && !state.pending.some((r) => r.requestId)) {
+          await condition(allHandlersFinished);
+          await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
+        }
+        continue;
+      }
     }
     runNow = false;
     nextCycleAt = null;
@@ -207,7 +260,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     const waitingUpdates = state.pending.some((r) => r.requestId);
     if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= settings.cyclesPerRun)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending } });
+      await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
     }
   }
 }

@@ -369,6 +369,18 @@ export class HubSpotConnector implements Connector {
     return this.withAssociations(type, out);
   }
 
+  async readArchivedIds(type: EntityType, externalIds: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < externalIds.length; i += this.batchSize) {
+      const ids = externalIds.slice(i, i + this.batchSize);
+      const res = await this.call('general', () =>
+        this.apis(type).batchApi.read({ inputs: ids.map((id) => ({ id })), properties: [AURORA_ID_PROPERTY], propertiesWithHistory: [] }, true),
+      );
+      out.push(...res.results.filter((r) => r.archived !== false).map((r) => String(r.id)));
+    }
+    return out;
+  }
+
   private outcome(type: EntityType, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean, changed?: string[]): WriteOutcome {
     const rec = toExternalRecord(type, obj);
     // HubSpot answers with the stored values of what we sent (it may normalise them); fields we did

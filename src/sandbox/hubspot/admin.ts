@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HsError } from './errors';
 import { parseObjectType } from './schema';
-import type { FaultOptions, HubSpotSandbox, ObjectType } from './types';
+import type { FaultOptions, HubSpotSandbox, ObjectType, WebhookOptions } from './types';
 
 function type(raw: unknown): ObjectType {
   const t = typeof raw === 'string' ? parseObjectType(raw) : undefined;
@@ -46,7 +46,11 @@ export function parseFaults(raw: Record<string, unknown>): FaultOptions {
   return out;
 }
 
-export function registerAdminRoutes(app: FastifyInstance, sb: HubSpotSandbox, extra: { resetRateLimits(): void; describeFaults(): unknown }): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  sb: HubSpotSandbox,
+  extra: { resetRateLimits(): void; describeFaults(): unknown; describeWebhooks(): unknown },
+): void {
   const wrap =
     (fn: (req: FastifyRequest, reply: FastifyReply) => unknown) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -167,6 +171,31 @@ export function registerAdminRoutes(app: FastifyInstance, sb: HubSpotSandbox, ex
     wrap(() => {
       sb.faults.clear();
       return undefined;
+    }),
+  );
+
+  // Webhooks: PUT the options (JSON object) or null / an empty body to turn them off.
+  app.put(
+    '/_sandbox/webhooks',
+    wrap((req) => {
+      const b = req.body;
+      if (b !== undefined && b !== null && (typeof b !== 'object' || Array.isArray(b))) {
+        throw new HsError(400, 'VALIDATION_ERROR', 'Body must be the webhook options object, or null to turn webhooks off');
+      }
+      try {
+        sb.webhooks.configure((b ?? null) as WebhookOptions | null);
+      } catch (e) {
+        throw new HsError(400, 'VALIDATION_ERROR', (e as Error).message);
+      }
+      return extra.describeWebhooks();
+    }),
+  );
+  app.get('/_sandbox/webhooks', wrap(() => extra.describeWebhooks()));
+  app.post(
+    '/_sandbox/webhooks/flush',
+    wrap(async () => {
+      await sb.webhooks.flush();
+      return extra.describeWebhooks();
     }),
   );
 

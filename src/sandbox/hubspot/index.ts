@@ -14,8 +14,20 @@ import { registerApiRoutes } from './routes';
 import { SINGULAR } from './schema';
 import { Store } from './store';
 import type { HubSpotSandbox, ObjectType, SandboxOptions, SandboxRecord } from './types';
+import { WebhookDispatcher } from './webhooks';
 
-export type { FaultOptions, HubSpotSandbox, ObjectType, RateLimitOptions, SandboxOptions, SandboxRecord, SandboxStats } from './types';
+export type {
+  FaultOptions,
+  HubSpotSandbox,
+  ObjectType,
+  RateLimitOptions,
+  SandboxOptions,
+  SandboxRecord,
+  SandboxStats,
+  WebhookOptions,
+  WebhookStats,
+} from './types';
+export { signatureV1, signatureV3, type WebhookEvent } from './webhooks';
 export { OBJECT_TYPES } from './types';
 export { createPrng, seedRealistic, type GenerateOptions } from './generate';
 export { ASSOCIATION_TYPES } from './associations';
@@ -30,6 +42,9 @@ export async function startHubSpotSandbox(opts: SandboxOptions = {}): Promise<Hu
   const faults = new FaultState();
   const stats = new Stats();
   const host = opts.host ?? '127.0.0.1';
+  const webhooks = new WebhookDispatcher((type, name) => store.schema[type].get(name));
+  if (opts.webhooks) webhooks.configure(opts.webhooks);
+  store.onChange = (c) => webhooks.record(c);
 
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024 });
 
@@ -87,6 +102,7 @@ export async function startHubSpotSandbox(opts: SandboxOptions = {}): Promise<Hu
       return port;
     },
     async close() {
+      webhooks.close();
       await app.close();
     },
     seed(type, count, o) {
@@ -103,12 +119,12 @@ export async function startHubSpotSandbox(opts: SandboxOptions = {}): Promise<Hu
     userArchive(type, id) {
       const rec = store.byId(type, id, true);
       if (!rec) throw new HsError(404, 'OBJECT_NOT_FOUND', `No ${SINGULAR[type]} with id ${id}`);
-      store.archive(rec);
+      store.archive(rec, 'CRM_UI');
     },
     userAssociate(fromType, fromId, toType, toId) {
       mustGet(fromType, fromId);
       mustGet(toType, toId);
-      if (store.addDefaultAssociation(fromType, fromId, toType, toId).length === 0) {
+      if (store.addDefaultAssociation(fromType, fromId, toType, toId, 'CRM_UI').length === 0) {
         throw new HsError(400, 'VALIDATION_ERROR', `${SINGULAR[fromType]} and ${SINGULAR[toType]} cannot be associated`);
       }
     },
@@ -130,9 +146,18 @@ export async function startHubSpotSandbox(opts: SandboxOptions = {}): Promise<Hu
     },
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
+    webhooks: {
+      configure: (o) => webhooks.configure(o),
+      flush: () => webhooks.flush(),
+      stats: () => webhooks.stats(),
+    },
   };
 
-  registerAdminRoutes(app, sandbox, { resetRateLimits: () => limiter.reset(), describeFaults: () => faults.describe() });
+  registerAdminRoutes(app, sandbox, {
+    resetRateLimits: () => limiter.reset(),
+    describeFaults: () => faults.describe(),
+    describeWebhooks: () => ({ options: webhooks.describe(), stats: webhooks.stats() }),
+  });
 
   await app.listen({ port: opts.port ?? 0, host });
   port = (app.server.address() as AddressInfo).port;

@@ -2,6 +2,8 @@
  * Stand-alone HubSpot sandbox:
  *   tsx src/sandbox/hubspot/main.ts --port 4010 --seed 100 --no-rate-limits --latency 20 --search-lag 1000
  * `--seed N` seeds N contacts, N companies and N deals (or use --seed-contacts/--seed-companies/--seed-deals).
+ * `--webhook-url URL --webhook-secret S` sends signed webhook batches for every CRM change (UI helpers and
+ * API writes, not seeding); finer options via `PUT /_sandbox/webhooks`.
  * Prints the URL; Ctrl-C stops. Admin API under /_sandbox/ (see admin.ts).
  */
 import { startHubSpotSandbox } from './index';
@@ -20,6 +22,8 @@ const USAGE = `Usage: tsx src/sandbox/hubspot/main.ts [options]
   --search-lag MS      search index lag (default 0)
   --token T            only accept this Bearer token
   --strict-enums       reject unknown dealstage/lifecyclestage/pipeline options
+  --webhook-url URL    POST signed webhook batches for CRM changes to URL (needs --webhook-secret)
+  --webhook-secret S   the app client secret used to sign them
   --log                log requests`;
 
 function parseArgs(argv: string[]): { opts: SandboxOptions; seeds: Partial<Record<ObjectType, number>> } {
@@ -27,6 +31,8 @@ function parseArgs(argv: string[]): { opts: SandboxOptions; seeds: Partial<Recor
   const seeds: Partial<Record<ObjectType, number>> = {};
   const limits: { perTenSeconds?: number; searchPerSecond?: number; daily?: number } = {};
   let rateLimits = true;
+  let webhookUrl: string | undefined;
+  let webhookSecret: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (): number => {
@@ -50,6 +56,8 @@ function parseArgs(argv: string[]): { opts: SandboxOptions; seeds: Partial<Recor
       case '--token': opts.accessToken = argv[++i]; break;
       case '--strict-enums': opts.strictEnumerations = true; break;
       case '--log': opts.logger = true; break;
+      case '--webhook-url': webhookUrl = argv[++i]; break;
+      case '--webhook-secret': webhookSecret = argv[++i]; break;
       case '-h':
       case '--help':
         console.log(USAGE);
@@ -60,6 +68,10 @@ function parseArgs(argv: string[]): { opts: SandboxOptions; seeds: Partial<Recor
     }
   }
   opts.rateLimits = rateLimits ? limits : false;
+  if (webhookUrl !== undefined || webhookSecret !== undefined) {
+    if (!webhookUrl || !webhookSecret) throw new Error(`--webhook-url and --webhook-secret go together\n${USAGE}`);
+    opts.webhooks = { targetUrl: webhookUrl, clientSecret: webhookSecret };
+  }
   return { opts, seeds };
 }
 
@@ -70,6 +82,7 @@ async function main(): Promise<void> {
   const seeded = Object.entries(seeds).map(([t, n]) => `${n} ${t}`).join(', ');
   console.log(`HubSpot sandbox listening on ${sandbox.url}${seeded ? ` (seeded ${seeded})` : ''}`);
   console.log(`  rate limits: ${opts.rateLimits === false ? 'off' : 'on'}, latency ${opts.latencyMs ?? 0} ms, search lag ${opts.searchLagMs ?? 0} ms`);
+  if (opts.webhooks) console.log(`  webhooks: POST to ${opts.webhooks.targetUrl}`);
   console.log(`  admin: ${sandbox.url}/_sandbox/stats`);
   let stopping = false;
   const stop = (): void => {

@@ -647,7 +647,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = params(req);
     const from = objectType(p.from);
     const to = objectType(p.to);
-    store.removeAssociation(from, p.id!, to, p.toId!);
+    store.removeAssociation(from, p.id!, to, p.toId!, { source: 'API' });
     return { status: 204 };
   });
 
@@ -757,7 +757,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const o = inputObject(input);
       const fromId = idOf(inputObject(o.from).id);
       const tos = Array.isArray(o.to) ? o.to : [o.to];
-      for (const t of tos) store.removeAssociation(from, fromId, to, idOf(inputObject(t).id));
+      for (const t of tos) store.removeAssociation(from, fromId, to, idOf(inputObject(t).id), { source: 'API' });
     }
     return { status: 204 };
   });

@@ -10,6 +10,25 @@ import { OBJECT_TYPES, type ObjectType, type SandboxRecord } from './types';
 
 export type SourceType = 'API' | 'CRM_UI' | 'IMPORT';
 
+/**
+ * A change to the CRM, reported to `Store.onChange` (webhooks). Not reported for `IMPORT` writes
+ * (seeding) nor for the system properties (last-modified dates, hs_object_id, createdate).
+ */
+export type StoreChange =
+  | { kind: 'creation' | 'deletion'; type: ObjectType; id: string; at: number; source: SourceType }
+  | { kind: 'propertyChange'; type: ObjectType; id: string; at: number; source: SourceType; name: string; value: string }
+  | {
+      kind: 'associationChange';
+      type: ObjectType;
+      id: string;
+      toType: ObjectType;
+      toId: string;
+      at: number;
+      source: SourceType;
+      removed: boolean;
+      primary: boolean;
+    };
+
 /** One immutable version of a record. */
 export interface Snapshot {
   readonly properties: Readonly<Record<string, string | null>>;
@@ -79,6 +98,12 @@ export class Store {
   private readonly assoc = new Map<string, Map<string, Set<number>>>();
   private nextId = 1001;
   private seedRound = 0;
+  /** change listener (webhooks); called synchronously, so it must be cheap */
+  onChange: ((c: StoreChange) => void) | undefined;
+
+  private reports(source: SourceType): boolean {
+    return this.onChange !== undefined && source !== 'IMPORT';
+  }
 
   constructor(readonly opts: StoreOptions) {
     for (const t of OBJECT_TYPES) {
@@ -258,6 +283,13 @@ export class Store {
     this.recs[type].set(id, rec);
     this.order[type].push(rec);
     for (const [k, v] of Object.entries(properties)) this.index(type, k, v, id, true);
+    if (this.reports(source)) {
+      const emit = this.onChange!;
+      emit({ kind: 'creation', type, id, at: ts, source });
+      for (const [k, v] of Object.entries(properties)) {
+        if (!SYSTEM_PROPS.has(k) && v !== null && v !== '') emit({ kind: 'propertyChange', type, id, at: ts, source, name: k, value: v });
+      }
+    }
     return rec;
   }
 
@@ -291,20 +323,27 @@ export class Store {
     }
     stamp(type, properties, rec.id, rec.cur.createdAt, ts);
     this.commit(rec, { ...rec.cur, properties, updatedAt: ts });
+    if (this.reports(source)) {
+      for (const [k, v] of changed) this.onChange!({ kind: 'propertyChange', type, id: rec.id, at: ts, source, name: k, value: v ?? '' });
+    }
     return true;
   }
 
-  /** Archives (soft-deletes) a record; idempotent. Its associations are removed. */
-  archive(rec: Rec): void {
+  /**
+   * Archives (soft-deletes) a record; idempotent. Its associations are removed (reported as the
+   * deletion only, no associationChange events).
+   */
+  archive(rec: Rec, source: SourceType = 'API'): void {
     if (rec.cur.archived) return;
     const ts = this.nextTimestamp(rec);
     const properties = { ...rec.cur.properties };
     stamp(rec.type, properties, rec.id, rec.cur.createdAt, ts);
     for (const [k, v] of Object.entries(properties)) this.index(rec.type, k, v, rec.id, false);
     for (const to of OBJECT_TYPES) {
-      for (const toId of [...this.assocMap(rec.type, rec.id, to).keys()]) this.removeAssociation(rec.type, rec.id, to, toId, false);
+      for (const toId of [...this.assocMap(rec.type, rec.id, to).keys()]) this.removeAssociation(rec.type, rec.id, to, toId, { touch: false, silent: true });
     }
     this.commit(rec, { ...rec.cur, properties, updatedAt: ts, archived: true, archivedAt: ts });
+    if (this.reports(source)) this.onChange!({ kind: 'deletion', type: rec.type, id: rec.id, at: ts, source });
   }
 
   /** Bumps the last-modified date without a property change (association changes). */
@@ -408,7 +447,7 @@ export class Store {
   }
 
   /** Adds the given types (and their inverses). Returns the newly created type ids (both directions). */
-  addAssociation(from: ObjectType, fromId: string, to: ObjectType, toId: string, typeIds: number[]): AssocTypeDef[] {
+  addAssociation(from: ObjectType, fromId: string, to: ObjectType, toId: string, typeIds: number[], source: SourceType = 'API'): AssocTypeDef[] {
     const created: AssocTypeDef[] = [];
     for (const typeId of typeIds) {
       const def = assocType(typeId);
@@ -422,15 +461,34 @@ export class Store {
       const inv = assocType(def.inverse)!;
       if (this.addType(inv, toId, fromId)) created.push(inv);
     }
-    if (created.length) this.touchPair(from, fromId, to, toId);
+    if (created.length) {
+      this.touchPair(from, fromId, to, toId);
+      if (this.reports(source)) this.reportAssociation(created, from, fromId, to, toId, source, false);
+    }
     return created;
+  }
+
+  /** One associationChange per direction whose types changed (as HubSpot sends one per side). */
+  private reportAssociation(defs: AssocTypeDef[], from: ObjectType, fromId: string, to: ObjectType, toId: string, source: SourceType, removed: boolean): void {
+    const at = Date.now();
+    for (const [a, aId, b, bId] of [[from, fromId, to, toId], [to, toId, from, fromId]] as const) {
+      const mine = defs.filter((d) => d.from === a && d.to === b);
+      if (mine.length === 0) continue;
+      this.onChange!({ kind: 'associationChange', type: a, id: aId, toType: b, toId: bId, at, source, removed, primary: mine.some((d) => d.primary) });
+    }
   }
 
   /**
    * The default association: the unlabeled type both ways, plus the primary-company label when the
    * contact/deal has no primary company yet.
    */
-  addDefaultAssociation(from: ObjectType, fromId: string, to: ObjectType, toId: string): Array<{ def: AssocTypeDef; fromId: string; toId: string }> {
+  addDefaultAssociation(
+    from: ObjectType,
+    fromId: string,
+    to: ObjectType,
+    toId: string,
+    source: SourceType = 'API',
+  ): Array<{ def: AssocTypeDef; fromId: string; toId: string }> {
     const out: Array<{ def: AssocTypeDef; fromId: string; toId: string }> = [];
     const unlabeled = defaultType(from, to);
     if (!unlabeled) return out;
@@ -445,7 +503,7 @@ export class Store {
         ids.push(childIsFrom ? primary.typeId : primary.inverse);
       }
     }
-    for (const def of this.addAssociation(from, fromId, to, toId, ids)) {
+    for (const def of this.addAssociation(from, fromId, to, toId, ids, source)) {
       out.push(def.from === from ? { def, fromId, toId } : { def, fromId: toId, toId: fromId });
     }
     // report the spec even if it already existed, as HubSpot does
@@ -470,8 +528,20 @@ export class Store {
     }
   }
 
-  /** Removes associations (all types, or the given ones) in both directions. */
-  removeAssociation(from: ObjectType, fromId: string, to: ObjectType, toId: string, touch = true, typeIds?: number[]): boolean {
+  /**
+   * Removes associations (all types, or `typeIds`) in both directions. `touch` (default true) bumps
+   * both records' last-modified dates; `silent` reports no associationChange.
+   */
+  removeAssociation(
+    from: ObjectType,
+    fromId: string,
+    to: ObjectType,
+    toId: string,
+    opts: { touch?: boolean; typeIds?: number[]; source?: SourceType; silent?: boolean } = {},
+  ): boolean {
+    const touch = opts.touch ?? true;
+    const typeIds = opts.typeIds;
+    const source = opts.source ?? 'API';
     const fwd = this.assoc.get(`${from}|${fromId}|${to}`);
     const set = fwd?.get(toId);
     if (!fwd || !set) return false;
@@ -479,14 +549,19 @@ export class Store {
     let changed = false;
     const back = this.assoc.get(`${to}|${toId}|${from}`);
     const backSet = back?.get(fromId);
+    const removed: AssocTypeDef[] = [];
     for (const typeId of remove) {
-      if (set.delete(typeId)) changed = true;
       const def = assocType(typeId);
-      if (def && backSet) backSet.delete(def.inverse);
+      if (set.delete(typeId)) {
+        changed = true;
+        if (def) removed.push(def);
+      }
+      if (def && backSet?.delete(def.inverse)) removed.push(assocType(def.inverse)!);
     }
     if (set.size === 0) fwd.delete(toId);
     if (backSet && backSet.size === 0) back!.delete(fromId);
     if (changed && touch) this.touchPair(from, fromId, to, toId);
+    if (changed && !opts.silent && this.reports(source)) this.reportAssociation(removed, from, fromId, to, toId, source, true);
     return changed;
   }
 

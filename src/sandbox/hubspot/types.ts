@@ -35,6 +35,44 @@ export interface SandboxOptions {
   strictEnumerations?: boolean;
   /** seed of the deterministic generator used by `seed` (default 42) */
   randomSeed?: number;
+  /** send signed webhook batches for CRM changes, as a HubSpot app subscription does (default off) */
+  webhooks?: WebhookOptions;
+}
+
+/** Outgoing webhooks (see webhooks.ts). */
+export interface WebhookOptions {
+  /** where the event batches are POSTed */
+  targetUrl: string;
+  /** the app's client secret: key of the v3 HMAC and prefix of the v1 digest */
+  clientSecret: string;
+  /** default 1234567 */
+  appId?: number;
+  /** default 62515 */
+  portalId?: number;
+  /** events are collected this long before a batch is sent (default 100) */
+  batchWindowMs?: number;
+  /** at most this many events per request (default 100) */
+  maxBatch?: number;
+  /** total delivery attempts per batch, first one included (default 10) */
+  maxAttempts?: number;
+  /** retry n (0-based) waits retryBaseMs * 2^n, ±20% (default 1000); a 429's Retry-After wins */
+  retryBaseMs?: number;
+  /** the URI signed in X-HubSpot-Signature-v3, i.e. what the receiver sees as its public URL (default targetUrl) */
+  signatureUri?: string;
+}
+
+/** Webhook counters: events except `attempts` (HTTP requests, retries included). */
+export interface WebhookStats {
+  /** events recorded (queued for delivery) */
+  sent: number;
+  /** events whose batch got a 2xx */
+  delivered: number;
+  /** events dropped: out of attempts, or discarded by configure(null) / close() */
+  failed: number;
+  /** POST requests made */
+  attempts: number;
+  /** events neither delivered nor failed yet (in the window, in flight or waiting for a retry) */
+  pending: number;
 }
 
 export interface FaultOptions {
@@ -84,4 +122,11 @@ export interface HubSpotSandbox {
   faults: { set(f: FaultOptions): void; clear(): void };
   stats(): SandboxStats;
   resetStats(): void;
+  webhooks: {
+    /** new options (replacing the old ones), or null: off */
+    configure(opts: WebhookOptions | null): void;
+    /** sends what is queued now and resolves when everything recorded so far is delivered or failed */
+    flush(): Promise<void>;
+    stats(): WebhookStats;
+  };
 }

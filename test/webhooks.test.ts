@@ -1,0 +1,195 @@
+/**
+ * Webhooks: HubSpot deliveries verified and handed to the running workflow by signal, fetched by
+ * batch read without a polling cycle; forged, stale, malformed, oversized, unknown and replayed
+ * deliveries change nothing; Google and Fireflies endpoints verify and answer "not configured".
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../src/api/server';
+import { createMetrics } from '../src/metrics';
+import { syncWorkflowId, statusQuery } from '../src/workflows/definitions';
+import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
+
+const SECRET = 'hubspot-app-client-secret';
+const setup = harnessPerTest();
+const env = {
+  HUBSPOT_CLIENT_SECRET: SECRET,
+  PUBLIC_BASE_URL: 'https://aurora.example.com',
+  GOOGLE_CHANNEL_TOKEN: 'google-channel-token',
+  FIREFLIES_WEBHOOK_SECRET: 'fireflies-secret-0123',
+};
+
+function api(h: Harness): { app: FastifyInstance; metrics: ReturnType<typeof createMetrics> } {
+  const metrics = createMetrics();
+  return { app: buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, metrics, configuredSystems: new Set(['hubspot']) }), metrics };
+}
+
+function signV3(body: string, timestamp = Date.now(), uri = 'https://aurora.example.com/api/webhooks/hubspot') {
+  return {
+    'content-type': 'application/json',
+    'x-hubspot-signature-v3': createHmac('sha256', SECRET).update(`POST${uri}${body}${timestamp}`).digest('base64'),
+    'x-hubspot-request-timestamp': String(timestamp),
+  };
+}
+
+let nextEventId = 9_000_000;
+function events(type: string, kind: string, objectIds: string[]) {
+  return objectIds.map((id) => ({
+    eventId: nextEventId++, subscriptionId: 1, portalId: 62515, appId: 1, occurredAt: Date.now(), subscriptionType: `${type}.${kind}`,
+    attemptNumber: 0, objectId: Number(id), changeSource: 'CRM_UI',
+  }));
+}
+
+async function metricValue(metrics: ReturnType<typeof createMetrics>, outcome: string): Promise<number> {
+  const m = (await metrics.webhooks.get()).values.find((v) => v.labels.outcome === outcome);
+  return m?.value ?? 0;
+}
+
+describe('HubSpot webhooks', () => {
+  test('a delivered change reaches Postgres and Redis through the workflow, without a polling cycle', async () => {
+    const h = await setup({ env });
+    const [a] = h.sandbox.seed('contacts', 3);
+    await h.cycle('contact');
+    const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
+    const cycles = (await handle.query(statusQuery)).cycles;
+    const { app } = api(h);
+    const sub = await subscribe();
+    try {
+      h.sandbox.userUpdate('contacts', a!.id, { firstname: 'Webhooked' });
+      const body = JSON.stringify(events('contact', 'propertyChange', [a!.id]));
+      const res = await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: signV3(body) });
+      assert.equal(res.statusCode, 200, res.body);
+      await waitFor('row updated', async () => (await count(h.db, "SELECT count(*) n FROM contacts WHERE first_name = 'Webhooked'")) === 1 || undefined, 20_000);
+      await waitFor('event published', async () => sub.events.some((e) => e.event.action === 'updated' && e.event.direction === 'pull') || undefined, 10_000);
+      const status = await handle.query(statusQuery);
+      assert.equal(status.cycles, cycles, 'no polling cycle ran');
+      assert.equal(status.entities.contact?.lastWebhook?.updated, 1);
+    } finally {
+      await sub.close();
+      await app.close();
+    }
+  });
+
+  test('forged, stale, malformed, oversized, unknown and replayed deliveries change nothing', async () => {
+    const h = await setup({ env: { ...env, WEBHOOK_MAX_BODY_BYTES: '4096' } });
+    const [a] = h.sandbox.seed('contacts', 1);
+    const { app, metrics } = api(h);
+    const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
+    try {
+      const body = JSON.stringify(events('contact', 'propertyChange', [a!.id]));
+      const post = (payload: string, headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload, headers });
+      assert.equal((await post(body, { 'content-type': 'application/json' })).statusCode, 401, 'unsigned');
+      const forged = { ...signV3(body), 'x-hubspot-signature-v3': createHmac('sha256', 'wrong-secret').update('x').digest('base64') };
+      assert.equal((await post(body, forged)).statusCode, 401, 'forged');
+      const tampered = signV3(body);
+      assert.equal((await post(body.replace('propertyChange', 'creation'), tampered)).statusCode, 401, 'body changed after signing');
+      const stale = await post(body, signV3(body, Date.now() - 6 * 60 * 1000));
+      assert.equal(stale.statusCode, 401);
+      assert.match(stale.json().error, /stale/);
+      const bad = '{"not": "an array"';
+      assert.equal((await post(bad, signV3(bad))).statusCode, 400, 'malformed JSON');
+      const big = JSON.stringify(events('contact', 'propertyChange', Array.from({ length: 100 }, (_, i) => String(1000 + i))));
+      assert.equal((await post(big, signV3(big))).statusCode, 413, 'oversized');
+      const unknown = JSON.stringify(events('ticket', 'creation', ['5']));
+      assert.equal((await post(unknown, signV3(unknown))).statusCode, 400, 'unknown object type');
+      await assert.rejects(handle.describe(), 'nothing was started');
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM webhook_events'), 0);
+      assert.equal(await metricValue(metrics, 'bad_signature'), 3);
+      assert.equal(await metricValue(metrics, 'stale'), 1);
+      assert.equal(await metricValue(metrics, 'malformed'), 1);
+      assert.equal(await metricValue(metrics, 'too_large'), 1);
+      assert.equal(await metricValue(metrics, 'unknown_type'), 1);
+
+      // v1 signature (the older form, when the request says so) is accepted too.
+      const v1 = { 'content-type': 'application/json', 'x-hubspot-signature': createHash('sha256').update(SECRET + body).digest('hex'), 'x-hubspot-signature-version': 'v1' };
+      const first = await post(body, v1);
+      assert.equal(first.statusCode, 200);
+      assert.deepEqual(first.json(), { accepted: 1, duplicates: 0 });
+      const replay = await post(body, signV3(body));
+      assert.equal(replay.statusCode, 200);
+      assert.deepEqual(replay.json(), { accepted: 0, duplicates: 1 }, 'a replay is a no-op');
+      assert.equal(await metricValue(metrics, 'duplicate'), 1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a webhook for a deleted record soft-deletes it; one during a running cycle is not lost', async () => {
+    const h = await setup({ env, sandbox: { latencyMs: 30 } });
+    const seeded = h.sandbox.seed('deals', 600);
+    await h.cycle('deal');
+    const { app } = api(h);
+    try {
+      h.sandbox.userArchive('deals', seeded[0]!.id);
+      const del = JSON.stringify(events('deal', 'deletion', [seeded[0]!.id]));
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: del, headers: signV3(del) })).statusCode, 200);
+      await waitFor('soft-deleted', async () =>
+        (await count(h.db, 'SELECT count(*) n FROM deals d JOIN sync_registry r ON r.local_id = d.id WHERE r.external_id = $1 AND d.deleted_at IS NOT NULL', [seeded[0]!.id])) === 1 || undefined, 20_000);
+
+      // A cycle is running (every deal re-read); a webhook arrives meanwhile.
+      for (const d of seeded.slice(1, 400)) h.sandbox.userUpdate('deals', d.id, { amount: '777' });
+      const cycle = h.cycle('deal');
+      await new Promise((r) => setTimeout(r, 300));
+      h.sandbox.userUpdate('deals', seeded[500]!.id, { dealname: 'Mid-cycle webhook' });
+      const mid = JSON.stringify(events('deal', 'propertyChange', [seeded[500]!.id]));
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: mid, headers: signV3(mid) })).statusCode, 200);
+      await cycle;
+      await waitFor('mid-cycle change applied', async () => (await count(h.db, "SELECT count(*) n FROM deals WHERE name = 'Mid-cycle webhook'")) === 1 || undefined, 20_000);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a burst of 1,000 events in a few batches ends with every record synced once', async () => {
+    const h = await setup({ env });
+    const seeded = h.sandbox.seed('contacts', 1000);
+    await h.cycle('contact');
+    const { app } = api(h);
+    try {
+      const before = await count(h.db, 'SELECT count(*) n FROM sync_outbox');
+      for (const c of seeded) h.sandbox.userUpdate('contacts', c.id, { jobtitle: 'ignored', phone: '+1 555 0000' });
+      const all = events('contact', 'propertyChange', seeded.map((c) => c.id));
+      for (let i = 0; i < all.length; i += 250) {
+        const body = JSON.stringify(all.slice(i, i + 250));
+        assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: signV3(body) })).statusCode, 200);
+      }
+      await waitFor('all 1,000 updated', async () => (await count(h.db, "SELECT count(*) n FROM contacts WHERE phone = '+1 555 0000'")) === 1000 || undefined, 60_000, 250);
+      assert.equal(await count(h.db, "SELECT count(*) n FROM sync_outbox WHERE payload->>'action' = 'updated'") , 1000);
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM sync_outbox'), before + 1000, 'each record once');
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM contacts WHERE version <> 2'), 0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('Google and Fireflies webhooks', () => {
+  test('verify, reject bad input, and say the system is not configured', async () => {
+    const h = await setup({ env, worker: false });
+    const { app } = api(h);
+    try {
+      const goog = { 'x-goog-channel-id': 'ch-1', 'x-goog-resource-id': 'res-1', 'x-goog-resource-state': 'exists', 'x-goog-message-number': '2' };
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/google', headers: goog })).statusCode, 401, 'no token');
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/google', headers: { ...goog, 'x-goog-channel-token': 'wrong' } })).statusCode, 401);
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/google', headers: { 'x-goog-channel-token': 'google-channel-token' } })).statusCode, 400);
+      const ok = await app.inject({ method: 'POST', url: '/api/webhooks/google', headers: { ...goog, 'x-goog-channel-token': 'google-channel-token' } });
+      assert.equal(ok.statusCode, 503);
+      assert.match(ok.json().error, /not configured/);
+
+      const body = JSON.stringify({ event: 'meeting.transcribed', timestamp: Date.now(), meeting_id: 'ASxwZxCstx' });
+      const sig = 'sha256=' + createHmac('sha256', 'fireflies-secret-0123').update(body).digest('hex');
+      const post = (payload: string, headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/webhooks/fireflies', payload, headers: { 'content-type': 'application/json', ...headers } });
+      assert.equal((await post(body, {})).statusCode, 401);
+      assert.equal((await post(body, { 'x-hub-signature': 'sha256=' + '0'.repeat(64) })).statusCode, 401);
+      const junk = '{"meeting_id":';
+      assert.equal((await post(junk, { 'x-hub-signature': createHmac('sha256', 'fireflies-secret-0123').update(junk).digest('hex') })).statusCode, 400);
+      const accepted = await post(body, { 'x-hub-signature': sig });
+      assert.equal(accepted.statusCode, 503);
+      assert.match(accepted.json().error, /fireflies sync is not configured/);
+    } finally {
+      await app.close();
+    }
+  });
+});
