@@ -82,6 +82,7 @@ async function main() {
     HUBSPOT_SEARCH_LOOKBACK_MS: '5000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     API_TOKEN: process.env.API_TOKEN ?? 'demo-token',
+    HUBSPOT_CLIENT_SECRET: 'demo-client-secret',
   });
 
   // A fresh demo: the previous demo's workflow (if any) belongs to a database we just dropped.
@@ -133,6 +134,31 @@ async function main() {
   printCycle('cycle 3: nothing changed, nothing written', await handle.executeUpdate(syncNowUpdate, { args: [{}] }));
   await new Promise((r) => setTimeout(r, 1500));
 
+  // Real time: the sandbox sends signed webhooks to the API, which signals the workflow.
+  sandbox.webhooks.configure({
+    targetUrl: `http://127.0.0.1:${cfg.api.port}/api/webhooks/hubspot`,
+    signatureUri: `${cfg.webhooks.publicBaseUrl}/api/webhooks/hubspot`,
+    clientSecret: 'demo-client-secret',
+    batchWindowMs: 50,
+  });
+  const live = sandbox.list('contacts')[1]!;
+  const t1 = Date.now();
+  sandbox.userUpdate('contacts', live.id, { firstname: 'Realtime' });
+  let arrived = false;
+  while (Date.now() - t1 < 15_000) {
+    const { rows: r } = await db.query(
+      `SELECT 1 FROM contacts c JOIN sync_registry s ON s.local_id = c.id WHERE s.external_id = $1 AND c.first_name = 'Realtime'`,
+      [live.id],
+    );
+    if (r.length) {
+      arrived = true;
+      break;
+    }
+    await new Promise((r2) => setTimeout(r2, 10));
+  }
+  line(`\n== webhook: a HubSpot edit of contact ${live.id} ${arrived ? `was in Postgres after ${Date.now() - t1} ms (no polling cycle)` : 'did NOT arrive within 15 s'}`);
+  await new Promise((r) => setTimeout(r, 500));
+
   line(`\n== Events on Redis: ${events} (${Object.entries(byChannel).map(([c, n]) => `${c}=${n}`).join(', ')})`);
   line('== Sync status (GET /api/sync/status):');
   line(JSON.stringify(await syncStatus(db, ['hubspot']), null, 2));
@@ -157,7 +183,7 @@ async function main() {
     process.exit(code);
   };
   if (values.once) {
-    const failed = Object.values((await syncStatus(db, ['hubspot'])).hubspot!).some((s) => s.status === 'error');
+    const failed = !arrived || Object.values((await syncStatus(db, ['hubspot'])).hubspot!).some((s) => s.status === 'error');
     line(failed ? '\ndemo: FAILED (see errors above)' : '\ndemo: OK (--once: stopping)');
     await shutdown(failed ? 1 : 0);
     return;

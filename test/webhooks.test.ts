@@ -48,25 +48,44 @@ async function metricValue(metrics: ReturnType<typeof createMetrics>, outcome: s
 }
 
 describe('HubSpot webhooks', () => {
-  test('a delivered change reaches Postgres and Redis through the workflow, without a polling cycle', async () => {
-    const h = await setup({ env });
+  test('a change in the sandbox arrives by its signed webhook, through the workflow, without a polling cycle', async () => {
+    const h = await setup({ env }); // SYNC_INTERVAL=3600: no polling during the test
     const [a] = h.sandbox.seed('contacts', 3);
     await h.cycle('contact');
     const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
     const cycles = (await handle.query(statusQuery)).cycles;
-    const { app } = api(h);
+    const { app, metrics } = api(h);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    // HubSpot signs the public URL it was given; here a proxy would forward it to 127.0.0.1.
+    h.sandbox.webhooks.configure({
+      targetUrl: `http://127.0.0.1:${port}/api/webhooks/hubspot`,
+      signatureUri: 'https://aurora.example.com/api/webhooks/hubspot',
+      clientSecret: SECRET,
+      batchWindowMs: 20,
+    });
     const sub = await subscribe();
     try {
       h.sandbox.userUpdate('contacts', a!.id, { firstname: 'Webhooked' });
-      const body = JSON.stringify(events('contact', 'propertyChange', [a!.id]));
-      const res = await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: signV3(body) });
-      assert.equal(res.statusCode, 200, res.body);
       await waitFor('row updated', async () => (await count(h.db, "SELECT count(*) n FROM contacts WHERE first_name = 'Webhooked'")) === 1 || undefined, 20_000);
       await waitFor('event published', async () => sub.events.some((e) => e.event.action === 'updated' && e.event.direction === 'pull') || undefined, 10_000);
       const status = await handle.query(statusQuery);
       assert.equal(status.cycles, cycles, 'no polling cycle ran');
       assert.equal(status.entities.contact?.lastWebhook?.updated, 1);
+      assert.ok((await metricValue(metrics, 'accepted')) >= 1);
+
+      // Echo: the engine's own write to HubSpot comes back as a webhook and changes nothing.
+      const { rows } = await h.db.query('SELECT c.id, c.version FROM contacts c JOIN sync_registry r ON r.local_id = c.id WHERE r.external_id = $1', [a!.id]);
+      await h.db.query("UPDATE contacts SET last_name = 'Pushed' WHERE id = $1", [rows[0].id]);
+      await h.cycle('contact');
+      const outbox = await count(h.db, 'SELECT count(*) n FROM sync_outbox');
+      const version = (await h.db.query('SELECT version FROM contacts WHERE id = $1', [rows[0].id])).rows[0].version;
+      await h.sandbox.webhooks.flush();
+      await waitFor('echo webhook handled', async () => ((await handle.query(statusQuery)).entities.contact?.lastWebhook?.unchanged ? true : undefined), 20_000);
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM sync_outbox'), outbox, 'no event for our own echo');
+      assert.equal((await h.db.query('SELECT version FROM contacts WHERE id = $1', [rows[0].id])).rows[0].version, version);
     } finally {
+      h.sandbox.webhooks.configure(null);
       await sub.close();
       await app.close();
     }
