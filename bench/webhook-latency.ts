@@ -22,6 +22,8 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const SECRET = 'bench-client-secret';
 
+let startedAt = 0;
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -73,6 +75,7 @@ async function main() {
     const t0 = ext ? sent.get(ext) : undefined;
     if (t0 !== undefined && e.action === 'updated') {
       latencies.push(performance.now() - t0);
+      if (process.env.BENCH_TRACE && performance.now() - t0 > 400) console.log(`slow: ${(performance.now() - t0).toFixed(0)} ms at t=${((t0 - startedAt) / 1000).toFixed(1)} s`);
       sent.delete(ext!);
     }
   });
@@ -81,6 +84,7 @@ async function main() {
   console.log(`bench: webhook path, ${RATE} changes/s for ${SECONDS} s (node ${process.version})`);
   const total = RATE * SECONDS;
   const start = performance.now();
+  startedAt = start;
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / RATE;
     const wait = due - performance.now();

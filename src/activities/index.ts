@@ -270,6 +270,8 @@ export function createActivities(deps: ActivityDeps) {
         record(input.system, type, 'pull', counts);
         await conflicts.open(input.system, type, opened);
         await conflicts.nudge(input.system, type, closed);
+        // Real time: publish now rather than in a second activity (Redis down: the relay catches up).
+        await relayOutbox(db, redis).then((n) => n && metrics.eventsPublished.inc(n), () => undefined);
         return counts;
       });
     },

@@ -192,11 +192,6 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
         st.lastError = `webhook fetch: ${describeFailure(err)}`;
       }
     }
-    try {
-      await shortCall.publishEvents();
-    } catch {
-      // Redis down: events stay in the outbox.
-    }
   }
 
   let runNow = !input.state && input.runImmediately !== false;
