@@ -58,6 +58,11 @@ const shortCall = proxyActivities<Activities>({
 });
 
 
+/** How long a webhook stream must pause before the workflow continues-as-new. */
+const QUIET_BEFORE_CONTINUE_MS = 250;
+/** Continue-as-new even without a pause once the history is this long (Temporal's hard limit is 50k). */
+const FORCE_CONTINUE_AT_EVENTS = 30_000;
+
 function blankStatus(): EntityStatus {
   return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, lastWebhook: null, cursor: null, lastError: null };
 }
@@ -207,8 +212,14 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
         // Webhooks named records: fetch exactly those, now, without a full cycle.
         await fetchWebhookRecords();
         if (workflowInfo().continueAsNewSuggested && !state.pending.some((r) => r.requestId)) {
-          await condition(allHandlersFinished);
-          await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
+          // Continue-as-new in a quiet moment: a signal arriving while the run closes makes the server
+          // refuse the close and the task is retried, which stalls a busy webhook stream. Forced
+          // only when the history gets long.
+          const busy = await condition(() => hasWebhookWork() || state.pending.length > 0, QUIET_BEFORE_CONTINUE_MS);
+          if (!busy || workflowInfo().historyLength > FORCE_CONTINUE_AT_EVENTS) {
+            await condition(allHandlersFinished);
+            await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
+          }
         }
         continue;
       }

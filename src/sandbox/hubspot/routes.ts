@@ -375,16 +375,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
       seen.add(rec.id);
       results.push(viewRecord(store, rec, opts));
     }
-    const errors = missing.length
-      ? [
-          {
-            status: 'error',
-            category: 'OBJECT_NOT_FOUND',
-            message: `Could not get some ${SINGULAR[type].toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`,
-            context: { ids: missing },
-          },
-        ]
-      : [];
+    const errors = missing.length ? [notFoundBatchError(type, missing)] : [];
     return batchResponse(200, results, errors, startedAt);
   });
 
@@ -445,14 +436,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (p.objectWriteTraceId) view.objectWriteTraceId = p.objectWriteTraceId;
       results.push(view);
     }
-    if (missing.length) {
-      errors.unshift({
-        status: 'error',
-        category: 'OBJECT_NOT_FOUND',
-        message: `Could not get some ${SINGULAR[type].toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`,
-        context: { ids: missing },
-      });
-    }
+    if (missing.length) errors.unshift(notFoundBatchError(type, missing));
     return batchResponse(200, results, errors, startedAt);
   });
 
@@ -873,6 +857,16 @@ function defaultSpec(c: { def: AssocTypeDef; fromId: string; toId: string }): Re
     from: { id: c.fromId },
     to: { id: c.toId },
     associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: c.def.typeId },
+  };
+}
+
+/** The per-batch error HubSpot reports for ids that do not exist (or are archived). */
+function notFoundBatchError(type: ObjectType, missing: string[]): Record<string, unknown> {
+  return {
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: `Could not get some ${SINGULAR[type].toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`,
+    context: { ids: missing },
   };
 }
 

@@ -2,7 +2,7 @@
 import { assocType } from './associations';
 import { ALWAYS_PROPERTIES, DEFAULT_PROPERTIES } from './schema';
 import { iso, type Rec, type Snapshot, type Store } from './store';
-import type { ObjectType } from './types';
+import type { ObjectType, SandboxRecord } from './types';
 
 export interface ViewOptions {
   /** requested properties; empty/undefined = the type's defaults */
@@ -14,13 +14,7 @@ export interface ViewOptions {
   allProperties?: boolean;
 }
 
-export interface PublicObject {
-  id: string;
-  properties: Record<string, string | null>;
-  createdAt: string;
-  updatedAt: string;
-  archived: boolean;
-  archivedAt?: string;
+export interface PublicObject extends SandboxRecord {
   propertiesWithHistory?: Record<string, Array<{ value: string; timestamp: string; sourceType: string; sourceId?: string }>>;
   associations?: Record<string, { results: Array<{ id: string; type: string }> }>;
   [extra: string]: unknown;
