@@ -97,6 +97,27 @@ describe('edge cases', () => {
     assert.equal(reg.sync_status, 'synced');
   });
 
+  test('an archive in HubSpot loses to a later Aurora edit: the record is created again', async () => {
+    const h = await setup();
+    const [d] = h.sandbox.seed('deals', 2);
+    await h.cycle('deal');
+    const local = await localOf(h, 'deals', d!.id);
+    h.sandbox.userArchive('deals', d!.id);
+    await tick();
+    await h.db.query("UPDATE deals SET stage = 'closedwon' WHERE id = $1", [local.id]);
+    await h.cycle('deal');
+    const row = (await h.db.query('SELECT deleted_at, stage FROM deals WHERE id = $1', [local.id])).rows[0];
+    assert.equal(row.deleted_at, null, 'kept in Aurora');
+    assert.equal(row.stage, 'closedwon');
+    const again = h.sandbox.list('deals').filter((x) => x.properties.aurora_id === local.id);
+    assert.equal(again.length, 1, 'created again in HubSpot');
+    assert.equal(again[0]!.properties.dealstage, 'closedwon');
+    const reg = (await h.db.query('SELECT external_id, deleted, sync_status, last_resolution FROM sync_registry WHERE local_id = $1', [local.id])).rows[0];
+    assert.equal(reg.external_id, again[0]!.id);
+    assert.equal(reg.deleted, false);
+    assert.equal(reg.sync_status, 'synced');
+  });
+
   test('a record Postgres rejects is marked as an error and does not block the rest', async () => {
     const h = await setup();
     const deals = h.sandbox.seed('deals', 5);

@@ -229,7 +229,7 @@ export function createActivities(deps: ActivityDeps) {
             await saveState(input.system, type, { cursor });
           }
           for await (const archived of connector.listDeleted(type)) {
-            const n = await applyExternalDeletions(db, input.system, type, archived.map((r) => r.externalId));
+            const n = await applyExternalDeletions(db, input.system, type, archived);
             counts.deleted += n;
             if (n) metrics.records.inc({ system: input.system, type, direction: 'pull', action: 'deleted' }, n);
           }
@@ -265,7 +265,7 @@ export function createActivities(deps: ActivityDeps) {
           const c = await applyPage(input.system, type, records, opened, closed);
           for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
           const missing = input.ids.filter((id) => !found.has(id));
-          if (missing.length) counts.deleted += await applyExternalDeletions(db, input.system, type, await connector.readArchivedIds(type, missing));
+          if (missing.length) counts.deleted += await applyExternalDeletions(db, input.system, type, await connector.readArchived(type, missing));
         });
         record(input.system, type, 'pull', counts);
         await conflicts.open(input.system, type, opened);

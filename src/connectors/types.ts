@@ -13,6 +13,8 @@ export interface ExternalRecord {
   /** the Aurora id the engine wrote at creation (idempotency key), when present */
   auroraId: string | null;
   archived: boolean;
+  /** when it was archived, for archived records */
+  archivedAt?: string;
 }
 
 /** Opaque, JSON-serialisable position in the external system's change feed. */
@@ -65,7 +67,7 @@ export interface Connector {
   listDeleted(entityType: EntityType): AsyncIterable<ExternalRecord[]>;
   readByIds(entityType: EntityType, externalIds: string[]): Promise<ExternalRecord[]>;
   /** Of these ids, the ones deleted/archived in the external system. */
-  readArchivedIds(entityType: EntityType, externalIds: string[]): Promise<string[]>;
+  readArchived(entityType: EntityType, externalIds: string[]): Promise<ExternalRecord[]>;
   /** Idempotent creation: a create retried after a timeout must not duplicate. */
   create(entityType: EntityType, creates: WriteCreate[]): Promise<WriteOutcome[]>;
   update(entityType: EntityType, updates: WriteUpdate[]): Promise<WriteOutcome[]>;

@@ -493,40 +493,62 @@ function keepRegistry(reg: RegistryRow): RegistryWrite {
 }
 
 /** Applies external deletions (archived records): soft-deletes the local rows and tombstones the registry. */
-export async function applyExternalDeletions(pool: Pool, system: string, type: EntityType, externalIds: string[]): Promise<number> {
-  if (!externalIds.length) return 0;
+export async function applyExternalDeletions(pool: Pool, system: string, type: EntityType, archived: ExternalRecord[]): Promise<number> {
+  if (!archived.length) return 0;
+  const archivedAt = new Map(archived.map((r) => [r.externalId, Date.parse(r.archivedAt ?? r.updatedAt)]));
   return withTx(pool, async (c) => {
     const { rows: regs } = await c.query<RegistryRow>(
       `SELECT * FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND external_id = ANY($3::text[])
          AND NOT deleted AND sync_status <> 'conflict' FOR UPDATE`,
-      [system, type, externalIds],
+      [system, type, [...archivedAt.keys()]],
     );
     if (!regs.length) return 0;
-    const { rows: deleted } = await c.query<{ id: string; version: number; updated_at: Date }>(
-      `UPDATE ${ENTITIES[type].table} SET deleted_at = COALESCE(deleted_at, clock_timestamp())
-       WHERE id = ANY($1::text[]) RETURNING id, version, updated_at`,
+    // Last write wins here too: an Aurora edit made after the archive keeps the record (push creates it again).
+    const { rows: locals } = await c.query<{ id: string; version: number; updated_at: Date; deleted_at: Date | null }>(
+      `SELECT id, version, updated_at, deleted_at FROM ${ENTITIES[type].table} WHERE id = ANY($1::text[]) FOR UPDATE`,
       [regs.map((r) => r.local_id)],
     );
-    const byId = new Map(deleted.map((d) => [d.id, d]));
+    const local = new Map(locals.map((l) => [l.id, l]));
+    const kept = regs.filter((r) => {
+      const l = local.get(r.local_id);
+      return l && !l.deleted_at && l.version > (r.local_version ?? 0) && new Date(l.updated_at).getTime() > (archivedAt.get(r.external_id!) ?? 0);
+    });
+    const keptIds = new Set(kept.map((r) => r.local_id));
+    const gone = regs.filter((r) => !keptIds.has(r.local_id));
     const now = new Date().toISOString();
-    await writeRegistry(
-      c, system, type,
-      regs.map((r) => ({
+    const { rows: deleted } = gone.length
+      ? await c.query<{ id: string; version: number; updated_at: Date }>(
+          `UPDATE ${ENTITIES[type].table} SET deleted_at = COALESCE(deleted_at, clock_timestamp())
+           WHERE id = ANY($1::text[]) RETURNING id, version, updated_at`,
+          [gone.map((r) => r.local_id)],
+        )
+      : { rows: [] };
+    const byId = new Map(deleted.map((d) => [d.id, d]));
+    await writeRegistry(c, system, type, [
+      ...gone.map((r) => ({
         local_id: r.local_id, external_id: r.external_id, local_version: byId.get(r.local_id)?.version ?? r.local_version ?? 0,
-        external_version: (r.external_version ?? 0) + 1, sync_status: 'synced', error_message: null, synced_hash: null,
+        external_version: (r.external_version ?? 0) + 1, sync_status: 'synced' as const, error_message: null, synced_hash: null,
         synced_snapshot: null, external_updated_at: now, local_updated_at: toIso(byId.get(r.local_id)?.updated_at), deleted: true,
         last_resolution: null, synced: true,
       })),
-    );
+      // The tombstone plus a local version still ahead: the next push creates the record again.
+      ...kept.map((r) => ({
+        ...keepRegistry(r), deleted: true, external_version: (r.external_version ?? 0) + 1, external_updated_at: now,
+        last_resolution: {
+          policy: 'last-write-wins', winner: 'local', at: now, reason: 'edited in Aurora after it was archived in HubSpot',
+          external: { id: r.external_id, archived_at: new Date(archivedAt.get(r.external_id!) ?? 0).toISOString() },
+        },
+      })),
+    ]);
     await enqueueEvents(
       c,
-      regs.map((r) => ({
+      gone.map((r) => ({
         action: 'deleted' as const, source: system, entity_type: type, entity_id: r.local_id, timestamp: now,
         direction: 'pull' as const, external_id: r.external_id, local_version: byId.get(r.local_id)?.version ?? null,
         external_version: (r.external_version ?? 0) + 1,
       })),
     );
-    return regs.length;
+    return gone.length;
   });
 }
 

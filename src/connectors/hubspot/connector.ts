@@ -369,14 +369,14 @@ export class HubSpotConnector implements Connector {
     return this.withAssociations(type, out);
   }
 
-  async readArchivedIds(type: EntityType, externalIds: string[]): Promise<string[]> {
-    const out: string[] = [];
+  async readArchived(type: EntityType, externalIds: string[]): Promise<ExternalRecord[]> {
+    const out: ExternalRecord[] = [];
     for (let i = 0; i < externalIds.length; i += this.batchSize) {
       const ids = externalIds.slice(i, i + this.batchSize);
       const res = await this.call('general', () =>
         this.apis(type).batchApi.read({ inputs: ids.map((id) => ({ id })), properties: [AURORA_ID_PROPERTY], propertiesWithHistory: [] }, true),
       );
-      out.push(...res.results.filter((r) => r.archived !== false).map((r) => String(r.id)));
+      out.push(...res.results.filter((r) => r.archived !== false).map((r) => ({ ...toExternalRecord(type, r), archived: true })));
     }
     return out;
   }

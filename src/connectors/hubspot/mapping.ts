@@ -97,6 +97,7 @@ export function toExternalRecord(type: EntityType, obj: HubSpotObject): External
     updatedAt: new Date(ms || Date.now()).toISOString(),
     auroraId: obj.properties[AURORA_ID_PROPERTY] ?? null,
     archived: Boolean(obj.archived),
+    ...(obj.archivedAt ? { archivedAt: iso(obj.archivedAt) } : {}),
   };
 }
 
