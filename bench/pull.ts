@@ -18,6 +18,7 @@ import { createMetrics } from '../src/metrics';
 import { createPool } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
 import { createRedis } from '../src/deps';
+import { SharedWindowLimiter } from '../src/core/ratelimit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -73,14 +74,22 @@ async function fullPull(rateLimits: boolean) {
   };
   try {
     return await withDatabase(async (cfg, pool) => {
+      const redis = createRedis(cfg.redis);
+      await new Promise((r) => setTimeout(r, 100));
+      // The same budgets the worker uses: shared through Redis.
+      const key = `aurora:ratelimit:bench:${randomUUID()}`;
+      const [per10s, perSecond] = rateLimits ? [100, 5] : [1_000_000, 1_000_000];
       const connector = new HubSpotConnector({
         accessToken: 'bench-token',
         baseUrl: sandbox.url,
-        ratePer10s: rateLimits ? 100 : 1_000_000,
-        searchPerSecond: rateLimits ? 5 : 1_000_000,
+        ratePer10s: per10s,
+        searchPerSecond: perSecond,
         searchLookbackMs: 0,
+        budgets: {
+          general: new SharedWindowLimiter(redis, `${key}:10s`, per10s, 10_000),
+          search: new SharedWindowLimiter(redis, `${key}:search`, perSecond, 1_000),
+        },
       });
-      const redis = createRedis(cfg.redis);
       const acts = createActivities({ db: pool, redis, connectors: new Map([['hubspot', connector]]), metrics: createMetrics() });
       const t0 = performance.now();
       const res = await acts.pullEntity({ system: 'hubspot', entityType: 'contact', cursor: null });

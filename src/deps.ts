@@ -1,5 +1,7 @@
 /** Builds the long-lived clients once per process (pg pool, Redis, connectors, metrics). */
+import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
+import { SharedWindowLimiter } from './core/ratelimit';
 import type { Pool } from 'pg';
 import type { Config } from './config';
 import type { Connector } from './connectors/types';
@@ -36,9 +38,17 @@ export function configuredSystems(cfg: Config): Set<string> {
   return new Set(cfg.hubspot.accessToken ? ['hubspot'] : []);
 }
 
-export function createConnectors(cfg: Config, metrics?: Metrics): Map<string, Connector> {
+export function createConnectors(cfg: Config, metrics?: Metrics, redis?: Redis): Map<string, Connector> {
   const connectors = new Map<string, Connector>();
   if (cfg.hubspot.accessToken) {
+    // One budget per HubSpot account, shared by every worker through Redis (keyed by a hash of the token, never the token).
+    const account = createHash('sha256').update(cfg.hubspot.accessToken).digest('hex').slice(0, 16);
+    const budgets = redis
+      ? {
+          general: new SharedWindowLimiter(redis, `aurora:ratelimit:hubspot:${account}:10s`, cfg.hubspot.ratePer10s, 10_000),
+          search: new SharedWindowLimiter(redis, `aurora:ratelimit:hubspot:${account}:search`, cfg.hubspot.searchPerSecond, 1_000),
+        }
+      : undefined;
     connectors.set(
       'hubspot',
       new HubSpotConnector({
@@ -48,6 +58,7 @@ export function createConnectors(cfg: Config, metrics?: Metrics): Map<string, Co
         searchPerSecond: cfg.hubspot.searchPerSecond,
         searchLookbackMs: cfg.hubspot.searchLookbackMs,
         onRequest: metrics ? () => metrics.apiCalls.inc({ system: 'hubspot' }) : undefined,
+        budgets,
       }),
     );
   }
@@ -61,7 +72,7 @@ export function createDeps(cfg: Config): Deps {
   return {
     db,
     redis,
-    connectors: createConnectors(cfg, metrics),
+    connectors: createConnectors(cfg, metrics, redis),
     metrics,
     async close() {
       redis.disconnect();

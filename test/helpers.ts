@@ -91,7 +91,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(),
     POSTGRES_DB: database.name,
-    HUBSPOT_API_KEY: 'sandbox-token',
+    HUBSPOT_API_KEY: `sandbox-token-${id}`, // its own rate-limit budget in Redis
     HUBSPOT_BASE_URL: sandbox.url,
     HUBSPOT_SEARCH_LOOKBACK_MS: '2000',
     SYNC_INTERVAL: '3600',

@@ -176,3 +176,35 @@ describe('resilience', () => {
     assert.equal(status.cycles, 3);
   });
 });
+
+describe('shared rate-limit budget', () => {
+  test('two workers on one HubSpot account share one budget through Redis: no 429s', async () => {
+    const { HubSpotConnector } = await import('../src/connectors/hubspot/connector');
+    const { SharedWindowLimiter } = await import('../src/core/ratelimit');
+    const { createRedis } = await import('../src/deps');
+    const { startHubSpotSandbox } = await import('../src/sandbox/hubspot');
+    const { baseEnv } = await import('./helpers');
+    const sandbox = await startHubSpotSandbox({ rateLimits: { perTenSeconds: 12, searchPerSecond: 50 } });
+    sandbox.seed('companies', 30);
+    const redis = createRedis({ host: baseEnv().REDIS_HOST!, port: Number(baseEnv().REDIS_PORT) });
+    await new Promise((r) => setTimeout(r, 200));
+    const key = `aurora:ratelimit:test:${Date.now()}`;
+    const worker = () =>
+      new HubSpotConnector({
+        accessToken: 'shared', baseUrl: sandbox.url, ratePer10s: 12, searchPerSecond: 50, searchLookbackMs: 0, maxAttempts: 1,
+        budgets: { general: new SharedWindowLimiter(redis, `${key}:10s`, 12, 10_000), search: new SharedWindowLimiter(redis, `${key}:s`, 50, 1_000) },
+      });
+    try {
+      const ids = sandbox.list('companies').map((c) => c.id);
+      // 2 x 9 requests against a budget of 12 per 10 s: the second worker must wait, not be refused.
+      const reads = (w: InstanceType<typeof HubSpotConnector>) => Promise.all(ids.slice(0, 9).map((id) => w.readByIds('company', [id])));
+      const started = Date.now();
+      await Promise.all([reads(worker()), reads(worker())]);
+      assert.equal(sandbox.stats().rateLimited, 0, 'no request was refused');
+      assert.ok(Date.now() - started >= 5_000, 'the budget made the second batch wait for the window');
+    } finally {
+      redis.disconnect();
+      await sandbox.close();
+    }
+  });
+});

@@ -1,17 +1,26 @@
+import type Redis from 'ioredis';
+
 /**
  * Rolling-window request budget: at most `limit` acquisitions per `windowMs`. Shared by every
  * caller in the process (pull, push and webhook fetches alike) so throughput approaches the
  * documented limit without tripping it. `pauseUntil` lets a 429's Retry-After stop everyone.
  */
-export class RollingWindowLimiter {
+/** Slack added to a window (2.5%, at least 25 ms), so a slot freed here is also free at the server. */
+export const windowWithMargin = (windowMs: number): number => windowMs + Math.max(25, Math.round(windowMs * 0.025));
+
+export class RollingWindowLimiter implements RequestBudget {
   private readonly stamps: number[] = [];
   private pausedUntil = 0;
   private chain: Promise<void> = Promise.resolve();
 
+  private readonly windowMs: number;
+
   constructor(
     private readonly limit: number,
-    private readonly windowMs: number,
-  ) {}
+    windowMs: number,
+  ) {
+    this.windowMs = windowWithMargin(windowMs);
+  }
 
   /** Resolves when a request may be sent; requests are granted in FIFO order. */
   acquire(): Promise<void> {
@@ -37,5 +46,76 @@ export class RollingWindowLimiter {
       }
       await new Promise((r) => setTimeout(r, waitMs));
     }
+  }
+}
+
+/** What the connectors need of a request budget. */
+export interface RequestBudget {
+  acquire(): Promise<void>;
+  pauseUntil(epochMs: number): void;
+}
+
+
+/**
+ * Sliding-window budget: trim timestamps older than the window; if a pause is set or the window is
+ * full, answer how long to wait; else take a slot. Atomic in Redis, so every worker shares it.
+ */
+const TAKE_SLOT = `
+local key, pauseKey = KEYS[1], KEYS[2]
+local now, window, limit, member = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local paused = redis.call('PTTL', pauseKey)
+if paused > 0 then return paused end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now + 1)
+end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, window)
+return 0
+`;
+
+/**
+ * One budget per account shared by every worker through Redis (ARCHITECTURE: "rate limits are a
+ * budget"). While Redis is unreachable it falls back to a per-process window, so syncing goes on.
+ */
+export class SharedWindowLimiter implements RequestBudget {
+  private readonly local: RollingWindowLimiter;
+  private seq = 0;
+  private readonly id = Math.random().toString(36).slice(2);
+
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly limit: number,
+    windowMs: number,
+  ) {
+    this.local = new RollingWindowLimiter(limit, windowMs);
+    // A request counts from when the server sees it, a little after the slot was taken.
+    this.windowMs = windowWithMargin(windowMs);
+  }
+
+  async acquire(): Promise<void> {
+    for (;;) {
+      let waitMs: number;
+      try {
+        if (this.redis.status !== 'ready') throw new Error('redis not ready');
+        waitMs = Number(
+          await this.redis.eval(TAKE_SLOT, 2, this.key, `${this.key}:pause`, Date.now(), this.windowMs, this.limit, `${this.id}:${this.seq++}`),
+        );
+      } catch {
+        return this.local.acquire();
+      }
+      if (waitMs <= 0) return;
+      await new Promise((r) => setTimeout(r, Math.min(waitMs, this.windowMs)));
+    }
+  }
+
+  pauseUntil(epochMs: number): void {
+    this.local.pauseUntil(epochMs);
+    const ms = Math.ceil(epochMs - Date.now());
+    if (ms > 0 && this.redis.status === 'ready') this.redis.set(`${this.key}:pause`, '1', 'PX', ms).catch(() => undefined);
   }
 }

@@ -6,7 +6,7 @@
 import { Client } from '@hubspot/api-client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ENTITIES, ENTITY_TYPES, normalizeValue, type Canonical, type EntityType } from '../../core/entities';
-import { RollingWindowLimiter } from '../../core/ratelimit';
+import { RollingWindowLimiter, type RequestBudget } from '../../core/ratelimit';
 import { keepAlive, patientSleep } from '../../core/progress';
 import {
   ErrorType,
@@ -41,6 +41,8 @@ export interface HubSpotConnectorOptions {
   maxAttempts?: number;
   /** called once per API request (metrics) */
   onRequest?: () => void;
+  /** the account's request budgets, shared by all workers (default: this process only) */
+  budgets?: { general: RequestBudget; search: RequestBudget };
 }
 
 /** Position in HubSpot's last-modified order. `ts` epoch ms; `seen` ids at exactly `ts` already applied. */
@@ -96,8 +98,8 @@ export class HubSpotConnector implements Connector {
   readonly entityTypes = ENTITY_TYPES;
   readonly batchSize = 100;
   private readonly client: Client;
-  private readonly general: RollingWindowLimiter;
-  private readonly search: RollingWindowLimiter;
+  private readonly general: RequestBudget;
+  private readonly search: RequestBudget;
   private readonly pageSize: number;
   private readonly maxAttempts: number;
   /** API calls made, by kind; read by metrics and the benchmark */
@@ -106,8 +108,8 @@ export class HubSpotConnector implements Connector {
   constructor(private readonly opts: HubSpotConnectorOptions) {
     // numberOfApiCallRetries 0: retries are ours (they honour Retry-After and keep heartbeats going).
     this.client = new Client({ accessToken: opts.accessToken, basePath: opts.baseUrl, numberOfApiCallRetries: 0 });
-    this.general = new RollingWindowLimiter(opts.ratePer10s, 10_000);
-    this.search = new RollingWindowLimiter(opts.searchPerSecond, 1_000);
+    this.general = opts.budgets?.general ?? new RollingWindowLimiter(opts.ratePer10s, 10_000);
+    this.search = opts.budgets?.search ?? new RollingWindowLimiter(opts.searchPerSecond, 1_000);
     this.pageSize = Math.min(200, opts.searchPageSize ?? 200);
     this.maxAttempts = opts.maxAttempts ?? 8;
   }
