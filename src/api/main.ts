@@ -16,6 +16,11 @@ async function main() {
   const metrics = createMetrics();
   const app = buildApi({ cfg, db, temporal, metrics, configuredSystems: configuredSystems(cfg) });
   await app.listen({ host: cfg.api.host, port: cfg.api.port });
+  // Webhook event ids are kept for deduplication well past HubSpot's 24 h of retries, then dropped.
+  const prune = setInterval(() => {
+    db.query("DELETE FROM webhook_events WHERE received_at < now() - interval '3 days'").catch(() => undefined);
+  }, 3_600_000);
+  prune.unref();
   log.info('api listening', { url: `http://localhost:${cfg.api.port}` });
   const stop = () => void app.close().then(() => db.end()).then(() => process.exit(0));
   process.once('SIGINT', stop);

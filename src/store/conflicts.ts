@@ -10,14 +10,9 @@ import type { Connector } from '../connectors/types';
 import type { ConflictDetails, ConflictResult, ResolutionInput } from '../workflows/definitions';
 import { withTx } from './db';
 import { enqueueEvents } from './outbox';
-import { translateRefs, writeJoins, writeRegistry, type OpenConflict, type RegistryRow } from './sync';
+import { toIso, translateRefs, writeJoins, writeRegistry, type OpenConflict, type RegistryRow } from './sync';
 
 export const ConflictErrors = { NotOpen: 'CONFLICT_NOT_OPEN', Invalid: 'INVALID_RESOLUTION' } as const;
-
-function toIso(d: Date | string | null | undefined): string | null {
-  if (!d) return null;
-  return (d instanceof Date ? d : new Date(d)).toISOString();
-}
 
 /** The open conflict of one record (sync_status 'conflict', or 'pending' after an operator retry), or null. */
 export async function loadConflict(pool: Pool, system: string, type: EntityType, localId: string): Promise<ConflictDetails | null> {

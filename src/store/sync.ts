@@ -204,7 +204,7 @@ async function loadLocal(c: PoolClient, type: EntityType, ids: string[]): Promis
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-function toIso(d: Date | string | null | undefined): string | null {
+export function toIso(d: Date | string | null | undefined): string | null {
   if (!d) return null;
   return (d instanceof Date ? d : new Date(d)).toISOString();
 }
