@@ -8,4 +8,4 @@ npx tsc --noEmit -p .
 files=("$@")
 [ ${#files[@]} -gt 0 ] || mapfile -t files < <(ls test/*.test.ts | sort)
 echo "test: node --test ${files[*]}"
-exec node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${files[@]}"
+exec node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-force-exit --test-reporter=spec "${files[@]}"

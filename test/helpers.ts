@@ -85,8 +85,21 @@ export interface HarnessOptions {
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   quietRuntime();
+  // Whatever is opened before a failure is closed again, so a failed set-up never keeps the test process alive.
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    return await buildHarness(opts, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown>)[]): Promise<Harness> {
   const sandbox = await startHubSpotSandbox({ rateLimits: true, ...opts.sandbox });
+  opened.push(() => sandbox.close());
   const database = await freshDatabase();
+  opened.push(() => database.drop());
   const id = randomUUID().slice(0, 8);
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(),
@@ -104,7 +117,9 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   };
   const cfg = loadConfig(env);
   const deps = createDeps(cfg);
+  opened.push(() => deps.close());
   const connection = await Connection.connect({ address: cfg.temporal.address });
+  opened.push(() => connection.close());
   const client = new Client({ connection, namespace: cfg.temporal.namespace });
   const h: Harness = {
     cfg,
@@ -140,6 +155,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     },
   };
   if (opts.worker ?? true) await h.startWorker();
+  opened.length = 0; // from here on h.close() owns them
   return h;
 }
 
