@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { loadConfig } from '../src/config';
-import { createActivities } from '../src/activities';
+import { activitySettings, createActivities } from '../src/activities';
 import { HubSpotConnector } from '../src/connectors/hubspot/connector';
 import { toCanonical } from '../src/connectors/hubspot/mapping';
 import { createMetrics } from '../src/metrics';
@@ -80,6 +80,7 @@ async function fullPull(rateLimits: boolean) {
       const key = `aurora:ratelimit:bench:${randomUUID()}`;
       const [per10s, perSecond] = rateLimits ? [100, 5] : [1_000_000, 1_000_000];
       const connector = new HubSpotConnector({
+        connection: 'default',
         accessToken: 'bench-token',
         baseUrl: sandbox.url,
         ratePer10s: per10s,
@@ -90,7 +91,10 @@ async function fullPull(rateLimits: boolean) {
           search: new SharedWindowLimiter(redis, `${key}:search`, perSecond, 1_000),
         },
       });
-      const acts = createActivities({ db: pool, redis, connectors: new Map([['hubspot', connector]]), metrics: createMetrics() });
+      const acts = createActivities({
+        db: pool, redis, metrics: createMetrics(), settings: activitySettings(cfg),
+        connectors: { get: () => connector, configured: () => new Map([['hubspot', ['default']]]) },
+      });
       const t0 = performance.now();
       const res = await acts.pullEntity({ system: 'hubspot', entityType: 'contact', cursor: null });
       const seconds = (performance.now() - t0) / 1000;

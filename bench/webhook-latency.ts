@@ -60,7 +60,7 @@ async function main() {
   const { port } = api.server.address() as { port: number };
   // The signature covers the URL the sender used: make the public base URL that one.
   cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
-  await ensureSyncWorkflow(client, cfg, 'hubspot', { runImmediately: false });
+  await ensureSyncWorkflow(client, cfg, { system: 'hubspot' }, { runImmediately: false });
   await client.workflow.getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix)).executeUpdate(syncNowUpdate, { args: [{}] });
   const { rows } = await worker.deps.db.query<{ local_id: string; external_id: string }>('SELECT local_id, external_id FROM sync_registry');
   const byLocal = new Map(rows.map((r) => [r.local_id, r.external_id]));

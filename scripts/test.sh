@@ -5,6 +5,8 @@ set -euo pipefail
 source "$(dirname "$0")/prepare.sh"
 echo "test: type-check"
 npx tsc --noEmit -p .
+echo "test: lint (no floating promises; deterministic workflow imports)"
+npx eslint .
 files=("$@")
 [ ${#files[@]} -gt 0 ] || mapfile -t files < <(ls test/*.test.ts | sort)
 echo "test: node --test ${files[*]}"

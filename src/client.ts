@@ -1,33 +1,37 @@
 /**
  * Aurora Sync CLI.
- *   npm run cli -- trigger [system] [--entity contacts] [--wait]
+ *   npm run cli -- trigger [system] [--entity contacts] [--connection c] [--wait]
  *   npm run cli -- status [--json]
+ *   npm run cli -- conflicts list|show|resolve ...
+ *   npm run cli -- deletions list|confirm ...
  * The same trigger works with the Temporal CLI:
  *   temporal workflow signal --workflow-id sync:hubspot --name trigger --input '{"entityType":"contact"}'
  */
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit, type Config } from './config';
+import { CONNECTORS, SYSTEM_NAMES, definitionOf, entityNames, entitySpec } from './connectors/registry';
+import { DEFAULT_CONNECTION } from './core/model';
+import { systemConnections } from './deps';
 import { listConflicts, loadConflict } from './store/conflicts';
-import { ENTITIES, ENTITY_TYPES, parseEntityType, type EntityType } from './core/entities';
 import { createPool } from './store/db';
+import { confirmHeldDeletions, listHeldDeletions } from './store/state';
 import { syncStatus } from './store/status';
 import { connectClient, ensureSyncWorkflow, queryStatus, triggerSync } from './temporal';
 import {
-  SYSTEMS,
   conflictWorkflowId,
   resolveUpdate,
   syncNowUpdate,
   syncWorkflowId,
   validateResolution,
   type ResolutionInput,
-  type SystemName,
 } from './workflows/definitions';
 
 const HELP = `Aurora Sync CLI
 
 Usage:
-  aurora-sync trigger [system] [--entity <type>] [--wait] [--timeout <seconds>]
-      Wake the system's sync workflow (sync:<system>) now, for all entity types or one.
+  aurora-sync trigger [system] [--entity <type>] [--connection <id>] [--wait] [--timeout <seconds>]
+      Wake the system's sync workflows (sync:<system>, or sync:<system>:<connection> for each
+      connection, e.g. each Google user) now, for all entity types or one.
       --wait   run the cycle and print its outcome when it is done
   aurora-sync status [--json]
       Per system and entity type: last synced, records, status (from the sync registry),
@@ -39,9 +43,13 @@ Usage:
       Open conflicts (ids as in the Temporal UI: conflict:<system>:<entity_type>:<local_id>): list them,
       show both sides and the base, resolve by keeping one side or choosing per field (the other
       fields merge: each side's own changes).
+  aurora-sync deletions list
+  aurora-sync deletions confirm <system> <entity_type> [--connection <id>]
+      Deletions the mass-delete guard held back (a full listing that would delete more than
+      MASS_DELETE_MAX_SHARE of a type's records): list them, or confirm them so the next pull applies them.
   aurora-sync --help
 
-Systems: ${SYSTEMS.join(', ')}      Entity types: ${ENTITY_TYPES.map((t) => ENTITIES[t].plural).join(', ')}
+${CONNECTORS.map((d) => `${d.system}: ${d.entities.map((e) => e.plural).join(', ')}`).join('\n')}
 Run with: npm run cli -- <command> ...   (configuration from the environment, see README)
 Temporal CLI equivalent of trigger:
   temporal workflow signal --workflow-id sync:hubspot --name trigger --input '{"entityType":"contact"}'
@@ -66,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
       field: { type: 'string', multiple: true },
       by: { type: 'string' },
       comment: { type: 'string' },
+      connection: { type: 'string', short: 'c' },
     },
   });
   const [command, systemArg] = positionals;
@@ -76,33 +85,38 @@ async function main(argv: string[]): Promise<void> {
   const cfg = loadConfigOrExit();
 
   if (command === 'trigger') {
-    const system = (systemArg ?? 'hubspot') as SystemName;
-    if (!(SYSTEMS as readonly string[]).includes(system)) fail(`unknown system "${system}"; expected one of: ${SYSTEMS.join(', ')}`);
-    let entityType: EntityType | undefined;
+    const system = systemArg ?? 'hubspot';
+    if (!definitionOf(system)) fail(`unknown system "${system}"; expected one of: ${SYSTEM_NAMES.join(', ')}`);
+    let entityType: string | undefined;
     if (values.entity) {
-      entityType = parseEntityType(values.entity);
-      if (!entityType) fail(`unknown entity type "${values.entity}"; expected one of: ${ENTITY_TYPES.map((t) => ENTITIES[t].plural).join(', ')}`);
+      entityType = entitySpec(system, values.entity)?.type;
+      if (!entityType) fail(`unknown entity type "${values.entity}" for ${system}; expected one of: ${entityNames(system)}`);
     }
+    const connections = connectionsOf(cfg, system, values.connection);
     const client = await connectClient(cfg);
     try {
-      if (!values.wait) {
-        const id = await triggerSync(client, cfg, system, entityType);
-        console.log(`triggered ${id}${entityType ? ` (${ENTITIES[entityType].plural})` : ''}`);
-        return;
+      for (const connection of connections) {
+        const target = { system, connection };
+        if (!values.wait) {
+          const id = await triggerSync(client, cfg, target, entityType);
+          console.log(`triggered ${id}${entityType ? ` (${entitySpec(system, entityType)!.plural})` : ''}`);
+          continue;
+        }
+        await ensureSyncWorkflow(client, cfg, target, { runImmediately: false });
+        const handle = client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix, connection));
+        const timeoutMs = Number(values.timeout ?? 600) * 1000;
+        const summary = await Promise.race([
+          handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] }),
+          new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no result within ${timeoutMs / 1000} s`)), timeoutMs).unref()),
+        ]);
+        for (const [type, st] of Object.entries(summary.entities)) {
+          const pull = st.lastPull ? Object.entries(st.lastPull).map(([k, v]) => `${k}=${v}`).join(' ') : '-';
+          const push = st.lastPush ? Object.entries(st.lastPush).map(([k, v]) => `${k}=${v}`).join(' ') : '-';
+          const who = connection === DEFAULT_CONNECTION ? system : `${system} ${connection}`;
+          console.log(`${who} ${type}: ${st.lastError ? `ERROR ${st.lastError}` : 'ok'}\n  pull: ${pull}\n  push: ${push}`);
+        }
+        if (Object.values(summary.entities).some((s) => s.lastError)) process.exitCode = 1;
       }
-      await ensureSyncWorkflow(client, cfg, system, { runImmediately: false });
-      const handle = client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix));
-      const timeoutMs = Number(values.timeout ?? 600) * 1000;
-      const summary = await Promise.race([
-        handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] }),
-        new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no result within ${timeoutMs / 1000} s`)), timeoutMs).unref()),
-      ]);
-      for (const [type, st] of Object.entries(summary.entities)) {
-        const pull = st.lastPull ? Object.entries(st.lastPull).map(([k, v]) => `${k}=${v}`).join(' ') : '-';
-        const push = st.lastPush ? Object.entries(st.lastPush).map(([k, v]) => `${k}=${v}`).join(' ') : '-';
-        console.log(`${system} ${type}: ${st.lastError ? `ERROR ${st.lastError}` : 'ok'}\n  pull: ${pull}\n  push: ${push}`);
-      }
-      if (Object.values(summary.entities).some((s) => s.lastError)) process.exitCode = 1;
     } finally {
       await client.connection.close();
     }
@@ -113,26 +127,38 @@ async function main(argv: string[]): Promise<void> {
     const db = createPool(cfg.postgres, 2);
     const client = await connectClient(cfg).catch(() => null);
     try {
-      const registry = await syncStatus(db, SYSTEMS);
-      const workflows = Object.fromEntries(
-        await Promise.all(SYSTEMS.map(async (s) => [s, client ? await queryStatus(client, cfg, s).catch(() => null) : null] as const)),
-      );
+      const registry = await syncStatus(db, CONNECTORS);
+      const workflows: Record<string, unknown> = {};
+      const lines: string[] = [];
+      for (const { def, connections, notConfigured } of systemConnections(cfg)) {
+        if (notConfigured) lines.push(`${def.system}: not configured (${notConfigured})`);
+        for (const connection of connections) {
+          const wf = client ? await queryStatus(client, cfg, { system: def.system, connection }).catch(() => null) : null;
+          const name = connection === DEFAULT_CONNECTION ? def.system : `${def.system}:${connection}`;
+          workflows[name] = wf;
+          lines.push(`${name}: workflow ${wf ? `${wf.state}, ${wf.cycles} cycles${wf.nextCycleAt ? `, next at ${wf.nextCycleAt}` : ''}` : 'not running'}`);
+        }
+        for (const [type, st] of Object.entries(registry[def.system] ?? {})) {
+          const err = st.last_error ? `  last error: ${st.last_error}` : '';
+          const extra = [st.direction === 'pull-only' ? 'pull-only' : '', st.local_edits_not_pushed ? `local edits not pushed=${st.local_edits_not_pushed}` : '', st.held_deletions ? `held deletions=${st.held_deletions}` : '']
+            .filter(Boolean)
+            .join(' ');
+          lines.push(`  ${type.padEnd(16)} ${st.status.padEnd(8)} records=${st.records} last_synced=${st.last_synced ?? '-'}${extra ? ` ${extra}` : ''}${err}`);
+        }
+      }
       if (values.json) {
         console.log(JSON.stringify({ registry, workflows }, null, 2));
         return;
       }
-      for (const system of SYSTEMS) {
-        const wf = workflows[system];
-        console.log(`${system}: workflow ${wf ? `${wf.state}, ${wf.cycles} cycles${wf.nextCycleAt ? `, next at ${wf.nextCycleAt}` : ''}` : 'not running'}`);
-        for (const [type, st] of Object.entries(registry[system] ?? {})) {
-          const err = st.last_error ? `  last error: ${st.last_error}` : '';
-          console.log(`  ${type.padEnd(10)} ${st.status.padEnd(8)} records=${st.records} last_synced=${st.last_synced ?? '-'}${err}`);
-        }
-      }
+      console.log(lines.join('\n'));
     } finally {
       await db.end();
       await client?.connection.close();
     }
+    return;
+  }
+  if (command === 'deletions') {
+    await deletionsCommand(cfg, positionals.slice(1), values.connection);
     return;
   }
   if (command === 'conflicts') {
@@ -158,11 +184,11 @@ async function conflictsCommand(
       return;
     }
     if (sub !== 'show' && sub !== 'resolve') fail(`unknown conflicts command "${sub ?? ''}"; expected list, show or resolve`);
-    const m = /^(?:conflict:)?([a-z_]+):([a-z]+):(.+)$/.exec(rawId ?? '');
-    const entityType = m ? parseEntityType(m[2]) : undefined;
-    if (!m || !entityType) fail(`give a conflict id like conflict:hubspot:contact:<local_id> (see: conflicts list)`);
-    const [system, localId] = [m[1]!, m[3]!];
-    const details = await loadConflict(db, system, entityType, localId);
+    const m = /^(?:conflict:)?([a-z_]+):([a-z_]+):(.+)$/.exec(rawId ?? '');
+    const spec = m ? entitySpec(m[1]!, m[2]) : undefined;
+    if (!m || !spec) fail(`give a conflict id like conflict:hubspot:contact:<local_id> (see: conflicts list)`);
+    const [system, localId, entityType] = [m[1]!, m[3]!, spec.type];
+    const details = await loadConflict(db, system, spec, localId);
     if (!details) fail(`no conflict ${rawId}`);
     if (sub === 'show') {
       if (values.json) return void console.log(JSON.stringify(details, null, 2));
@@ -197,6 +223,47 @@ async function conflictsCommand(
       const handle = client.workflow.getHandle(conflictWorkflowId(system, entityType, localId, cfg.temporal.workflowIdPrefix));
       const result = await handle.executeUpdate(resolveUpdate, { args: [resolution] });
       console.log(result.summary);
+    } finally {
+      await client.connection.close();
+    }
+  } finally {
+    await db.end();
+  }
+}
+
+/** The connections a command names (--connection), or all of the system's; fails with the valid ones. */
+function connectionsOf(cfg: Config, system: string, given: string | undefined): string[] {
+  const known = systemConnections(cfg).find((s) => s.def.system === system);
+  if (!known?.connections.length) fail(`${system} is not configured (${known?.notConfigured ?? 'no credentials'})`);
+  if (given === undefined) return known.connections;
+  if (!known.connections.includes(given)) fail(`unknown connection "${given}" for ${system}; expected one of: ${known.connections.join(', ')}`);
+  return [given];
+}
+
+async function deletionsCommand(cfg: Config, args: string[], connection: string | undefined): Promise<void> {
+  const [sub, system, type] = args;
+  const db = createPool(cfg.postgres, 2);
+  try {
+    if (sub === 'list') {
+      const held = await listHeldDeletions(db);
+      if (!held.length) return void console.log('no deletions held by the mass-delete guard');
+      for (const h of held) {
+        console.log(`${h.system} ${h.connection} ${h.entityType}: ${h.count} of ${h.total} would be deleted (found ${h.detectedAt})${h.confirmed ? ' — confirmed, applied by the next pull' : ''}`);
+      }
+      return;
+    }
+    if (sub !== 'confirm') fail(`unknown deletions command "${sub ?? ''}"; expected list or confirm`);
+    if (!system || !definitionOf(system)) fail(`give the system: one of ${SYSTEM_NAMES.join(', ')}`);
+    const spec = entitySpec(system, type);
+    if (!spec) fail(`give the entity type of ${system}: one of ${entityNames(system)}`);
+    const conn = connection ?? DEFAULT_CONNECTION;
+    if (!(await confirmHeldDeletions(db, { system, connection: conn, entityType: spec.type }))) {
+      fail(`no deletions held for ${system} ${conn} ${spec.plural} (see: deletions list)`);
+    }
+    const client = await connectClient(cfg);
+    try {
+      const id = await triggerSync(client, cfg, { system, connection: conn }, spec.type);
+      console.log(`confirmed; ${id} applies them now`);
     } finally {
       await client.connection.close();
     }

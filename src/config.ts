@@ -2,14 +2,11 @@
  * Configuration: environment variables plus files in the secrets folder, parsed once by one zod
  * schema at start-up. A bad or missing value stops start-up with one message naming the variable.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, nonEmpty, optionalSecret, parseEnv, port, readSecretFile } from './core/env';
+import { CONNECTORS } from './connectors/registry';
 
 export const CONFLICT_POLICIES = ['last-write-wins', 'merge', 'manual'] as const;
-const port = z.coerce.number().int().min(0).max(65535);
-const nonEmpty = z.string().trim().min(1);
-const optionalSecret = z.string().trim().min(1).optional();
 
 const EnvSchema = z.object({
   POSTGRES_HOST: nonEmpty.default('127.0.0.1'),
@@ -21,13 +18,6 @@ const EnvSchema = z.object({
   REDIS_PORT: port.default(6379),
   REDIS_PASSWORD: optionalSecret,
   SECRETS_DIR: nonEmpty.default('/secrets'),
-  HUBSPOT_API_KEY: optionalSecret,
-  HUBSPOT_BASE_URL: z.url({ message: 'must be an http(s) URL' }).default('https://api.hubapi.com'),
-  /** Requests per rolling 10 s the engine allows itself (HubSpot Free/Starter: 100; Professional/Enterprise: 190). */
-  HUBSPOT_RATE_LIMIT_PER_10S: z.coerce.number().int().min(1).default(100),
-  HUBSPOT_SEARCH_PER_SECOND: z.coerce.number().int().min(1).default(5),
-  /** How far back each incremental search re-reads, to cover HubSpot's search indexing delay. */
-  HUBSPOT_SEARCH_LOOKBACK_MS: z.coerce.number().int().min(0).default(30_000),
   SYNC_INTERVAL: z.coerce.number().int().min(1, 'must be at least 1 second').default(300),
   /** Seconds without a heartbeat before Temporal retries a page loop elsewhere (a killed worker). */
   ACTIVITY_HEARTBEAT_TIMEOUT: z.coerce.number().int().min(1).default(30),
@@ -42,21 +32,23 @@ const EnvSchema = z.object({
   API_HOST: nonEmpty.default('0.0.0.0'),
   METRICS_PORT: port.default(9100),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** Default conflict policy; per system and entity type: CONFLICT_POLICY_HUBSPOT_CONTACT=manual etc. */
+  /** Default conflict policy; per system and entity type: CONFLICT_POLICY_<SYSTEM>_<ENTITY_TYPE>=manual etc. */
   CONFLICT_POLICY: z.enum(CONFLICT_POLICIES).default('last-write-wins'),
   /** What `merge` does with fields changed on both sides to different values. */
   CONFLICT_MERGE_FALLBACK: z.enum(['last-write-wins', 'manual']).default('last-write-wins'),
   /** e.g. 72h, 30m, 45s: an open conflict then resolves by last-write-wins (by policy). Unset: never. */
   CONFLICT_AUTO_RESOLVE_AFTER: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 72h, 30m or 45s').optional(),
-  /** HubSpot app client secret: verifies webhook signatures. Also hubspot-client-secret.txt in SECRETS_DIR. */
-  HUBSPOT_CLIENT_SECRET: optionalSecret,
   /** The public base URL webhooks are sent to (HubSpot signs the full URL), e.g. https://aurora.example.com */
   PUBLIC_BASE_URL: z.url({ message: 'must be an http(s) URL' }).optional(),
-  /** Token set on Google push channels (X-Goog-Channel-Token). Also google-channel-token.txt. */
-  GOOGLE_CHANNEL_TOKEN: optionalSecret,
-  /** Fireflies webhook secret (HMAC). Also fireflies-webhook-secret.txt. */
-  FIREFLIES_WEBHOOK_SECRET: optionalSecret,
+  /** Open push channels (Calendar/Drive watch) to PUBLIC_BASE_URL; default: on when PUBLIC_BASE_URL is set. */
+  PUSH_CHANNELS: z.enum(['true', 'false']).optional(),
+  /** Renew a push channel this long before it expires. */
+  CHANNEL_RENEW_BEFORE_SECONDS: z.coerce.number().int().min(1).default(86_400),
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** A full listing that would delete more than this share of a type's records deletes nothing until an operator confirms. */
+  MASS_DELETE_MAX_SHARE: z.coerce.number().min(0).max(1).default(0.2),
+  /** ...unless no more than this many records would go (small sets). */
+  MASS_DELETE_MIN_RECORDS: z.coerce.number().int().min(0).default(10),
   /** Bearer token for the API's write endpoints (trigger, resolve). Also from api-token.txt in SECRETS_DIR. */
   API_TOKEN: optionalSecret,
 });
@@ -75,18 +67,14 @@ function parseDurationMs(value: string): number {
 }
 
 export type Env = z.infer<typeof EnvSchema>;
+export { ConfigError, parseEnv, readSecretFile };
 
 export interface Config {
   postgres: { host: string; port: number; database: string; user: string; password?: string };
   redis: { host: string; port: number; password?: string };
-  hubspot: {
-    /** Private-app access token; undefined means HubSpot is not configured. Never logged, never sent to Temporal. */
-    accessToken?: string;
-    baseUrl: string;
-    ratePer10s: number;
-    searchPerSecond: number;
-    searchLookbackMs: number;
-  };
+  /** each system's own settings, parsed by its connector definition (see connectors/registry.ts) */
+  systems: Record<string, unknown>;
+  massDelete: { maxShare: number; minRecords: number };
   syncIntervalSeconds: number;
   heartbeatTimeoutSeconds: number;
   cyclesPerRun: number;
@@ -104,55 +92,41 @@ export interface Config {
   /** undefined: the API's write endpoints refuse every request */
   apiToken?: string;
   webhooks: {
-    hubspotClientSecret?: string;
-    /** base of the URL the sender signed (no trailing slash) */
+    /** base of the URL the sender signed and push channels post to (no trailing slash) */
     publicBaseUrl: string;
-    googleChannelToken?: string;
-    firefliesSecret?: string;
     maxBodyBytes: number;
+    /** whether the worker opens push channels to publicBaseUrl, and when it renews them */
+    pushChannels: boolean;
+    channelRenewBeforeSeconds: number;
   };
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
-function readSecretFile(dir: string, name: string): string | undefined {
-  const path = join(dir, name);
-  if (!existsSync(path)) return undefined;
-  const value = readFileSync(path, 'utf8').trim();
-  return value.length > 0 ? value : undefined;
-}
 
 /** Parses the environment (default: process.env). Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Treat empty strings as unset, so `FOO=` falls back to the default instead of failing oddly.
-  const cleaned: Record<string, string> = {};
-  for (const key of Object.keys(EnvSchema.shape)) {
-    const v = env[key];
-    if (v !== undefined && v !== '') cleaned[key] = v;
-  }
-  const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0] ?? 'configuration');
-    const shown = name in cleaned && !/PASSWORD|KEY|SECRET|TOKEN/.test(name) ? ` (got "${cleaned[name]}")` : '';
-    throw new ConfigError(`Invalid configuration: ${name}${shown}: ${issue.message}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(EnvSchema.shape, env);
   const secretsDir = e.SECRETS_DIR;
-  // Per system and entity type overrides: CONFLICT_POLICY_<SYSTEM>_<ENTITY_TYPE>.
+  const secrets = { dir: secretsDir, read: (name: string) => readSecretFile(secretsDir, name) };
+  const plain: Record<string, string> = Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined));
+  const systems: Record<string, unknown> = {};
+  for (const def of CONNECTORS) systems[def.system] = def.parseConfig(plain, secrets);
+  // Per system and entity type overrides: CONFLICT_POLICY_<SYSTEM>_<ENTITY_TYPE> (e.g. _GOOGLE_WORKSPACE_CALENDAR_EVENT).
+  const known = new Map<string, string>();
+  for (const def of CONNECTORS) {
+    for (const spec of def.entities) known.set(`CONFLICT_POLICY_${def.system}_${spec.type}`.toUpperCase(), `${def.system}:${spec.type}`);
+  }
   const overrides = new Map<string, ConflictPolicyName>();
   for (const [key, raw] of Object.entries(env)) {
-    const m = /^CONFLICT_POLICY_([A-Z0-9]+)_([A-Z0-9]+)$/.exec(key);
-    if (!m || raw === undefined || raw === '') continue;
+    if (!key.startsWith('CONFLICT_POLICY_') || raw === undefined || raw === '') continue;
+    const target = known.get(key);
+    if (!target) {
+      throw new ConfigError(`Invalid configuration: ${key}: no such system and entity type; expected one of ${[...known.keys()].join(', ')}`);
+    }
     if (!(CONFLICT_POLICIES as readonly string[]).includes(raw)) {
       throw new ConfigError(`Invalid configuration: ${key} (got "${raw}"): must be one of ${CONFLICT_POLICIES.join(', ')}`);
     }
-    overrides.set(`${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}`, raw as ConflictPolicyName);
+    overrides.set(target, raw as ConflictPolicyName);
   }
   return {
     postgres: {
@@ -163,13 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       password: e.POSTGRES_PASSWORD ?? readSecretFile(secretsDir, 'postgres-password.txt'),
     },
     redis: { host: e.REDIS_HOST, port: e.REDIS_PORT, password: e.REDIS_PASSWORD ?? readSecretFile(secretsDir, 'redis-password.txt') },
-    hubspot: {
-      accessToken: e.HUBSPOT_API_KEY ?? readSecretFile(secretsDir, 'hubspot-api-key.txt'),
-      baseUrl: e.HUBSPOT_BASE_URL.replace(/\/+$/, ''),
-      ratePer10s: e.HUBSPOT_RATE_LIMIT_PER_10S,
-      searchPerSecond: e.HUBSPOT_SEARCH_PER_SECOND,
-      searchLookbackMs: e.HUBSPOT_SEARCH_LOOKBACK_MS,
-    },
+    systems,
+    massDelete: { maxShare: e.MASS_DELETE_MAX_SHARE, minRecords: e.MASS_DELETE_MIN_RECORDS },
     syncIntervalSeconds: e.SYNC_INTERVAL,
     heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT,
     cyclesPerRun: e.SYNC_CYCLES_PER_RUN,
@@ -185,18 +154,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretsDir,
     conflicts: {
       policyFor: (system, entityType) => ({
-        policy: overrides.get(`${system.toLowerCase()}:${entityType.toLowerCase()}`) ?? e.CONFLICT_POLICY,
+        policy: overrides.get(`${system}:${entityType}`) ?? e.CONFLICT_POLICY,
         fallback: e.CONFLICT_MERGE_FALLBACK,
       }),
       autoResolveAfterMs: e.CONFLICT_AUTO_RESOLVE_AFTER ? parseDurationMs(e.CONFLICT_AUTO_RESOLVE_AFTER) : null,
     },
     apiToken: e.API_TOKEN ?? readSecretFile(secretsDir, 'api-token.txt'),
     webhooks: {
-      hubspotClientSecret: e.HUBSPOT_CLIENT_SECRET ?? readSecretFile(secretsDir, 'hubspot-client-secret.txt'),
       publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.API_PORT}`).replace(/\/+$/, ''),
-      googleChannelToken: e.GOOGLE_CHANNEL_TOKEN ?? readSecretFile(secretsDir, 'google-channel-token.txt'),
-      firefliesSecret: e.FIREFLIES_WEBHOOK_SECRET ?? readSecretFile(secretsDir, 'fireflies-webhook-secret.txt'),
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      pushChannels: e.PUSH_CHANNELS ? e.PUSH_CHANNELS === 'true' : e.PUBLIC_BASE_URL !== undefined,
+      channelRenewBeforeSeconds: e.CHANNEL_RENEW_BEFORE_SECONDS,
     },
   };
 }

@@ -15,6 +15,7 @@ import { startWorker } from './worker';
 import { connectClient, ensureSyncWorkflow } from './temporal';
 import { syncNowUpdate, syncWorkflowId, type CycleSummary } from './workflows/definitions';
 import { syncStatus } from './store/status';
+import { CONNECTORS } from './connectors/registry';
 
 const { values } = parseArgs({
   options: {
@@ -117,7 +118,7 @@ async function main() {
   await sub.psubscribe('aurora:sync:*');
 
   line(`Aurora Sync demo: HubSpot sandbox at ${sandbox.url} (seeded ${seedN} contacts, ${Math.round(seedN / 5)} companies, ${Math.round(seedN / 3)} deals; rate limits on)`);
-  await ensureSyncWorkflow(client, cfg, 'hubspot', { runImmediately: false });
+  await ensureSyncWorkflow(client, cfg, { system: 'hubspot' }, { runImmediately: false });
   const handle = client.workflow.getHandle(wfId);
   const t0 = Date.now();
   const first = await handle.executeUpdate(syncNowUpdate, { args: [{}] });
@@ -161,7 +162,7 @@ async function main() {
 
   line(`\n== Events on Redis: ${events} (${Object.entries(byChannel).map(([c, n]) => `${c}=${n}`).join(', ')})`);
   line('== Sync status (GET /api/sync/status):');
-  line(JSON.stringify(await syncStatus(db, ['hubspot']), null, 2));
+  line(JSON.stringify(await syncStatus(db, CONNECTORS), null, 2));
   line(`\nWhere to look:
   Temporal Web UI   http://localhost:8233/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(wfId)}
   REST API          curl -s localhost:${cfg.api.port}/api/sync/status
@@ -183,7 +184,7 @@ async function main() {
     process.exit(code);
   };
   if (values.once) {
-    const failed = !arrived || Object.values((await syncStatus(db, ['hubspot'])).hubspot!).some((s) => s.status === 'error');
+    const failed = !arrived || Object.values((await syncStatus(db, CONNECTORS)).hubspot!).some((s) => s.status === 'error');
     line(failed ? '\ndemo: FAILED (see errors above)' : '\ndemo: OK (--once: stopping)');
     await shutdown(failed ? 1 : 0);
     return;

@@ -1,19 +1,21 @@
 /** Builds the long-lived clients once per process (pg pool, Redis, connectors, metrics). */
-import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
-import { SharedWindowLimiter } from './core/ratelimit';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Config } from './config';
-import type { Connector } from './connectors/types';
-import type { ConflictRuntime } from './activities';
-import { HubSpotConnector } from './connectors/hubspot/connector';
+import type { ConflictRuntime, ConnectorPool } from './activities';
+import { CONNECTORS, definitionOf } from './connectors/registry';
+import type { Connector, ConnectorDefinition } from './connectors/types';
+import { ErrorType } from './core/errors';
+import { DEFAULT_CONNECTION } from './core/model';
+import { RollingWindowLimiter, SharedWindowLimiter } from './core/ratelimit';
 import { createMetrics, type Metrics } from './metrics';
 import { createPool } from './store/db';
 
 export interface Deps {
   db: Pool;
   redis: Redis;
-  connectors: Map<string, Connector>;
+  connectors: ConnectorPool;
   metrics: Metrics;
   /** set by the worker once it has a Temporal client */
   conflicts?: ConflictRuntime;
@@ -33,36 +35,50 @@ export function createRedis(cfg: Config['redis']): Redis {
   }).on('error', () => undefined);
 }
 
-/** Which systems have credentials (no clients built). */
-export function configuredSystems(cfg: Config): Set<string> {
-  return new Set(cfg.hubspot.accessToken ? ['hubspot'] : []);
+/** Each system's connections as the configuration gives them, or why it is not configured (no clients built). */
+export function systemConnections(cfg: Config): { def: ConnectorDefinition; connections: string[]; notConfigured?: string }[] {
+  return CONNECTORS.map((def) => {
+    const c = def.connections(cfg);
+    return 'connections' in c ? { def, connections: c.connections } : { def, connections: [], notConfigured: c.notConfigured };
+  });
 }
 
-export function createConnectors(cfg: Config, metrics?: Metrics, redis?: Redis): Map<string, Connector> {
-  const connectors = new Map<string, Connector>();
-  if (cfg.hubspot.accessToken) {
-    // One budget per HubSpot account, shared by every worker through Redis (keyed by a hash of the token, never the token).
-    const account = createHash('sha256').update(cfg.hubspot.accessToken).digest('hex').slice(0, 16);
-    const budgets = redis
-      ? {
-          general: new SharedWindowLimiter(redis, `aurora:ratelimit:hubspot:${account}:10s`, cfg.hubspot.ratePer10s, 10_000),
-          search: new SharedWindowLimiter(redis, `aurora:ratelimit:hubspot:${account}:search`, cfg.hubspot.searchPerSecond, 1_000),
-        }
-      : undefined;
-    connectors.set(
-      'hubspot',
-      new HubSpotConnector({
-        accessToken: cfg.hubspot.accessToken,
-        baseUrl: cfg.hubspot.baseUrl,
-        ratePer10s: cfg.hubspot.ratePer10s,
-        searchPerSecond: cfg.hubspot.searchPerSecond,
-        searchLookbackMs: cfg.hubspot.searchLookbackMs,
-        onRequest: metrics ? () => metrics.apiCalls.inc({ system: 'hubspot' }) : undefined,
-        budgets,
-      }),
-    );
-  }
-  return connectors;
+/** Which systems have credentials (no clients built). */
+export function configuredSystems(cfg: Config): Set<string> {
+  return new Set(systemConnections(cfg).filter((s) => s.connections.length).map((s) => s.def.system));
+}
+
+/**
+ * The connectors of this process: one client per system and connection, built on first use, with
+ * request budgets shared by every worker through Redis (a per-process window while Redis is down).
+ */
+export function createConnectorPool(cfg: Config, metrics?: Metrics, redis?: Redis): ConnectorPool {
+  const built = new Map<string, Connector>();
+  const configured = new Map(systemConnections(cfg).filter((s) => s.connections.length).map((s) => [s.def.system, s.connections]));
+  return {
+    configured: () => configured,
+    get(system, connection) {
+      const key = `${system}\u0000${connection}`;
+      const existing = built.get(key);
+      if (existing) return existing;
+      const def = definitionOf(system);
+      if (!def || !configured.get(system)?.includes(connection)) {
+        throw ApplicationFailure.create({
+          type: ErrorType.NotConfigured,
+          message: `${system}${connection === DEFAULT_CONNECTION ? '' : ` connection ${connection}`} is not configured on this worker (no credentials)`,
+          nonRetryable: true,
+        });
+      }
+      const connector = def.create(cfg, connection, {
+        cfg,
+        budget: (name, limit, windowMs) =>
+          redis ? new SharedWindowLimiter(redis, `aurora:ratelimit:${name}`, limit, windowMs) : new RollingWindowLimiter(limit, windowMs),
+        onRequest: () => metrics?.apiCalls.inc({ system }),
+      });
+      built.set(key, connector);
+      return connector;
+    },
+  };
 }
 
 export function createDeps(cfg: Config): Deps {
@@ -72,7 +88,7 @@ export function createDeps(cfg: Config): Deps {
   return {
     db,
     redis,
-    connectors: createConnectors(cfg, metrics, redis),
+    connectors: createConnectorPool(cfg, metrics, redis),
     metrics,
     async close() {
       redis.disconnect();

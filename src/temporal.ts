@@ -1,22 +1,27 @@
 /** Client-side helpers shared by the worker, the API and the CLI: connect, start, trigger. */
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import type { ConflictRuntime } from './activities';
 import type { Config } from './config';
-import { ENTITY_TYPES, type EntityType } from './core/entities';
+import { definitionOf } from './connectors/registry';
+import { DEFAULT_CONNECTION } from './core/model';
+import { markConflictStarted } from './store/state';
 import {
+  SA_CONNECTION,
   SA_ENTITY_TYPE,
   SA_STATUS,
   SA_SYSTEM,
+  SEARCH_ATTRIBUTES,
   conflictWorkflowId,
   refreshSignal,
   type ConflictWorkflowInput,
   configureSignal,
   syncWorkflowId,
   triggerSignal,
+  webhookSignal,
   type SyncStatus,
   type SyncWorkflowInput,
-  type SystemName,
   statusQuery,
 } from './workflows/definitions';
 
@@ -25,45 +30,64 @@ export async function connectClient(cfg: Config): Promise<Client> {
   return new Client({ connection, namespace: cfg.temporal.namespace });
 }
 
-/** How `sync:<system>` is started (by the worker, a trigger or a webhook): same ID, queue and settings. */
-export function startOptionsFor(cfg: Config, system: SystemName, opts: { runImmediately?: boolean } = {}) {
-  return startOptions(cfg, system, opts.runImmediately ?? true);
+/** Registers the search attributes the workflows use when the server lacks them (a server started elsewhere). */
+export async function ensureSearchAttributes(client: Client, cfg: Config): Promise<void> {
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: cfg.temporal.namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((a) => !(customAttributes && a.name in customAttributes));
+  if (!missing.length) return;
+  await client.connection.operatorService.addSearchAttributes({
+    namespace: cfg.temporal.namespace,
+    searchAttributes: Object.fromEntries(missing.map((a) => [a.name, proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
 }
 
-function startOptions(cfg: Config, system: SystemName, runImmediately = true) {
+/** One sync workflow: a system's connection. */
+export interface SyncTarget {
+  system: string;
+  connection?: string;
+}
+
+/** How `sync:<system>[:<connection>]` is started (by the worker, a trigger or a webhook): same ID, queue and settings. */
+export function startOptionsFor(cfg: Config, target: SyncTarget, opts: { runImmediately?: boolean } = {}) {
+  const def = definitionOf(target.system);
+  if (!def) throw new Error(`unknown system "${target.system}"`);
+  const connection = target.connection ?? DEFAULT_CONNECTION;
   const args: [SyncWorkflowInput] = [
     {
-      system,
-      entityTypes: [...ENTITY_TYPES],
+      system: target.system,
+      ...(connection !== DEFAULT_CONNECTION ? { connection } : {}),
+      entityTypes: def.entities.map((e) => e.type),
+      entityAliases: Object.fromEntries(def.entities.map((e) => [e.plural, e.type])),
       intervalSeconds: cfg.syncIntervalSeconds,
       heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
       cyclesPerRun: cfg.cyclesPerRun,
-      runImmediately,
+      runImmediately: opts.runImmediately ?? true,
     },
   ];
+  const who = connection === DEFAULT_CONNECTION ? def.title : `${def.title} (${connection})`;
   return {
-    workflowId: syncWorkflowId(system, cfg.temporal.workflowIdPrefix),
+    workflowId: syncWorkflowId(target.system, cfg.temporal.workflowIdPrefix, connection),
     taskQueue: cfg.temporal.taskQueue,
     args,
-    typedSearchAttributes: [{ key: SA_SYSTEM, value: system }],
-    memo: { summary: `${system} two-way sync, every ${cfg.syncIntervalSeconds} s` },
+    typedSearchAttributes: [
+      { key: SA_SYSTEM, value: target.system },
+      { key: SA_CONNECTION, value: connection },
+    ],
+    memo: { summary: `${who}: two-way sync of ${def.entities.map((e) => e.plural).join(', ')}, every ${cfg.syncIntervalSeconds} s` },
   };
 }
 
 /**
- * Starts `sync:<system>` unless it is already running. `runImmediately: false` when the caller is
- * about to request a cycle itself (so a new workflow does not run two back to back).
+ * Starts the sync workflow unless it is already running. `runImmediately: false` when the caller
+ * is about to request a cycle itself (so a new workflow does not run two back to back).
  */
-export async function ensureSyncWorkflow(client: Client, cfg: Config, system: SystemName, opts: { runImmediately?: boolean } = {}): Promise<void> {
-  await client.workflow.start('syncWorkflow', {
-    ...startOptions(cfg, system, opts.runImmediately ?? true),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+export async function ensureSyncWorkflow(client: Client, cfg: Config, target: SyncTarget, opts: { runImmediately?: boolean } = {}): Promise<void> {
+  await client.workflow.start('syncWorkflow', { ...startOptionsFor(cfg, target, opts), workflowIdConflictPolicy: 'USE_EXISTING' });
 }
 
-/** Sends the configuration's current settings to a running `sync:<system>` (they may have changed). */
-export async function configureSyncWorkflow(client: Client, cfg: Config, system: SystemName): Promise<void> {
-  await client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix)).signal(configureSignal, {
+/** Sends the configuration's current settings to a running sync workflow (they may have changed). */
+export async function configureSyncWorkflow(client: Client, cfg: Config, target: SyncTarget): Promise<void> {
+  await client.workflow.getHandle(syncWorkflowId(target.system, cfg.temporal.workflowIdPrefix, target.connection)).signal(configureSignal, {
     intervalSeconds: cfg.syncIntervalSeconds,
     heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
     cyclesPerRun: cfg.cyclesPerRun,
@@ -71,18 +95,27 @@ export async function configureSyncWorkflow(client: Client, cfg: Config, system:
 }
 
 /** Signals `trigger` (starting the workflow first if it is not running). */
-export async function triggerSync(client: Client, cfg: Config, system: SystemName, entityType?: EntityType): Promise<string> {
+export async function triggerSync(client: Client, cfg: Config, target: SyncTarget, entityType?: string): Promise<string> {
   const handle = await client.workflow.signalWithStart('syncWorkflow', {
-    ...startOptions(cfg, system),
+    ...startOptionsFor(cfg, target),
     signal: triggerSignal,
     signalArgs: [{ entityType }],
   });
   return handle.workflowId;
 }
 
-export async function queryStatus(client: Client, cfg: Config, system: SystemName): Promise<SyncStatus | null> {
+/** Hands records a webhook named to the workflow (starting it, without a cycle, when not running). */
+export async function signalWebhook(client: Client, cfg: Config, target: SyncTarget, entityType: string, ids: string[]): Promise<void> {
+  await client.workflow.signalWithStart('syncWorkflow', {
+    ...startOptionsFor(cfg, target, { runImmediately: false }),
+    signal: webhookSignal,
+    signalArgs: [{ entityType, ids }],
+  });
+}
+
+export async function queryStatus(client: Client, cfg: Config, target: SyncTarget): Promise<SyncStatus | null> {
   try {
-    return await client.workflow.getHandle(syncWorkflowId(system, cfg.temporal.workflowIdPrefix)).query(statusQuery);
+    return await client.workflow.getHandle(syncWorkflowId(target.system, cfg.temporal.workflowIdPrefix, target.connection)).query(statusQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
@@ -91,7 +124,7 @@ export async function queryStatus(client: Client, cfg: Config, system: SystemNam
 
 /** Conflict workflows as the activities reach them: started idempotently per record, nudged by signal. */
 export function createConflictRuntime(client: Client, cfg: Config, db: Pool): ConflictRuntime {
-  const id = (system: string, type: EntityType, localId: string) => conflictWorkflowId(system, type, localId, cfg.temporal.workflowIdPrefix);
+  const id = (system: string, type: string, localId: string) => conflictWorkflowId(system, type, localId, cfg.temporal.workflowIdPrefix);
   return {
     policyFor: cfg.conflicts.policyFor,
     autoResolveAfterMs: cfg.conflicts.autoResolveAfterMs,
@@ -112,11 +145,7 @@ export function createConflictRuntime(client: Client, cfg: Config, db: Pool): Co
           ],
           memo: { summary: `${system} ${type} ${localId}: changed on both sides` },
         });
-        await db.query(
-          `UPDATE sync_registry SET conflict_started = TRUE
-           WHERE external_system = $1 AND entity_type = $2 AND local_id = $3 AND sync_status = 'conflict'`,
-          [system, type, localId],
-        );
+        await markConflictStarted(db, system, type, localId);
       }
     },
     async nudge(system, type, localIds) {

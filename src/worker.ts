@@ -6,14 +6,13 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadConfigOrExit, type Config } from './config';
-import { createActivities } from './activities';
-import { createDeps, type Deps } from './deps';
+import { activitySettings, createActivities } from './activities';
+import { createDeps, systemConnections, type Deps } from './deps';
 import { log, setLogLevel } from './log';
 import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
-import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSyncWorkflow } from './temporal';
-import { SYSTEMS } from './workflows/definitions';
+import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow } from './temporal';
 
 export interface RunningWorker {
   worker: Worker;
@@ -37,30 +36,30 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
   const deps = opts.deps ?? createDeps(cfg);
   await migrate(deps.db);
   const client = await connectClient(cfg);
+  await ensureSearchAttributes(client, cfg);
   deps.conflicts = createConflictRuntime(client, cfg, deps.db);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
-    activities: createActivities(deps),
+    activities: createActivities({ ...deps, settings: activitySettings(cfg) }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
   });
 
   let metricsServer: Server | undefined;
   if (opts.serveMetrics ?? true) metricsServer = await serveMetrics(deps.metrics, cfg.metricsPort);
 
-  for (const system of SYSTEMS) {
-    if (!deps.connectors.has(system)) {
-      log.warn(`${system}: not configured (set HUBSPOT_API_KEY or put hubspot-api-key.txt in ${cfg.secretsDir}); not syncing it`);
-    }
-  }
+  const systems = systemConnections(cfg);
+  for (const s of systems) if (s.notConfigured) log.warn(`${s.def.system}: not configured (${s.notConfigured}); not syncing it`);
   const done = worker.run();
   if (opts.ensureWorkflows ?? true) {
-    for (const system of SYSTEMS) {
-      if (!deps.connectors.has(system)) continue;
-      await ensureSyncWorkflow(client, cfg, system);
-      await configureSyncWorkflow(client, cfg, system); // a running workflow takes changed settings
+    for (const { def, connections } of systems) {
+      for (const connection of connections) {
+        const target = { system: def.system, connection };
+        await ensureSyncWorkflow(client, cfg, target);
+        await configureSyncWorkflow(client, cfg, target); // a running workflow takes changed settings
+      }
     }
   }
 
@@ -103,7 +102,7 @@ if (require.main === module) {
         task_queue: cfg.temporal.taskQueue,
         temporal: cfg.temporal.address,
         metrics: `http://localhost:${cfg.metricsPort}/metrics`,
-        systems: [...w.deps.connectors.keys()],
+        systems: [...w.deps.connectors.configured()].map(([system, conns]) => `${system} (${conns.length} connection${conns.length === 1 ? '' : 's'})`),
       });
       const shutdown = () => void w.stop().then(() => process.exit(0));
       process.once('SIGINT', shutdown);

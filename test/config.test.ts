@@ -6,14 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig } from '../src/config';
+import { hubspotConfig } from '../src/connectors/hubspot/config';
 
 test('defaults follow the design', () => {
   const cfg = loadConfig({ SECRETS_DIR: '/nonexistent' });
   assert.equal(cfg.postgres.database, 'aurora_unified');
   assert.equal(cfg.postgres.user, 'aurora_app');
   assert.equal(cfg.syncIntervalSeconds, 300);
-  assert.equal(cfg.hubspot.baseUrl, 'https://api.hubapi.com');
-  assert.equal(cfg.hubspot.accessToken, undefined, 'no credentials: HubSpot not configured');
+  assert.equal(hubspotConfig(cfg).baseUrl, 'https://api.hubapi.com');
+  assert.equal(hubspotConfig(cfg).accessToken, undefined, 'no credentials: HubSpot not configured');
   assert.equal(cfg.api.port, 8000);
   assert.equal(cfg.metricsPort, 9100);
 });
@@ -21,8 +22,8 @@ test('defaults follow the design', () => {
 test('the HubSpot token comes from the secrets folder when the variable is unset', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aurora-secrets-'));
   writeFileSync(join(dir, 'hubspot-api-key.txt'), 'pat-na1-from-file\n');
-  assert.equal(loadConfig({ SECRETS_DIR: dir }).hubspot.accessToken, 'pat-na1-from-file');
-  assert.equal(loadConfig({ SECRETS_DIR: dir, HUBSPOT_API_KEY: 'pat-env' }).hubspot.accessToken, 'pat-env');
+  assert.equal(hubspotConfig(loadConfig({ SECRETS_DIR: dir })).accessToken, 'pat-na1-from-file');
+  assert.equal(hubspotConfig(loadConfig({ SECRETS_DIR: dir, HUBSPOT_API_KEY: 'pat-env' })).accessToken, 'pat-env');
 });
 
 for (const [name, value] of [

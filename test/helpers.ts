@@ -15,7 +15,6 @@ import { startWorker, type RunningWorker } from '../src/worker';
 import { startHubSpotSandbox, type HubSpotSandbox, type SandboxOptions } from '../src/sandbox/hubspot';
 import { syncNowUpdate, syncWorkflowId, type CycleSummary } from '../src/workflows/definitions';
 import { ensureSyncWorkflow } from '../src/temporal';
-import type { EntityType } from '../src/core/entities';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -72,7 +71,7 @@ export interface Harness {
   startWorker(): Promise<RunningWorker>;
   stopWorker(): Promise<void>;
   /** runs one full cycle (or one entity type) through the workflow's syncNow update and returns its outcome */
-  cycle(entityType?: EntityType): Promise<CycleSummary>;
+  cycle(entityType?: string): Promise<CycleSummary>;
   close(): Promise<void>;
 }
 
@@ -138,7 +137,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
       h.worker = null;
     },
     async cycle(entityType) {
-      await ensureSyncWorkflow(client, cfg, 'hubspot', { runImmediately: false });
+      await ensureSyncWorkflow(client, cfg, { system: 'hubspot' }, { runImmediately: false });
       const handle = client.workflow.getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix));
       return handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] });
     },

@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
-import { canonicalize } from '../src/core/entities';
+import { canonicalize } from '../src/core/model';
+import { hubspotSpec } from '../src/connectors/hubspot/entities';
 import { toCanonical } from '../src/connectors/hubspot/mapping';
 
 const setup = harnessPerTest();
@@ -35,11 +36,11 @@ describe('HubSpot two-way sync', () => {
     for (const rec of h.sandbox.list('contacts')) {
       const local = byExt.get(rec.id);
       assert.ok(local, `contact ${rec.id} pulled`);
-      assert.deepEqual(canonicalize('contact', local), toCanonical('contact', rec));
+      assert.deepEqual(canonicalize(hubspotSpec('contact'), local), toCanonical('contact', rec));
     }
     const { rows: deals } = await h.db.query('SELECT d.*, r.external_id FROM deals d JOIN sync_registry r ON r.local_id = d.id');
     const sbDeals = new Map(h.sandbox.list('deals').map((d) => [d.id, d]));
-    for (const d of deals) assert.deepEqual(canonicalize('deal', d), toCanonical('deal', sbDeals.get(d.external_id)!));
+    for (const d of deals) assert.deepEqual(canonicalize(hubspotSpec('deal'), d), toCanonical('deal', sbDeals.get(d.external_id)!));
   });
 
   test('incremental: edits on both sides flow across, a second cycle is quiet', async () => {

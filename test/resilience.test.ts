@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { canonicalize } from '../src/core/entities';
+import { canonicalize } from '../src/core/model';
+import { hubspotSpec } from '../src/connectors/hubspot/entities';
 import { toCanonical } from '../src/connectors/hubspot/mapping';
 import { syncWorkflowId, statusQuery } from '../src/workflows/definitions';
 import { configureSyncWorkflow } from '../src/temporal';
@@ -55,7 +56,7 @@ describe('resilience', () => {
     assert.equal(await count(h.db, 'SELECT count(DISTINCT external_id) n FROM sync_registry'), 5000);
     const { rows } = await h.db.query("SELECT c.*, r.external_id FROM contacts c JOIN sync_registry r ON r.local_id = c.id");
     const byExt = new Map(rows.map((r) => [r.external_id as string, r]));
-    for (const rec of h.sandbox.list('contacts')) assert.deepEqual(canonicalize('contact', byExt.get(rec.id) ?? {}), toCanonical('contact', rec));
+    for (const rec of h.sandbox.list('contacts')) assert.deepEqual(canonicalize(hubspotSpec('contact'), byExt.get(rec.id) ?? {}), toCanonical('contact', rec));
   });
 
   test('Redis down delays events and loses none', async () => {
@@ -151,7 +152,7 @@ describe('resilience', () => {
     const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
     const before = (await handle.query(statusQuery)).cycles;
     // What a worker restarted with SYNC_INTERVAL=1 sends to the running workflow.
-    await configureSyncWorkflow(h.client, { ...h.cfg, syncIntervalSeconds: 1 }, 'hubspot');
+    await configureSyncWorkflow(h.client, { ...h.cfg, syncIntervalSeconds: 1 }, { system: 'hubspot' });
     h.sandbox.userCreate('companies', { name: 'Timer Co', domain: 'timer.example' });
     await waitFor('the timer-driven cycle pulled the new company', async () =>
       (await count(h.db, "SELECT count(*) n FROM companies WHERE name = 'Timer Co'")) === 1 || undefined, 30_000);
@@ -191,7 +192,7 @@ describe('shared rate-limit budget', () => {
     const key = `aurora:ratelimit:test:${Date.now()}`;
     const worker = () =>
       new HubSpotConnector({
-        accessToken: 'shared', baseUrl: sandbox.url, ratePer10s: 12, searchPerSecond: 50, searchLookbackMs: 0, maxAttempts: 1,
+        connection: 'default', accessToken: 'shared', baseUrl: sandbox.url, ratePer10s: 12, searchPerSecond: 50, searchLookbackMs: 0, maxAttempts: 1,
         budgets: { general: new SharedWindowLimiter(redis, `${key}:10s`, 12, 10_000), search: new SharedWindowLimiter(redis, `${key}:s`, 50, 1_000) },
       });
     try {

@@ -2,44 +2,50 @@
  * Activities: the I/O of a sync (external API pages, Postgres writes, Redis publishes), built once
  * per worker from injected dependencies. Workflows pass IDs, cursors and counts only; records move
  * here, page by page, with the cursor heartbeated so a retried activity resumes where it stopped.
+ * Activities orchestrate: decisions are in core/reconcile, SQL in store/, API calls in connectors.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type Redis from 'ioredis';
-import { changedFields, parseEntityType, refFields, type Canonical, type EntityType } from '../core/entities';
-import type { ConflictPolicy } from '../config';
-import { applyResolution, loadConflict } from '../store/conflicts';
-import type { ConflictDetails, ConflictResult, ResolutionInput } from '../workflows/definitions';
+import type { Config, ConflictPolicy } from '../config';
+import { ErrorType } from '../core/errors';
+import { changedFields, DEFAULT_CONNECTION, refFields, type Canonical } from '../core/model';
 import { runWithProgress, setProgress } from '../core/progress';
-import { ErrorType, type ChangeCursor, type Connector, type ExternalRecord, type WriteOutcome } from '../connectors/types';
+import { sha256Hex } from '../core/secure';
+import { definitionOf, entityNames, entitySpec } from '../connectors/registry';
+import { isCursorExpired, type ChangeCursor, type Connector, type ExternalRecord, type WriteOutcome } from '../connectors/types';
 import type { Metrics } from '../metrics';
+import { log } from '../log';
+import { commitResolution, decide, externalChange, loadConflict } from '../store/conflicts';
+import { translateRefs } from '../store/local';
 import { relayOutbox } from '../store/outbox';
+import { addCounts, applyExternalDeletions, applyPulledPage, emptyPullCounts, unseenRecords, type PullCounts } from '../store/pull';
 import {
-  applyExternalDeletions,
-  applyPulledPage,
-  emptyPullCounts,
+  countLocalEdits,
   emptyPushCounts,
+  operatorRetries,
   recordPushOutcomes,
   refreshConflictSnapshots,
   selectPushCandidates,
-  translateRefs,
-  type PullCounts,
   type PushCandidate,
   type PushCounts,
   type PushItem,
   type PushKind,
-} from '../store/sync';
-import { log } from '../log';
+} from '../store/push';
+import { markPullError, type Scope } from '../store/registry';
+import * as state from '../store/state';
+import type { ConflictDetails, ConflictResult, ResolutionInput } from '../workflows/definitions';
 
 /** How conflicts are decided and how their workflows are reached (the worker wires this to Temporal). */
 export interface ConflictRuntime {
   policyFor(system: string, entityType: string): ConflictPolicy;
   autoResolveAfterMs: number | null;
   /** start (or nudge, when running) the conflict workflows of these records */
-  open(system: string, entityType: EntityType, localIds: string[]): Promise<void>;
+  open(system: string, entityType: string, localIds: string[]): Promise<void>;
   /** tell running conflict workflows their record changed or was resolved elsewhere */
-  nudge(system: string, entityType: EntityType, localIds: string[]): Promise<void>;
+  nudge(system: string, entityType: string, localIds: string[]): Promise<void>;
 }
 
 export const lastWriteWinsOnly: ConflictRuntime = {
@@ -49,22 +55,47 @@ export const lastWriteWinsOnly: ConflictRuntime = {
   nudge: async () => undefined,
 };
 
+/** The connectors of this process: one client per system and connection, built on first use. */
+export interface ConnectorPool {
+  /** throws NOT_CONFIGURED (non-retryable) when the system or connection has no credentials here */
+  get(system: string, connection: string): Connector;
+  /** systems with credentials, and their connections */
+  configured(): Map<string, string[]>;
+}
+
+/** The activities' settings from the configuration. */
+export function activitySettings(cfg: Config): ActivityDeps['settings'] {
+  return {
+    massDelete: cfg.massDelete,
+    channels: cfg.webhooks.pushChannels ? { baseUrl: cfg.webhooks.publicBaseUrl, renewBeforeSeconds: cfg.webhooks.channelRenewBeforeSeconds } : null,
+  };
+}
+
 export interface ActivityDeps {
   db: Pool;
   redis: Redis;
-  connectors: Map<string, Connector>;
+  connectors: ConnectorPool;
   metrics: Metrics;
   conflicts?: ConflictRuntime;
+  settings: {
+    massDelete: { maxShare: number; minRecords: number };
+    /** push channels (Calendar/Drive watch): where notifications go; null: not opened */
+    channels: { baseUrl: string; renewBeforeSeconds: number } | null;
+  };
 }
 
-export interface PullInput {
+export interface EntityInput {
   system: string;
-  entityType: EntityType;
+  /** absent in workflows started before connections existed: the system's only connection */
+  connection?: string;
+  entityType: string;
+}
+export interface PullInput extends EntityInput {
   cursor: ChangeCursor | null;
 }
 export interface PullResult {
   cursor: ChangeCursor | null;
-  counts: PullCounts;
+  counts: PullCounts & { fullResync?: number; heldDeletions?: number; channelErrors?: number };
 }
 
 /** Postgres rejected the data itself (class 22 data exception, class 23 integrity violation). */
@@ -88,48 +119,58 @@ function heartbeatDetails<T>(): T | undefined {
   }
 }
 
+interface PullProgress {
+  cursor: ChangeCursor | null;
+  counts: PullResult['counts'];
+  /** a full listing was under way: a retry starts it again (the ids it saw are not heartbeated) */
+  full?: boolean;
+}
+
 export function createActivities(deps: ActivityDeps) {
   const { db, redis, metrics } = deps;
   const conflicts = deps.conflicts ?? lastWriteWinsOnly;
 
-  function connectorFor(system: string, entityType: string): { connector: Connector; type: EntityType } {
-    const connector = deps.connectors.get(system);
-    if (!connector) {
+  /** The scope and client of one entity type of one connection; clear non-retryable failures otherwise. */
+  function resolve(input: EntityInput): { scope: Scope; connector: Connector; key: state.StateKey } {
+    const def = definitionOf(input.system);
+    if (!def) throw ApplicationFailure.create({ type: ErrorType.UnknownSystem, message: `unknown system "${input.system}"`, nonRetryable: true });
+    const spec = entitySpec(input.system, input.entityType);
+    if (!spec) {
       throw ApplicationFailure.create({
-        type: ErrorType.NotConfigured,
-        message: `${system} is not configured on this worker (no credentials)`,
+        type: ErrorType.BadRequest,
+        message: `${input.system} has no entity type "${input.entityType}"; expected one of ${entityNames(input.system)}`,
         nonRetryable: true,
       });
     }
-    const type = parseEntityType(entityType);
-    if (!type || !connector.entityTypes.includes(type)) {
-      throw ApplicationFailure.create({ type: ErrorType.BadRequest, message: `${system} has no entity type "${entityType}"`, nonRetryable: true });
-    }
-    return { connector, type };
+    const connection = input.connection ?? DEFAULT_CONNECTION;
+    const connector = deps.connectors.get(input.system, connection);
+    return {
+      scope: { system: input.system, connection, spec, specs: def.entities },
+      connector,
+      key: { system: input.system, connection, entityType: spec.type },
+    };
   }
 
-  async function timed<T>(system: string, type: EntityType, direction: 'pull' | 'push', fn: () => Promise<T>): Promise<T> {
-    const end = metrics.duration.startTimer({ system, type, direction });
+  async function timed<T>(scope: Scope, direction: 'pull' | 'push', fn: () => Promise<T>): Promise<T> {
+    const labels = { system: scope.system, type: scope.spec.type };
+    const end = metrics.duration.startTimer({ ...labels, direction });
     try {
       return await fn();
     } catch (err) {
-      metrics.errors.inc({ system, type });
+      metrics.errors.inc(labels);
       throw err;
     } finally {
       end();
     }
   }
 
-  async function saveState(system: string, type: EntityType, patch: { cursor?: ChangeCursor | null; pull?: boolean; push?: boolean }) {
-    await db.query(
-      `INSERT INTO sync_state (external_system, entity_type, cursor, last_pull_at, last_push_at)
-       VALUES ($1, $2, $3::jsonb, CASE WHEN $4 THEN now() END, CASE WHEN $5 THEN now() END)
-       ON CONFLICT (external_system, entity_type) DO UPDATE SET
-         cursor = COALESCE(EXCLUDED.cursor, sync_state.cursor),
-         last_pull_at = COALESCE(EXCLUDED.last_pull_at, sync_state.last_pull_at),
-         last_push_at = COALESCE(EXCLUDED.last_push_at, sync_state.last_push_at)`,
-      [system, type, patch.cursor === undefined ? null : JSON.stringify(patch.cursor), Boolean(patch.pull), Boolean(patch.push)],
-    );
+  function record(scope: Scope, direction: 'pull' | 'push', c: { created?: number; updated?: number; deleted?: number; conflicts?: number }) {
+    const labels = { system: scope.system, type: scope.spec.type };
+    for (const action of ['created', 'updated', 'deleted'] as const) {
+      const n = c[action] ?? 0;
+      if (n) metrics.records.inc({ ...labels, direction, action }, n);
+    }
+    if (c.conflicts) metrics.conflicts.inc(labels, c.conflicts);
   }
 
   /**
@@ -137,29 +178,24 @@ export function createActivities(deps: ActivityDeps) {
    * reference), applies it record by record so one bad record cannot block the rest: the bad one is
    * marked sync_status='error' in the registry (when it has a row) and counted as failed.
    */
-  async function applyPage(system: string, type: EntityType, records: ExternalRecord[], opened: string[], closed: string[]): Promise<PullCounts> {
-    const opts = { policy: conflicts.policyFor(system, type), conflicts: opened, closed };
+  async function applyPage(scope: Scope, records: ExternalRecord[], opened: string[], closed: string[]): Promise<PullCounts> {
+    const opts = { policy: conflicts.policyFor(scope.system, scope.spec.type), conflicts: opened, closed };
     try {
-      return await applyPulledPage(db, system, type, records, opts);
+      return await applyPulledPage(db, scope, records, opts);
     } catch (err) {
       if (!isDataError(err)) throw err;
       const total = emptyPullCounts();
       for (const rec of records) {
         try {
-          const c = await applyPulledPage(db, system, type, [rec], opts);
-          for (const k of Object.keys(c) as (keyof PullCounts)[]) total[k] += c[k];
+          addCounts(total, await applyPulledPage(db, scope, [rec], opts));
         } catch (one) {
           if (!isDataError(one)) throw one;
           total.fetched++;
           total.failed++;
           const message = `pull rejected by Postgres: ${(one as Error).message}`.slice(0, 2000);
-          log.warn('record not applied', { system, entity_type: type, external_id: rec.externalId, error: message });
-          await db.query(
-            `UPDATE sync_registry SET sync_status = 'error', error_message = $4, updated_at = now()
-             WHERE external_system = $1 AND entity_type = $2 AND external_id = $3`,
-            [system, type, rec.externalId, message],
-          );
-          metrics.errors.inc({ system, type });
+          log.warn('record not applied', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, external_id: rec.externalId, error: message });
+          await markPullError(db, scope, rec.externalId, message);
+          metrics.errors.inc({ system: scope.system, type: scope.spec.type });
         }
       }
       return total;
@@ -167,94 +203,273 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
+   * After a full listing (a cursor expired): registry rows the listing did not see were deleted
+   * externally. More than the configured share of a type's records at once is held back for an
+   * operator (mass-delete guard): nothing is deleted and the type reports why.
+   */
+  async function reconcileDeletions(scope: Scope, key: state.StateKey, connector: Connector, seen: ReadonlySet<string>): Promise<{ deleted: number; held: number }> {
+    const { missing, total } = await unseenRecords(db, scope, seen);
+    if (!missing.length) return { deleted: 0, held: 0 };
+    // Where the system can tell, only what it confirms as deleted goes (a lagging listing proves nothing).
+    const gone = connector.readArchived ? (await connector.readArchived(scope.spec.type, missing)).map((r) => r.externalId) : missing;
+    const { maxShare, minRecords } = deps.settings.massDelete;
+    if (gone.length > minRecords && gone.length > maxShare * total) {
+      const reason =
+        `mass-delete guard: a full listing would delete ${gone.length} of ${total} ${scope.spec.plural} (${Math.round((100 * gone.length) / total)}% > ` +
+        `${Math.round(maxShare * 100)}%); nothing was deleted. If that is right: npm run cli -- deletions confirm ${scope.system} ${scope.spec.plural}` +
+        (scope.connection !== DEFAULT_CONNECTION ? ` --connection ${scope.connection}` : '');
+      log.warn('mass deletion held', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, count: gone.length, total });
+      await state.holdDeletions(db, key, { external_ids: gone, total, detected_at: new Date().toISOString(), reason });
+      return { deleted: 0, held: gone.length };
+    }
+    return { deleted: await applyExternalDeletions(db, scope, gone.map((externalId) => ({ externalId }))), held: 0 };
+  }
+
+  /** Keeps one live push channel per watchable resource: opens missing ones, renews before expiry, stops replaced ones. */
+  async function maintainChannels(scope: Scope, key: state.StateKey, connector: Connector): Promise<number> {
+    const channels = deps.settings.channels;
+    const path = definitionOf(scope.system)?.webhooks?.path;
+    if (!channels || !path || !connector.watchableResources || !connector.openChannel) return 0;
+    let errors = 0;
+    const resources = await connector.watchableResources(scope.spec.type);
+    const live = await state.liveChannels(db, key);
+    const now = Date.now();
+    const stop = async (ch: (typeof live)[number]) => {
+      if (Date.parse(ch.expiresAt) > now) await connector.stopChannel?.(scope.spec.type, ch).catch(() => undefined);
+      await state.markChannelStopped(db, ch.channelId);
+    };
+    for (const resource of resources) {
+      const mine = live.filter((c) => c.resource === resource).sort((a, b) => Date.parse(b.expiresAt) - Date.parse(a.expiresAt));
+      const newest = mine[0];
+      let keep = newest;
+      if (!newest || Date.parse(newest.expiresAt) - now < channels.renewBeforeSeconds * 1000) {
+        const token = randomBytes(24).toString('base64url');
+        try {
+          const opened = await connector.openChannel(scope.spec.type, { resource, channelId: randomUUID(), token, address: `${channels.baseUrl}/api/webhooks/${path}` });
+          await state.saveChannel(db, key, opened, sha256Hex(token));
+          keep = { ...opened, system: scope.system, connection: scope.connection, entityType: scope.spec.type, tokenHash: '', stopped: false };
+        } catch (err) {
+          errors++;
+          log.warn('push channel not opened', { system: scope.system, connection: scope.connection, resource, error: (err as Error).message });
+        }
+      }
+      for (const old of mine) if (old.channelId !== keep?.channelId) await stop(old);
+    }
+    for (const orphan of live.filter((c) => !resources.includes(c.resource))) await stop(orphan);
+    return errors;
+  }
+
+  /** Applies a decision to both sides: the external write through the connector, then the Aurora side. */
+  async function resolveOne(scope: Scope, connector: Connector, localId: string, input: ResolutionInput): Promise<ConflictResult> {
+    const details = await loadConflict(db, scope.system, scope.spec, localId);
+    if (!details || (details.status !== 'conflict' && details.status !== 'pending')) {
+      throw ApplicationFailure.create({ type: ErrorType.ConflictNotOpen, message: `no open conflict for ${scope.system} ${scope.spec.type} ${localId}`, nonRetryable: true });
+    }
+    const decision = decide(details, input);
+    const change = externalChange(details, decision);
+    let external = { wrote: false, updatedAt: details.external.updated_at, etag: null as string | null | undefined };
+    const refuse = (what: string, out: WriteOutcome | undefined) =>
+      ApplicationFailure.create({ type: ErrorType.InvalidResolution, message: `${scope.system} refused the ${what}: ${out && !out.ok ? out.error : 'no answer'}`, nonRetryable: true });
+    if (change && 'delete' in change) {
+      const [out] = await connector.delete(scope.spec.type, [{ localId, externalId: details.externalId! }]);
+      if (!out?.ok) throw refuse('delete', out);
+      external = { wrote: true, updatedAt: out.updatedAt, etag: out.etag };
+    } else if (change) {
+      const [sendable, previous] = [{ ...decision.values }, { ...details.external.values }];
+      await translateRefs(db, scope, [sendable, previous], 'external');
+      const [out] = await connector.update(scope.spec.type, [{ localId, externalId: details.externalId!, fields: sendable, previous, changed: change.update }]);
+      if (!out?.ok) throw refuse('update', out);
+      external = { wrote: true, updatedAt: out.updatedAt, etag: out.etag };
+    }
+    return commitResolution(db, scope, details, input, decision, external);
+  }
+
+  /**
    * Before a push: conflicts an operator set back to 'pending' are retried (last-write-wins, as the
    * design's runbook says), and local edits to records with an open conflict refresh its snapshot.
    */
-  async function settleConflicts(connector: Connector, system: string, type: EntityType): Promise<void> {
-    const { rows: retried } = await db.query<{ local_id: string }>(
-      `SELECT local_id FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND sync_status = 'pending' AND conflict IS NOT NULL`,
-      [system, type],
-    );
-    for (const { local_id } of retried) {
-      await applyResolution(db, connector, system, type, local_id, {
-        choice: 'last-write-wins',
-        resolvedBy: 'operator (sync_status set to pending)',
-        byPolicy: true,
-      });
+  async function settleConflicts(scope: Scope, connector: Connector): Promise<void> {
+    const retried = await operatorRetries(db, scope);
+    for (const localId of retried) {
+      await resolveOne(scope, connector, localId, { choice: 'last-write-wins', resolvedBy: 'operator (sync_status set to pending)', byPolicy: true });
     }
-    const edited = await refreshConflictSnapshots(db, system, type);
-    await conflicts.nudge(system, type, [...retried.map((r) => r.local_id), ...edited]);
+    const edited = await refreshConflictSnapshots(db, scope);
+    await conflicts.nudge(scope.system, scope.spec.type, [...retried, ...edited]);
+  }
+
+  /**
+   * Sends one batch of local changes: creates, updates and deletes, each as one connector call.
+   * Associations travel as the external system's ids and come back as Aurora ids. Updates the
+   * external side refused because it changed meanwhile (412) come back in `changedExternally`.
+   */
+  async function pushBatch(scope: Scope, connector: Connector, batch: PushCandidate[]): Promise<{ items: PushItem[]; changedExternally: ExternalRecord[] }> {
+    const type = scope.spec.type;
+    const external = new Map(batch.map((c) => [c.localId, { fields: { ...c.fields }, previous: c.reg?.synced_snapshot ? { ...c.reg.synced_snapshot } : null }]));
+    await translateRefs(db, scope, [...external.values()].map((e) => e.fields), 'external');
+    await translateRefs(db, scope, [...external.values()].flatMap((e) => (e.previous ? [e.previous] : [])), 'external');
+    const refCount = (f: Canonical) => refFields(scope.spec).reduce((n, [field]) => n + (f[field] ?? '').split(',').filter(Boolean).length, 0);
+
+    const creates: PushCandidate[] = [];
+    const updates: PushCandidate[] = [];
+    const deletes: PushCandidate[] = [];
+    const items: PushItem[] = [];
+    const changedExternally: ExternalRecord[] = [];
+    for (const c of batch) {
+      const ext = c.reg?.external_id;
+      if (c.deleted) {
+        if (ext && !c.reg?.deleted) deletes.push(c);
+        else items.push({ candidate: c, kind: 'unchanged' });
+      } else if (!ext || c.reg?.deleted) creates.push(c); // new, or restored in Aurora after a delete on both sides
+      else if (c.hash === c.reg?.synced_hash) items.push({ candidate: c, kind: 'unchanged' });
+      else updates.push(c);
+    }
+    const ext = (c: PushCandidate) => external.get(c.localId)!;
+    const run = async (list: PushCandidate[], kind: PushKind, write: () => Promise<WriteOutcome[]>) => {
+      if (!list.length) return;
+      const written = await write();
+      await translateRefs(db, scope, written.flatMap((o) => (o.ok ? [o.fields] : [])), 'local');
+      const outcomes = new Map(written.map((o) => [o.localId, o]));
+      for (const c of list) {
+        const outcome = outcomes.get(c.localId);
+        if (outcome && !outcome.ok && outcome.changedExternally) {
+          changedExternally.push(outcome.changedExternally);
+          continue;
+        }
+        const unresolved = kind !== 'deleted' && refCount(c.fields) > refCount(ext(c).fields);
+        items.push({ candidate: c, kind, outcome, unresolved });
+      }
+    };
+    await run(creates, 'created', () =>
+      connector.create(type, creates.map((c) => ({ localId: c.localId, fields: ext(c).fields, previous: c.reg?.deleted ? null : ext(c).previous }))),
+    );
+    await run(updates, 'updated', () =>
+      connector.update(
+        type,
+        updates.map((c) => ({
+          localId: c.localId,
+          externalId: c.reg!.external_id!,
+          fields: ext(c).fields,
+          previous: ext(c).previous,
+          // Only what changed in Aurora since the last sync (everything when there is no snapshot).
+          changed: c.reg?.synced_snapshot ? changedFields(c.fields, c.reg.synced_snapshot) : undefined,
+          etag: c.reg?.external_etag ?? null,
+        })),
+      ),
+    );
+    await run(deletes, 'deleted', () =>
+      connector.delete(type, deletes.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id!, etag: c.reg?.external_etag ?? null }))),
+    );
+    return { items, changedExternally };
   }
 
   return {
     /** Loads an open conflict's details for its workflow (null when there is none). */
-    async loadConflictDetails(input: { system: string; entityType: EntityType; localId: string }): Promise<ConflictDetails | null> {
-      return loadConflict(db, input.system, input.entityType, input.localId);
+    async loadConflictDetails(input: EntityInput & { localId: string }): Promise<ConflictDetails | null> {
+      const spec = entitySpec(input.system, input.entityType);
+      if (!spec) return null;
+      const details = await loadConflict(db, input.system, spec, input.localId);
+      if (!details) return null;
+      const { connection: _connection, ...view } = details;
+      return view;
     },
 
-    /** Applies a conflict decision to both sides (see store/conflicts). */
-    async resolveConflict(input: { system: string; entityType: EntityType; localId: string; resolution: ResolutionInput }): Promise<ConflictResult> {
-      const { connector, type } = connectorFor(input.system, input.entityType);
-      const result = await applyResolution(db, connector, input.system, type, input.localId, input.resolution);
-      metrics.records.inc({ system: input.system, type, direction: 'resolution', action: 'resolved' });
+    /** Applies a conflict decision to both sides. */
+    async resolveConflict(input: EntityInput & { localId: string; resolution: ResolutionInput }): Promise<ConflictResult> {
+      const spec = entitySpec(input.system, input.entityType);
+      const details = spec ? await loadConflict(db, input.system, spec, input.localId) : null;
+      const { scope, connector } = resolve({ ...input, connection: input.connection ?? details?.connection });
+      const result = await resolveOne(scope, connector, input.localId, input.resolution);
+      metrics.records.inc({ system: input.system, type: scope.spec.type, direction: 'resolution', action: 'resolved' });
       return result;
     },
 
-    /** Pulls every external change since the cursor, page by page; returns the new cursor and counts. */
+    /**
+     * Pulls every external change since the cursor, page by page (records and inline deletions);
+     * when the cursor has expired, a full listing reconciled with the registry. Returns the new
+     * cursor and counts.
+     */
     async pullEntity(input: PullInput): Promise<PullResult> {
-      const { connector, type } = connectorFor(input.system, input.entityType);
-      return timed(input.system, type, 'pull', async () => {
+      const { scope, connector, key } = resolve(input);
+      const type = scope.spec.type;
+      return timed(scope, 'pull', async () => {
         await connector.prepare?.(type);
-        // Only a heartbeat written after a page was applied holds an exact position to resume from.
-        const resumed = heartbeatDetails<{ cursor: ChangeCursor; counts: PullCounts } | undefined>();
-        let cursor: ChangeCursor | null = resumed?.cursor ?? input.cursor;
-        if (!resumed && !cursor) {
-          // A brand-new workflow: continue from the cursor mirrored in Postgres, if any.
-          const { rows } = await db.query<{ cursor: ChangeCursor | null }>(
-            'SELECT cursor FROM sync_state WHERE external_system = $1 AND entity_type = $2',
-            [input.system, type],
-          );
-          cursor = rows[0]?.cursor ?? null;
+        const counts: PullResult['counts'] = emptyPullCounts();
+        // Deletions held by the guard that an operator has confirmed since.
+        const confirmed = await state.confirmedDeletions(db, key);
+        if (confirmed) {
+          counts.deleted += await applyExternalDeletions(db, scope, confirmed.external_ids.map((externalId) => ({ externalId })));
+          await state.clearHeldDeletions(db, key);
         }
-        const counts = resumed?.counts ?? emptyPullCounts();
+        // Only a heartbeat written after a page was applied holds an exact position to resume from.
+        const resumed = heartbeatDetails<PullProgress>();
+        let cursor: ChangeCursor | null = resumed?.full ? null : (resumed?.cursor ?? input.cursor ?? (await state.loadCursor(db, key)));
+        if (resumed && !resumed.full) addCounts(counts, resumed.counts);
         const opened: string[] = [];
         const closed: string[] = [];
-        await runWithProgress(heartbeat, undefined, async () => {
-          for await (const page of prefetched(connector.listChanges(type, cursor, Boolean(resumed)))) {
-            const c = await applyPage(input.system, type, page.records, opened, closed);
-            for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
-            record(input.system, type, 'pull', c);
+        const applyChanges = async (source: AsyncIterable<{ records: ExternalRecord[]; deletions?: { externalId: string; deletedAt?: string }[]; cursor: ChangeCursor }>, full: boolean, seen?: Set<string>) => {
+          for await (const page of prefetched(source)) {
+            const c = await applyPage(scope, page.records, opened, closed);
+            if (page.deletions?.length) c.deleted += await applyExternalDeletions(db, scope, page.deletions);
+            for (const r of page.records) seen?.add(r.externalId);
+            addCounts(counts, c);
+            record(scope, 'pull', c);
             cursor = page.cursor;
-            setProgress({ cursor, counts });
-            await saveState(input.system, type, { cursor });
+            setProgress({ cursor, counts, full } satisfies PullProgress);
+            await state.saveState(db, key, { cursor });
           }
-          for await (const archived of connector.listDeleted(type)) {
-            const n = await applyExternalDeletions(db, input.system, type, archived);
-            counts.deleted += n;
-            if (n) metrics.records.inc({ system: input.system, type, direction: 'pull', action: 'deleted' }, n);
+        };
+        await runWithProgress(heartbeat, undefined, async () => {
+          try {
+            if (resumed?.full) throw Object.assign(new Error('a full listing was interrupted'), { cursorExpired: true });
+            await applyChanges(connector.listChanges(type, cursor, Boolean(resumed)), false);
+          } catch (err) {
+            if (!isCursorExpired(err)) throw err;
+            // The cursor can no longer be used: list everything, then reconcile with the registry.
+            log.info('full resync', { system: scope.system, connection: scope.connection, entity_type: type, reason: (err as Error).message });
+            await state.clearCursor(db, key);
+            cursor = null;
+            const seen = new Set<string>();
+            setProgress({ cursor: null, counts, full: true } satisfies PullProgress);
+            await applyChanges(connector.listChanges(type, null, false), true, seen);
+            const { deleted, held } = await reconcileDeletions(scope, key, connector, seen);
+            counts.deleted += deleted;
+            counts.fullResync = 1;
+            if (held) counts.heldDeletions = held;
+            if (deleted) metrics.records.inc({ system: scope.system, type, direction: 'pull', action: 'deleted' }, deleted);
+            await state.saveState(db, key, { full: true });
+          }
+          if (connector.listDeleted) {
+            for await (const archived of connector.listDeleted(type)) {
+              const n = await applyExternalDeletions(db, scope, archived.map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt })), 'archived');
+              counts.deleted += n;
+              if (n) metrics.records.inc({ system: scope.system, type, direction: 'pull', action: 'deleted' }, n);
+            }
           }
         });
+        const channelErrors = await maintainChannels(scope, key, connector).catch((err: unknown) => {
+          log.warn('push channels not maintained', { system: scope.system, connection: scope.connection, error: (err as Error).message });
+          return 1;
+        });
+        if (channelErrors) counts.channelErrors = channelErrors;
         // Conflicts opened or changed by this pull, and any whose workflow was never started (a crash).
-        const { rows: unstarted } = await db.query<{ local_id: string }>(
-          `SELECT local_id FROM sync_registry WHERE external_system = $1 AND entity_type = $2
-             AND sync_status = 'conflict' AND NOT conflict_started`,
-          [input.system, type],
-        );
-        await conflicts.open(input.system, type, [...new Set([...opened, ...unstarted.map((r) => r.local_id)])]);
-        await conflicts.nudge(input.system, type, closed);
-        await saveState(input.system, type, { cursor, pull: true });
+        const unstarted = await state.unstartedConflicts(db, key);
+        await conflicts.open(scope.system, type, [...new Set([...opened, ...unstarted])]);
+        await conflicts.nudge(scope.system, type, closed);
+        await state.saveState(db, key, { cursor, pull: true });
+        // Held deletions (mass-delete guard) leave the type in `error` in sync_state with the reason, until confirmed.
         return { cursor, counts };
       });
     },
 
     /**
      * Fetches exactly the records webhooks named (batch read) and applies them with the same
-     * conflict, echo and event rules as a polled change; ids no longer readable that are archived
+     * conflict, echo and event rules as a polled change; ids no longer readable that are deleted
      * become deletions.
      */
-    async pullByIds(input: { system: string; entityType: EntityType; ids: string[] }): Promise<PullCounts> {
-      const { connector, type } = connectorFor(input.system, input.entityType);
-      return timed(input.system, type, 'pull', async () => {
+    async pullByIds(input: EntityInput & { ids: string[] }): Promise<PullCounts> {
+      const { scope, connector } = resolve(input);
+      const type = scope.spec.type;
+      return timed(scope, 'pull', async () => {
         await connector.prepare?.(type);
         const opened: string[] = [];
         const closed: string[] = [];
@@ -262,14 +477,16 @@ export function createActivities(deps: ActivityDeps) {
         await runWithProgress(heartbeat, undefined, async () => {
           const records = await connector.readByIds(type, input.ids);
           const found = new Set(records.map((r) => r.externalId));
-          const c = await applyPage(input.system, type, records, opened, closed);
-          for (const k of Object.keys(c) as (keyof PullCounts)[]) counts[k] += c[k];
+          addCounts(counts, await applyPage(scope, records, opened, closed));
           const missing = input.ids.filter((id) => !found.has(id));
-          if (missing.length) counts.deleted += await applyExternalDeletions(db, input.system, type, await connector.readArchived(type, missing));
+          if (missing.length && connector.readArchived) {
+            const archived = await connector.readArchived(type, missing);
+            counts.deleted += await applyExternalDeletions(db, scope, archived.map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt })), 'archived');
+          }
         });
-        record(input.system, type, 'pull', counts);
-        await conflicts.open(input.system, type, opened);
-        await conflicts.nudge(input.system, type, closed);
+        record(scope, 'pull', counts);
+        await conflicts.open(scope.system, type, opened);
+        await conflicts.nudge(scope.system, type, closed);
         // Real time: publish now rather than in a second activity (Redis down: the relay catches up).
         await relayOutbox(db, redis).then((n) => n && metrics.eventsPublished.inc(n), () => undefined);
         return counts;
@@ -277,28 +494,49 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Pushes local changes (version ahead of the registry) in batches of the connector's size. */
-    async pushEntity(input: { system: string; entityType: EntityType }): Promise<PushCounts> {
-      const { connector, type } = connectorFor(input.system, input.entityType);
-      return timed(input.system, type, 'push', async () => {
-        await connector.prepare?.(type);
+    async pushEntity(input: EntityInput): Promise<PushCounts> {
+      const { scope, connector, key } = resolve(input);
+      return timed(scope, 'push', async () => {
         const counts = emptyPushCounts();
-        let afterId = '';
-        await settleConflicts(connector, input.system, type);
+        if (scope.spec.direction === 'pull-only') {
+          // Never sent: the external system stays the truth; the edits are counted for the status.
+          counts.ignoredLocalEdits = await countLocalEdits(db, scope);
+          await state.saveIgnoredEdits(db, key, counts.ignoredLocalEdits);
+          return counts;
+        }
+        await connector.prepare?.(scope.spec.type);
+        await settleConflicts(scope, connector);
+        const opened: string[] = [];
+        const closed: string[] = [];
         await runWithProgress(heartbeat, undefined, async () => {
-          for (;;) {
-            const batch = await selectPushCandidates(db, input.system, type, afterId, connector.batchSize);
-            if (!batch.length) break;
-            afterId = batch[batch.length - 1]!.localId;
-            const items = await pushBatch(db, connector, type, batch);
-            const c = await recordPushOutcomes(db, input.system, type, items);
-            for (const k of Object.keys(c) as (keyof PushCounts)[]) counts[k] += c[k];
-            record(input.system, type, 'push', c);
-            if (c.errors) metrics.errors.inc({ system: input.system, type }, c.errors);
-            setProgress({ afterId, counts });
-            if (batch.length < connector.batchSize) break;
+          // A second pass sends what a 412 handed back to Aurora's side (the local change won).
+          for (let pass = 0; pass < 2; pass++) {
+            let afterId = '';
+            let refused = 0;
+            for (;;) {
+              const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
+              if (!batch.length) break;
+              afterId = batch[batch.length - 1]!.localId;
+              const { items, changedExternally } = await pushBatch(scope, connector, batch);
+              const c = await recordPushOutcomes(db, scope, items);
+              if (changedExternally.length) {
+                // Changed on both sides since the last sync: decide by the conflict policy, as a pull would.
+                refused += changedExternally.length;
+                c.conflicts = (c.conflicts ?? 0) + changedExternally.length;
+                await applyPage(scope, changedExternally, opened, closed);
+              }
+              addCounts(counts, c);
+              record(scope, 'push', c);
+              if (c.errors) metrics.errors.inc({ system: scope.system, type: scope.spec.type }, c.errors);
+              setProgress({ afterId, counts });
+              if (batch.length < connector.batchSize) break;
+            }
+            if (!refused) break;
           }
         });
-        await saveState(input.system, type, { push: true });
+        await conflicts.open(scope.system, scope.spec.type, opened);
+        await conflicts.nudge(scope.system, scope.spec.type, closed);
+        await state.saveState(db, key, { push: true });
         return counts;
       });
     },
@@ -311,32 +549,13 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Records an entity type's outcome for operators (sync_state) and metrics. */
-    async recordOutcome(input: { system: string; entityType: EntityType; error: string | null }): Promise<void> {
-      if (input.error) {
-        log.warn('sync failed', { system: input.system, entity_type: input.entityType, error: input.error });
-        await db.query(
-          `INSERT INTO sync_state (external_system, entity_type, last_error, last_error_at) VALUES ($1, $2, $3, now())
-           ON CONFLICT (external_system, entity_type) DO UPDATE SET last_error = EXCLUDED.last_error, last_error_at = now()`,
-          [input.system, input.entityType, input.error.slice(0, 2000)],
-        );
-      } else {
-        await db.query(
-          `INSERT INTO sync_state (external_system, entity_type, last_success_at) VALUES ($1, $2, now())
-           ON CONFLICT (external_system, entity_type) DO UPDATE SET last_success_at = now(), last_error = NULL`,
-          [input.system, input.entityType],
-        );
-        metrics.lastSuccess.set({ system: input.system }, Date.now() / 1000);
-      }
+    async recordOutcome(input: EntityInput & { error: string | null }): Promise<void> {
+      const key = { system: input.system, connection: input.connection ?? DEFAULT_CONNECTION, entityType: input.entityType };
+      if (input.error) log.warn('sync failed', { system: input.system, connection: key.connection, entity_type: input.entityType, error: input.error });
+      await state.recordOutcome(db, key, input.error);
+      if (!input.error) metrics.lastSuccess.set({ system: input.system }, Date.now() / 1000);
     },
   };
-
-  function record(system: string, type: EntityType, direction: 'pull' | 'push', c: { created?: number; updated?: number; deleted?: number; conflicts?: number }) {
-    for (const action of ['created', 'updated', 'deleted'] as const) {
-      const n = c[action] ?? 0;
-      if (n) metrics.records.inc({ system, type, direction, action }, n);
-    }
-    if (c.conflicts) metrics.conflicts.inc({ system, type }, c.conflicts);
-  }
 }
 
 /**
@@ -357,64 +576,6 @@ async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
   } finally {
     await it.return?.();
   }
-}
-
-/**
- * Sends one batch of local changes: creates, updates and deletes, each as one batch call.
- * Associations travel as the external system's ids and come back as Aurora ids.
- */
-async function pushBatch(db: Pool, connector: Connector, type: EntityType, batch: PushCandidate[]): Promise<PushItem[]> {
-  const system = connector.system;
-  const external = new Map(
-    batch.map((c) => [c.localId, { fields: { ...c.fields }, previous: c.reg?.synced_snapshot ? { ...c.reg.synced_snapshot } : null }]),
-  );
-  await translateRefs(db, system, type, [...external.values()].map((e) => e.fields), 'external');
-  const previous = [...external.values()].map((e) => e.previous).filter((p): p is Canonical => p !== null);
-  await translateRefs(db, system, type, previous, 'external');
-  const refCount = (f: Canonical) => refFields(type).reduce((n, [field]) => n + (f[field] ?? '').split(',').filter(Boolean).length, 0);
-
-  const creates: PushCandidate[] = [];
-  const updates: PushCandidate[] = [];
-  const deletes: PushCandidate[] = [];
-  const items: PushItem[] = [];
-  for (const c of batch) {
-    const ext = c.reg?.external_id;
-    if (c.deleted) {
-      if (ext && !c.reg?.deleted) deletes.push(c);
-      else items.push({ candidate: c, kind: 'unchanged' });
-    } else if (!ext || c.reg?.deleted) creates.push(c); // new, or restored in Aurora after a delete on both sides
-    else if (c.hash === c.reg?.synced_hash) items.push({ candidate: c, kind: 'unchanged' });
-    else updates.push(c);
-  }
-  const run = async (list: PushCandidate[], kind: PushKind, write: () => Promise<WriteOutcome[]>) => {
-    if (!list.length) return;
-    const written = await write();
-    await translateRefs(db, system, type, written.flatMap((o) => (o.ok ? [o.fields] : [])), 'local');
-    const outcomes = new Map(written.map((o) => [o.localId, o]));
-    for (const c of list) {
-      const unresolved = kind !== 'deleted' && refCount(c.fields) > refCount(external.get(c.localId)!.fields);
-      items.push({ candidate: c, kind, outcome: outcomes.get(c.localId), unresolved });
-    }
-  };
-  const ext = (c: PushCandidate) => external.get(c.localId)!;
-  await run(creates, 'created', () =>
-    connector.create(type, creates.map((c) => ({ localId: c.localId, fields: ext(c).fields, previous: c.reg?.deleted ? null : ext(c).previous }))),
-  );
-  await run(updates, 'updated', () =>
-    connector.update(
-      type,
-      updates.map((c) => ({
-        localId: c.localId,
-        externalId: c.reg!.external_id!,
-        fields: ext(c).fields,
-        previous: ext(c).previous,
-        // Only what changed in Aurora since the last sync (everything when there is no snapshot).
-        changed: c.reg?.synced_snapshot ? changedFields(c.fields, c.reg.synced_snapshot) : undefined,
-      })),
-    ),
-  );
-  await run(deletes, 'deleted', () => connector.delete(type, deletes.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id! }))));
-  return items;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -4,6 +4,7 @@ import { configuredSystems } from '../deps';
 import { log } from '../log';
 import { createPool } from '../store/db';
 import { migrate } from '../store/migrate';
+import { pruneEventIds } from '../store/webhooks';
 import { connectClient } from '../temporal';
 import { buildApi } from './server';
 import { createMetrics } from '../metrics';
@@ -18,7 +19,7 @@ async function main() {
   await app.listen({ host: cfg.api.host, port: cfg.api.port });
   // Webhook event ids are kept for deduplication well past HubSpot's 24 h of retries, then dropped.
   const prune = setInterval(() => {
-    db.query("DELETE FROM webhook_events WHERE received_at < now() - interval '3 days'").catch(() => undefined);
+    pruneEventIds(db).catch(() => undefined);
   }, 3_600_000);
   prune.unref();
   log.info('api listening', { url: `http://localhost:${cfg.api.port}` });

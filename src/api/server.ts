@@ -11,18 +11,18 @@ import { registerWebhooks } from './webhooks/routes';
 import type { Metrics } from '../metrics';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
-import { ENTITIES, ENTITY_TYPES, parseEntityType } from '../core/entities';
+import { CONNECTORS, SYSTEM_NAMES, definitionOf, entityNames, entitySpec } from '../connectors/registry';
+import { DEFAULT_CONNECTION } from '../core/model';
+import { systemConnections } from '../deps';
 import { syncStatus } from '../store/status';
 import { queryStatus, triggerSync } from '../temporal';
 import {
-  SYSTEMS,
   conflictWorkflowId,
   detailsQuery,
   resolveUpdate,
   validateResolution,
   type ConflictView,
   type ResolutionInput,
-  type SystemName,
 } from '../workflows/definitions';
 
 export interface ApiDeps {
@@ -63,49 +63,54 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   app.post('/api/sync/trigger', { preHandler: requireToken }, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body)) return reply.code(400).send({ error: 'body must be a JSON object {system, entity_type?}' });
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send({ error: 'body must be a JSON object {system, entity_type?, connection?}' });
     const system = body.system;
-    if (typeof system !== 'string' || !(SYSTEMS as readonly string[]).includes(system)) {
-      return reply.code(400).send({ error: `unknown system ${JSON.stringify(system)}; expected one of: ${SYSTEMS.join(', ')}` });
+    if (typeof system !== 'string' || !definitionOf(system)) {
+      return reply.code(400).send({ error: `unknown system ${JSON.stringify(system)}; expected one of: ${SYSTEM_NAMES.join(', ')}` });
     }
-    let entityType;
+    let entityType: string | undefined;
     if (body.entity_type !== undefined && body.entity_type !== null && body.entity_type !== 'all') {
-      entityType = parseEntityType(body.entity_type);
-      if (!entityType) {
-        return reply.code(400).send({
-          error: `unknown entity_type ${JSON.stringify(body.entity_type)}; expected one of: ${ENTITY_TYPES.map((t) => ENTITIES[t].plural).join(', ')}`,
-        });
-      }
+      entityType = entitySpec(system, body.entity_type)?.type;
+      if (!entityType) return reply.code(400).send({ error: `unknown entity_type ${JSON.stringify(body.entity_type)} for ${system}; expected one of: ${entityNames(system)}` });
     }
     if (!deps.configuredSystems.has(system)) {
       return reply.code(409).send({ error: `${system} is not configured (no credentials); nothing to sync` });
     }
-    const workflowId = await triggerSync(deps.temporal, deps.cfg, system as SystemName, entityType);
+    const connections = systemConnections(deps.cfg).find((s) => s.def.system === system)?.connections ?? [];
+    if (body.connection !== undefined && (typeof body.connection !== 'string' || !connections.includes(body.connection))) {
+      return reply.code(400).send({ error: `unknown connection ${JSON.stringify(body.connection)} for ${system}; expected one of: ${connections.join(', ')}` });
+    }
+    const targets = typeof body.connection === 'string' ? [body.connection] : connections;
+    const workflowIds: string[] = [];
+    for (const connection of targets) workflowIds.push(await triggerSync(deps.temporal, deps.cfg, { system, connection }, entityType));
     return reply.code(202).send({
       triggered: true,
       system,
-      entity_type: entityType ? ENTITIES[entityType].plural : 'all',
-      workflow_id: workflowId,
+      entity_type: entityType ? entitySpec(system, entityType)!.plural : 'all',
+      workflow_id: workflowIds[0],
+      workflow_ids: workflowIds,
     });
   });
 
-  app.get('/api/sync/status', async () => syncStatus(deps.db, SYSTEMS));
+  app.get('/api/sync/status', async () => syncStatus(deps.db, CONNECTORS));
 
-  /** The running workflow's own view (cursor, counts, last error per entity type). */
+  /** The running workflow's own view (cursor, counts, last error per entity type). `?connection=` for systems with several. */
   app.get('/api/sync/workflows/:system', async (req, reply) => {
     const { system } = req.params as { system: string };
-    if (!(SYSTEMS as readonly string[]).includes(system)) return reply.code(404).send({ error: `unknown system ${system}` });
-    const status = await queryStatus(deps.temporal, deps.cfg, system as SystemName);
-    if (!status) return reply.code(404).send({ error: `sync workflow for ${system} is not running` });
+    const { connection } = (req.query ?? {}) as { connection?: string };
+    if (!definitionOf(system)) return reply.code(404).send({ error: `unknown system ${system}` });
+    const status = await queryStatus(deps.temporal, deps.cfg, { system, connection: connection ?? DEFAULT_CONNECTION });
+    if (!status) return reply.code(404).send({ error: `sync workflow for ${system}${connection ? ` (${connection})` : ''} is not running` });
     return status;
   });
 
   // ------------------------------------------------------------------ conflicts
   /** `conflict:hubspot:contact:<id>` (as in the Temporal UI) or `hubspot:contact:<id>`. */
   const parseConflictId = (raw: string): { system: string; entityType: string; localId: string } | null => {
-    const m = /^(?:conflict:)?([a-z_]+):([a-z]+):(.+)$/.exec(raw);
-    if (!m || !(SYSTEMS as readonly string[]).includes(m[1]!) || !parseEntityType(m[2])) return null;
-    return { system: m[1]!, entityType: parseEntityType(m[2])!, localId: m[3]! };
+    const m = /^(?:conflict:)?([a-z_]+):([a-z_]+):(.+)$/.exec(raw);
+    const spec = m ? entitySpec(m[1]!, m[2]) : undefined;
+    if (!m || !spec) return null;
+    return { system: m[1]!, entityType: spec.type, localId: m[3]! };
   };
   const handleFor = (c: { system: string; entityType: string; localId: string }) =>
     deps.temporal.workflow.getHandle(conflictWorkflowId(c.system, c.entityType, c.localId, deps.cfg.temporal.workflowIdPrefix));
@@ -123,7 +128,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       return { ...view, id: publicId(c.system, c.entityType, c.localId) };
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
-      const details = await loadConflict(deps.db, c.system, c.entityType as never, c.localId);
+      const details = await loadConflict(deps.db, c.system, entitySpec(c.system, c.entityType)!, c.localId);
       if (!details) return reply.code(404).send({ error: `no conflict ${publicId(c.system, c.entityType, c.localId)}` });
       return { id: publicId(c.system, c.entityType, c.localId), status: 'open', details, result: null, rejected: [], autoResolveAt: null };
     }
@@ -132,7 +137,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.post('/api/conflicts/:id/resolve', { preHandler: requireToken }, async (req, reply) => {
     const c = parseConflictId((req.params as { id: string }).id);
     if (!c) return reply.code(404).send({ error: 'unknown conflict id; expected conflict:<system>:<entity_type>:<local_id>' });
-    const details = await loadConflict(deps.db, c.system, c.entityType as never, c.localId);
+    const details = await loadConflict(deps.db, c.system, entitySpec(c.system, c.entityType)!, c.localId);
     if (!details || details.status !== 'conflict') {
       const handle = handleFor(c);
       const known = await handle.describe().then(() => true, () => false);

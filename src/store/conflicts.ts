@@ -1,21 +1,21 @@
 /**
- * Open conflicts: reading them, and applying a decision (a person's, or a policy's) to both sides.
- * The decision is written to whichever side lost, then the row, registry and a `resolved` event
- * are committed together.
+ * Open conflicts: reading them, deciding (a person's choice or a policy's) and committing the local
+ * side. The activity writes the external side through the connector in between; the row, registry
+ * and a `resolved` event are then committed together.
  */
 import type { Pool } from 'pg';
-import { ApplicationFailure } from '@temporalio/common';
-import { changedFields, contentHash, ENTITIES, normalizeValue, type Canonical, type EntityType } from '../core/entities';
-import type { Connector } from '../connectors/types';
+import { contentHash } from '../core/hash';
+import { changedFields, columnFields, normalizeValue, type Canonical, type EntitySpec } from '../core/model';
+import type { OpenConflict } from '../core/reconcile';
 import type { ConflictDetails, ConflictResult, ResolutionInput } from '../workflows/definitions';
 import { withTx } from './db';
+import { recordsetRow, SQL_TYPE, writeJoins } from './local';
 import { enqueueEvents } from './outbox';
-import { toIso, translateRefs, writeJoins, writeRegistry, type OpenConflict, type RegistryRow } from './sync';
-
-export const ConflictErrors = { NotOpen: 'CONFLICT_NOT_OPEN', Invalid: 'INVALID_RESOLUTION' } as const;
+import { toIso, writeRegistry, type RegistryRow, type Scope } from './registry';
 
 /** The open conflict of one record (sync_status 'conflict', or 'pending' after an operator retry), or null. */
-export async function loadConflict(pool: Pool, system: string, type: EntityType, localId: string): Promise<ConflictDetails | null> {
+export async function loadConflict(pool: Pool, system: string, spec: EntitySpec, localId: string): Promise<(ConflictDetails & { connection: string }) | null> {
+  const type = spec.type;
   const { rows } = await pool.query<RegistryRow & { conflict: OpenConflict | null }>(
     'SELECT * FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND local_id = $3',
     [system, type, localId],
@@ -25,13 +25,14 @@ export async function loadConflict(pool: Pool, system: string, type: EntityType,
   const c = reg.conflict;
   return {
     system,
+    connection: reg.connection,
     entityType: type,
     localId,
     externalId: reg.external_id,
     status: reg.sync_status,
     detectedAt: c.detected_at,
     fields: c.fields,
-    kinds: ENTITIES[type].fields,
+    kinds: spec.fields,
     local: { values: c.local.values, updated_at: c.local.updated_at, deleted: c.local.deleted, version: c.local.version },
     external: c.external,
     base: c.base,
@@ -40,7 +41,8 @@ export async function loadConflict(pool: Pool, system: string, type: EntityType,
 
 export interface ConflictListItem {
   system: string;
-  entity_type: EntityType;
+  connection: string;
+  entity_type: string;
   local_id: string;
   external_id: string | null;
   fields: string[];
@@ -48,12 +50,13 @@ export interface ConflictListItem {
 }
 
 export async function listConflicts(pool: Pool): Promise<ConflictListItem[]> {
-  const { rows } = await pool.query<{ external_system: string; entity_type: EntityType; local_id: string; external_id: string | null; conflict: OpenConflict }>(
-    `SELECT external_system, entity_type, local_id, external_id, conflict FROM sync_registry
+  const { rows } = await pool.query<{ external_system: string; connection: string; entity_type: string; local_id: string; external_id: string | null; conflict: OpenConflict }>(
+    `SELECT external_system, connection, entity_type, local_id, external_id, conflict FROM sync_registry
      WHERE sync_status = 'conflict' AND conflict IS NOT NULL ORDER BY (conflict->>'detected_at'), id`,
   );
   return rows.map((r) => ({
     system: r.external_system,
+    connection: r.connection,
     entity_type: r.entity_type,
     local_id: r.local_id,
     external_id: r.external_id,
@@ -86,97 +89,83 @@ export function decide(d: ConflictDetails, input: ResolutionInput): { values: Ca
   return { values, winner: 'merged', deleted: false };
 }
 
+/** What the external side ended with after a resolution was written there. */
+export interface ExternalWrite {
+  wrote: boolean;
+  updatedAt: string;
+  etag?: string | null;
+}
+
+/** The external writes a decision needs: delete, update these fields, or nothing. */
+export function externalChange(details: ConflictDetails, decision: ReturnType<typeof decide>): { delete: true } | { update: string[] } | null {
+  if (decision.deleted) return { delete: true };
+  const changed = changedFields(decision.values, details.external.values);
+  return changed.length ? { update: changed } : null;
+}
+
 /**
- * Applies a decision: writes the losing side(s), marks the registry synced, records the decision
- * (with both sides' values) in last_resolution, and publishes a `resolved` event.
+ * Commits a decision on the Aurora side once the external side has it: the local row, the
+ * registry (synced; the decision with both sides' values in last_resolution) and a `resolved` event.
  */
-export async function applyResolution(
-  pool: Pool, connector: Connector, system: string, type: EntityType, localId: string, input: ResolutionInput,
+export async function commitResolution(
+  pool: Pool, scope: Scope, details: ConflictDetails, input: ResolutionInput, decision: ReturnType<typeof decide>, external: ExternalWrite,
 ): Promise<ConflictResult> {
-  const details = await loadConflict(pool, system, type, localId);
-  if (!details || (details.status !== 'conflict' && details.status !== 'pending')) {
-    throw ApplicationFailure.create({ type: ConflictErrors.NotOpen, message: `no open conflict for ${system} ${type} ${localId}`, nonRetryable: true });
-  }
-  // The person decided on what they saw; a later local edit is what "local" means now.
-  const spec = ENTITIES[type];
-  const { rows: current } = await pool.query(`SELECT * FROM ${spec.table} WHERE id = $1`, [localId]);
-  if (!current[0]) throw ApplicationFailure.create({ type: ConflictErrors.NotOpen, message: `local ${type} ${localId} no longer exists`, nonRetryable: true });
-  const decision = decide(details, input);
+  const { spec } = scope;
+  const localId = details.localId;
   const now = new Date().toISOString();
-
-  // 1. The external side.
-  let wroteExternal = false;
-  let externalUpdatedAt = details.external.updated_at;
-  const externalId = details.externalId!;
-  if (decision.deleted) {
-    const [out] = await connector.delete(type, [{ localId, externalId }]);
-    if (!out?.ok) throw ApplicationFailure.create({ type: ConflictErrors.Invalid, message: `HubSpot refused the archive: ${out && !out.ok ? out.error : ''}`, nonRetryable: true });
-    wroteExternal = true;
-    externalUpdatedAt = out.updatedAt;
-  } else {
-    const changed = changedFields(decision.values, details.external.values);
-    if (changed.length) {
-      const [sendable, previous] = [{ ...decision.values }, { ...details.external.values }];
-      await translateRefs(pool, system, type, [sendable, previous], 'external');
-      const [out] = await connector.update(type, [{ localId, externalId, fields: sendable, previous, changed }]);
-      if (!out?.ok) throw ApplicationFailure.create({ type: ConflictErrors.Invalid, message: `HubSpot refused the update: ${out && !out.ok ? out.error : ''}`, nonRetryable: true });
-      wroteExternal = true;
-      externalUpdatedAt = out.updatedAt;
-    }
-  }
-
-  // 2. The local side, the registry and the event, together.
   return withTx(pool, async (c) => {
+    const { rows: current } = await c.query<{ version: number }>(`SELECT version FROM ${spec.table} WHERE id = $1 FOR UPDATE`, [localId]);
+    if (!current[0]) throw new Error(`local ${spec.type} ${localId} no longer exists`);
     const { rows: regRows } = await c.query<RegistryRow>(
       'SELECT * FROM sync_registry WHERE external_system = $1 AND entity_type = $2 AND local_id = $3 FOR UPDATE',
-      [system, type, localId],
+      [scope.system, spec.type, localId],
     );
     const reg = regRows[0]!;
-    const cols = Object.keys(spec.fields).filter((f) => !spec.joins?.[f]);
-    const { rows } = await c.query<{ version: number; updated_at: Date }>(
-      `UPDATE ${spec.table} SET ${cols.map((f, i) => `${f} = $${i + 2}`).join(', ')},
-         deleted_at = ${decision.deleted ? 'COALESCE(deleted_at, clock_timestamp())' : 'NULL'}
-       WHERE id = $1 RETURNING version, updated_at`,
-      [localId, ...cols.map((f) => decision.values[f] ?? null)],
+    const cols = columnFields(spec);
+    await c.query(
+      `UPDATE ${spec.table} t SET ${cols.map((f) => `${f} = x.${f}`).join(', ')},
+         deleted_at = ${decision.deleted ? 'COALESCE(t.deleted_at, clock_timestamp())' : 'NULL'}
+       FROM jsonb_to_recordset($2::jsonb) AS x(${['id text', ...cols.map((f) => `${f} ${SQL_TYPE[spec.fields[f]!]}`)].join(', ')})
+       WHERE t.id = $1`,
+      [localId, JSON.stringify([recordsetRow(spec, localId, decision.values)])],
     );
-    await writeJoins(c, type, [{ id: localId, ...decision.values }]);
+    await writeJoins(c, spec, [{ id: localId, ...decision.values }]);
     const { rows: fin } = await c.query<{ version: number; updated_at: Date }>(`SELECT version, updated_at FROM ${spec.table} WHERE id = $1`, [localId]);
-    const wroteLocal = fin[0]!.version !== Number(current[0].version) || rows[0]!.version !== Number(current[0].version);
+    const wroteLocal = fin[0]!.version !== Number(current[0].version);
     const result: ConflictResult = {
       outcome: 'resolved',
-      summary: `${input.byPolicy ? 'resolved by policy' : `resolved by ${input.resolvedBy}`}: kept ${decision.winner}${
-        input.comment ? ` (${input.comment})` : ''
-      }`,
+      summary: `${input.byPolicy ? 'resolved by policy' : `resolved by ${input.resolvedBy}`}: kept ${decision.winner}${input.comment ? ` (${input.comment})` : ''}`,
       choice: input.choice,
       resolvedBy: input.resolvedBy,
       comment: input.comment,
       byPolicy: Boolean(input.byPolicy),
       values: decision.values,
       wroteLocal,
-      wroteExternal,
+      wroteExternal: external.wrote,
       at: now,
     };
-    const externalVersion = (reg.external_version ?? 0) + (wroteExternal ? 1 : 0);
-    await writeRegistry(c, system, type, [
+    const externalVersion = (reg.external_version ?? 0) + (external.wrote ? 1 : 0);
+    await writeRegistry(c, scope, [
       {
-        local_id: localId, external_id: externalId, local_version: fin[0]!.version, external_version: externalVersion,
+        local_id: localId, external_id: details.externalId, local_version: fin[0]!.version, external_version: externalVersion,
         sync_status: 'synced', error_message: null,
         synced_hash: decision.deleted ? null : contentHash(decision.values), synced_snapshot: decision.deleted ? null : decision.values,
-        external_updated_at: externalUpdatedAt, local_updated_at: toIso(fin[0]!.updated_at), deleted: decision.deleted,
+        external_updated_at: external.updatedAt, local_updated_at: toIso(fin[0]!.updated_at), deleted: decision.deleted,
         last_resolution: {
           policy: input.byPolicy ? 'policy' : 'manual', choice: input.choice, winner: decision.winner, resolved_by: input.resolvedBy,
           comment: input.comment ?? null, at: now, fields: details.fields,
           local: details.local, external: details.external, base: details.base, final: decision.values,
         },
-        synced: true, conflict: null,
+        synced: true, conflict: null, external_etag: external.etag ?? null,
       },
     ]);
     await enqueueEvents(c, [
       {
-        action: 'resolved', source: system, entity_type: type, entity_id: localId, timestamp: now, direction: 'resolution',
-        external_id: externalId, local_version: fin[0]!.version, external_version: externalVersion,
+        action: 'resolved', source: scope.system, entity_type: spec.type, entity_id: localId, timestamp: now, direction: 'resolution',
+        external_id: details.externalId, local_version: fin[0]!.version, external_version: externalVersion,
       },
     ]);
     return result;
   });
 }
+

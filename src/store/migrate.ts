@@ -1,15 +1,29 @@
 /**
- * Applies the ordered SQL files in src/store/migrations once each, recording them in
- * schema_migrations. Re-runnable: applied files are skipped; each file runs in its own transaction.
+ * Applies the ordered SQL files of src/store/migrations, then each connector's own migrations
+ * (in registry order, files in name order), once each, recording them in schema_migrations
+ * (connector files as `<system>/<file>`). Re-runnable: applied files are skipped.
  * Usage: tsx src/store/migrate.ts
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { loadConfigOrExit } from '../config';
+import { CONNECTORS } from '../connectors/registry';
 import { createPool, withTx } from './db';
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
+
+/** Every migration in the order it applies: [recorded name, path]. */
+export function migrationFiles(): [string, string][] {
+  const sql = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files: [string, string][] = sql(MIGRATIONS_DIR).map((f) => [f, join(MIGRATIONS_DIR, f)]);
+  for (const def of CONNECTORS) {
+    if (def.migrationsDir && existsSync(def.migrationsDir)) {
+      for (const f of sql(def.migrationsDir)) files.push([`${def.system}/${f}`, join(def.migrationsDir, f)]);
+    }
+  }
+  return files;
+}
 
 export async function migrate(pool: Pool): Promise<string[]> {
   const applied: string[] = [];
@@ -19,11 +33,11 @@ export async function migrate(pool: Pool): Promise<string[]> {
     await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`);
     const done = new Set((await c.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
-    for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
-      if (done.has(file)) continue;
-      await c.query(readFileSync(join(MIGRATIONS_DIR, file), 'utf8'));
-      await c.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
-      applied.push(file);
+    for (const [name, path] of migrationFiles()) {
+      if (done.has(name)) continue;
+      await c.query(readFileSync(path, 'utf8'));
+      await c.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+      applied.push(name);
     }
   });
   return applied;

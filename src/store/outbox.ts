@@ -5,14 +5,13 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type Redis from 'ioredis';
-import type { EntityType } from '../core/entities';
 
 export type SyncAction = 'created' | 'updated' | 'deleted' | 'conflict' | 'resolved';
 
 export interface SyncEvent {
   action: SyncAction;
   source: string;
-  entity_type: EntityType;
+  entity_type: string;
   entity_id: string;
   timestamp: string;
   /** extra fields: where the change went, the external id, versions */
@@ -22,7 +21,7 @@ export interface SyncEvent {
   external_version?: number | null;
 }
 
-export const channelFor = (type: EntityType): string => `aurora:sync:${type}`;
+export const channelFor = (type: string): string => `aurora:sync:${type}`;
 export const EVENT_STREAM = 'aurora:sync:events';
 
 export async function enqueueEvents(client: PoolClient, events: SyncEvent[]): Promise<void> {

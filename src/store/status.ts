@@ -1,6 +1,10 @@
-/** Sync status per system and entity type, from the registry and sync_state (the API's and CLI's view). */
+/**
+ * Sync status per system, entity type and connection, from the registry and sync_state (the API's
+ * and CLI's view). Keyed by the entity types' plural names, as the design's status response is.
+ */
 import type { Pool } from 'pg';
-import { ENTITIES, ENTITY_TYPES, type EntityType } from '../core/entities';
+import type { ConnectorDefinition } from '../connectors/types';
+import { DEFAULT_CONNECTION } from '../core/model';
 
 export interface EntitySyncStatus {
   last_synced: string | null;
@@ -8,40 +12,64 @@ export interface EntitySyncStatus {
   status: 'synced' | 'pending' | 'conflict' | 'error' | 'never';
   by_status: Record<string, number>;
   last_error: string | null;
+  direction: 'two-way' | 'pull-only';
+  /** pull-only types: local edits that were not sent (the external side stays the truth) */
+  local_edits_not_pushed?: number;
+  /** deletions held back by the mass-delete guard until an operator confirms them */
+  held_deletions?: number;
+  /** per connection (systems with more than one, e.g. each Google user) */
+  connections?: Record<string, Omit<EntitySyncStatus, 'connections' | 'direction'>>;
 }
 
-export async function syncStatus(pool: Pool, systems: readonly string[]): Promise<Record<string, Record<string, EntitySyncStatus>>> {
-  const { rows } = await pool.query<{ external_system: string; entity_type: string; sync_status: string; n: string; last_synced: Date | null }>(
-    `SELECT external_system, entity_type, sync_status, count(*) AS n, max(last_synced) AS last_synced
-     FROM sync_registry WHERE NOT deleted GROUP BY external_system, entity_type, sync_status`,
+interface Count { external_system: string; connection: string; entity_type: string; sync_status: string; n: string; last_synced: Date | null }
+interface State { external_system: string; connection: string; entity_type: string; last_error: string | null; ignored_local_edits: number; pending_deletions: { external_ids: string[] } | null }
+
+function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'connections' | 'direction'> {
+  const by_status: Record<string, number> = {};
+  for (const r of counts) by_status[r.sync_status] = (by_status[r.sync_status] ?? 0) + Number(r.n);
+  const records = counts.reduce((a, r) => a + Number(r.n), 0);
+  const lastSynced = counts.map((r) => r.last_synced).filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0];
+  const lastError = states.map((s) => s.last_error).find(Boolean) ?? null;
+  let status: EntitySyncStatus['status'] = records || states.length ? 'synced' : 'never';
+  if (by_status.pending) status = 'pending';
+  if (by_status.conflict) status = 'conflict';
+  if (by_status.error || lastError) status = 'error';
+  const edits = states.reduce((a, s) => a + (s.ignored_local_edits ?? 0), 0);
+  const held = states.reduce((a, s) => a + (s.pending_deletions?.external_ids.length ?? 0), 0);
+  return {
+    // last_synced is TIMESTAMP (UTC, no zone) in the registry: present it as UTC.
+    last_synced: lastSynced ? utcIso(lastSynced) : null,
+    records,
+    status,
+    by_status,
+    last_error: lastError,
+    ...(edits ? { local_edits_not_pushed: edits } : {}),
+    ...(held ? { held_deletions: held } : {}),
+  };
+}
+
+export async function syncStatus(pool: Pool, systems: readonly ConnectorDefinition[]): Promise<Record<string, Record<string, EntitySyncStatus>>> {
+  const { rows } = await pool.query<Count>(
+    `SELECT external_system, connection, entity_type, sync_status, count(*) AS n, max(last_synced) AS last_synced
+     FROM sync_registry WHERE NOT deleted GROUP BY external_system, connection, entity_type, sync_status`,
   );
-  const { rows: states } = await pool.query<{ external_system: string; entity_type: string; last_error: string | null; last_success_at: Date | null }>(
-    'SELECT external_system, entity_type, last_error, last_success_at FROM sync_state',
+  const { rows: states } = await pool.query<State>(
+    'SELECT external_system, connection, entity_type, last_error, ignored_local_edits, pending_deletions FROM sync_state',
   );
   const out: Record<string, Record<string, EntitySyncStatus>> = {};
-  for (const system of systems) {
-    out[system] = {};
-    for (const type of ENTITY_TYPES) {
-      const mine = rows.filter((r) => r.external_system === system && r.entity_type === type);
-      const state = states.find((s) => s.external_system === system && s.entity_type === type);
-      const by_status = Object.fromEntries(mine.map((r) => [r.sync_status, Number(r.n)]));
-      const records = mine.reduce((a, r) => a + Number(r.n), 0);
-      const lastSynced = mine
-        .map((r) => r.last_synced)
-        .filter((d): d is Date => d !== null)
-        .sort((a, b) => b.getTime() - a.getTime())[0];
-      let status: EntitySyncStatus['status'] = records || state ? 'synced' : 'never';
-      if (by_status.pending) status = 'pending';
-      if (by_status.conflict) status = 'conflict';
-      if (by_status.error || state?.last_error) status = 'error';
-      out[system][ENTITIES[type as EntityType].plural] = {
-        // last_synced is TIMESTAMP (UTC, no zone) in the registry: present it as UTC.
-        last_synced: lastSynced ? utcIso(lastSynced) : null,
-        records,
-        status,
-        by_status,
-        last_error: state?.last_error ?? null,
-      };
+  for (const def of systems) {
+    out[def.system] = {};
+    for (const spec of def.entities) {
+      const mine = rows.filter((r) => r.external_system === def.system && r.entity_type === spec.type);
+      const myStates = states.filter((s) => s.external_system === def.system && s.entity_type === spec.type);
+      const entry: EntitySyncStatus = { ...summarize(mine, myStates), direction: spec.direction };
+      const connections = [...new Set([...mine.map((r) => r.connection), ...myStates.map((s) => s.connection)])].sort();
+      if (connections.length > 1 || (connections.length === 1 && connections[0] !== DEFAULT_CONNECTION)) {
+        entry.connections = Object.fromEntries(
+          connections.map((c) => [c, summarize(mine.filter((r) => r.connection === c), myStates.filter((s) => s.connection === c))]),
+        );
+      }
+      out[def.system][spec.plural] = entry;
     }
   }
   return out;

@@ -16,6 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ErrorType, NON_RETRYABLE_CONFLICT } from '../core/errors';
 import {
   detailsQuery,
   refreshSignal,
@@ -33,7 +34,7 @@ import {
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20, nonRetryableErrorTypes: ['CONFLICT_NOT_OPEN', 'INVALID_RESOLUTION', 'BAD_REQUEST', 'AUTH_FAILED', 'NOT_CONFIGURED'] },
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_CONFLICT },
 });
 
 function message(err: unknown): string {
@@ -67,7 +68,7 @@ export async function conflictWorkflow(input: ConflictWorkflowInput): Promise<Co
       const before = attempts;
       pending = resolution;
       await condition(() => attempts > before);
-      if (!result) throw ApplicationFailure.create({ type: 'RESOLUTION_FAILED', message: lastFailure ?? 'not applied' });
+      if (!result) throw ApplicationFailure.create({ type: ErrorType.ResolutionFailed, message: lastFailure ?? 'not applied' });
       return result;
     },
     {

@@ -5,28 +5,22 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Canonical, EntityType, FieldKind } from '../core/entities';
+import { DEFAULT_CONNECTION, invalidValue, type Canonical, type FieldKind } from '../core/model';
 
-export const SYSTEMS = ['hubspot'] as const;
-export type SystemName = (typeof SYSTEMS)[number];
+type EntityType = string;
 
 export const DEFAULT_TASK_QUEUE = 'aurora-sync';
 
-/** Entity type names a trigger accepts, singular or plural (workflow code cannot import core/entities). */
-export const ENTITY_TYPE_NAMES: Readonly<Record<string, EntityType>> = {
-  contact: 'contact',
-  contacts: 'contact',
-  company: 'company',
-  companies: 'company',
-  deal: 'deal',
-  deals: 'deal',
-};
-
-export const syncWorkflowId = (system: string, prefix = ''): string => `${prefix}sync:${system}`;
+/** `sync:<system>` for a system's only connection, `sync:<system>:<connection>` for each of several (e.g. a Google user). */
+export const syncWorkflowId = (system: string, prefix = '', connection: string = DEFAULT_CONNECTION): string =>
+  connection === DEFAULT_CONNECTION ? `${prefix}sync:${system}` : `${prefix}sync:${system}:${connection}`;
 
 export const SA_SYSTEM = defineSearchAttributeKey('AuroraSystem', SearchAttributeType.KEYWORD);
+export const SA_CONNECTION = defineSearchAttributeKey('AuroraConnection', SearchAttributeType.KEYWORD);
 export const SA_ENTITY_TYPE = defineSearchAttributeKey('AuroraEntityType', SearchAttributeType.KEYWORD);
 export const SA_STATUS = defineSearchAttributeKey('AuroraStatus', SearchAttributeType.KEYWORD);
+/** Registered on the Temporal server (scripts/services.sh; the worker adds any that are missing). */
+export const SEARCH_ATTRIBUTES = [SA_SYSTEM, SA_CONNECTION, SA_ENTITY_TYPE, SA_STATUS];
 
 export interface PullCursorState {
   [key: string]: unknown;
@@ -44,8 +38,13 @@ export interface EntityStatus {
 }
 
 export interface SyncWorkflowInput {
-  system: SystemName;
+  system: string;
+  /** absent in workflows started before connections existed: the system's only connection */
+  connection?: string;
+  /** entity types in the order each cycle syncs them (singular names) */
   entityTypes: EntityType[];
+  /** other names a trigger may use for them (plural → singular) */
+  entityAliases?: Record<string, EntityType>;
   intervalSeconds: number;
   /** heartbeat timeout of the page loops (default 30 s) */
   heartbeatTimeoutSeconds?: number;
@@ -206,10 +205,8 @@ export function validateResolution(input: unknown, details: Pick<ConflictDetails
       const v = (choice as { value: unknown }).value;
       if (v === null) continue;
       if (typeof v !== 'string') return `field "${field}": value must be a string or null`;
-      if (kind === 'ref' || kind === 'refs') return `field "${field}" is an association: choose "local" or "external"`;
-      if (kind === 'numeric' && !Number.isFinite(Number(v))) return `field "${field}": "${v}" is not a number`;
-      if (kind === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(v)) return `field "${field}": "${v}" is not a date (YYYY-MM-DD)`;
-      if (kind === 'email' && !/^[^@\s]+@[^@\s]+$/.test(v)) return `field "${field}": "${v}" is not an email address`;
+      const invalid = invalidValue(kind, v);
+      if (invalid) return `field "${field}"${invalid.startsWith('"') ? ': ' : ' '}${invalid}`;
       if (v.length > 10_000) return `field "${field}": value too long`;
     }
   }

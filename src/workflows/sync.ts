@@ -18,9 +18,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { EntityType } from '../core/entities';
+import { ErrorType, NON_RETRYABLE_SYNC } from '../core/errors';
+import { DEFAULT_CONNECTION } from '../core/model';
 import {
-  ENTITY_TYPE_NAMES,
   MAX_WEBHOOK_IDS,
   SA_STATUS,
   webhookSignal,
@@ -35,7 +35,8 @@ import {
   type TriggerRequest,
 } from './definitions';
 
-const NON_RETRYABLE = ['AUTH_FAILED', 'NOT_CONFIGURED', 'BAD_REQUEST', 'UNKNOWN_SYSTEM'];
+type EntityType = string;
+const NON_RETRYABLE = NON_RETRYABLE_SYNC;
 
 /** Long page loops: heartbeat per page; a retry resumes from the heartbeated cursor. */
 function pageLoopActivities(heartbeatTimeoutSeconds: number) {
@@ -74,8 +75,19 @@ function describeFailure(err: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The ApplicationFailure type of an activity failure (ErrorType), if any. */
+function failureType(err: unknown): string | undefined {
+  const e = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
+}
+
+/** Plural names a trigger may use, for workflows started before inputs carried them. */
+const pluralOf = (t: string): string => (/[^aeiou]y$/.test(t) ? `${t.slice(0, -1)}ies` : `${t}s`);
+
 export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   const { system, entityTypes } = input;
+  const connection = input.connection ?? DEFAULT_CONNECTION;
+  const aliases: Record<string, EntityType> = input.entityAliases ?? Object.fromEntries(entityTypes.map((t) => [pluralOf(t), t]));
   const state = input.state ?? { cursors: {}, status: {}, cycles: 0, pending: [] };
   const webhookIds: Record<string, string[]> = state.webhookIds ?? {};
   const hasWebhookWork = () => Object.values(webhookIds).some((ids) => ids.length > 0);
@@ -94,7 +106,8 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   /** The entity type a trigger names (singular or plural); undefined = all; null = not one of ours. */
   const entityOf = (req?: TriggerRequest): EntityType | undefined | null => {
     if (req?.entityType === undefined || req.entityType === null) return undefined;
-    const t = ENTITY_TYPE_NAMES[String(req.entityType).toLowerCase()];
+    const name = String(req.entityType).toLowerCase();
+    const t = entityTypes.includes(name) ? name : aliases[name];
     return t && entityTypes.includes(t) ? t : null;
   };
   const accept = (req?: TriggerRequest): TriggerRequest => ({ entityType: entityOf(req) ?? undefined, requestId: req?.requestId });
@@ -125,7 +138,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     },
   );
   setHandler(webhookSignal, (change) => {
-    const type = change?.entityType ? ENTITY_TYPE_NAMES[String(change.entityType)] : undefined;
+    const type = change?.entityType ? entityOf({ entityType: change.entityType }) : undefined;
     if (!type || !entityTypes.includes(type) || !Array.isArray(change.ids)) return;
     const list = (webhookIds[type] ??= []);
     const known = new Set(list);
@@ -152,35 +165,40 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     entities: state.status,
   }));
 
-  async function syncEntity(type: EntityType): Promise<void> {
+  /** Pulls then pushes one entity type; answers the failure type that stopped it, if any. */
+  async function syncEntity(type: EntityType): Promise<string | undefined> {
     const st = (state.status[type] ??= blankStatus());
     st.lastCycleAt = new Date().toISOString();
     const pageLoop = pageLoopActivities(settings.heartbeatTimeoutSeconds);
     const errors: string[] = [];
+    let failed: string | undefined;
     try {
-      const pulled = await pageLoop.pullEntity({ system, entityType: type, cursor: state.cursors[type] ?? null });
+      const pulled = await pageLoop.pullEntity({ system, connection, entityType: type, cursor: state.cursors[type] ?? null });
       state.cursors[type] = pulled.cursor;
       st.cursor = pulled.cursor;
       st.lastPull = { ...pulled.counts };
     } catch (err) {
       errors.push(`pull: ${describeFailure(err)}`);
+      failed = failureType(err);
     }
-    // Local changes still go out when the pull failed, unless HubSpot refused the credentials.
-    if (!errors.some((e) => e.includes('AUTH_FAILED'))) {
+    // Local changes still go out when the pull failed, unless the system refused the credentials.
+    if (failed !== ErrorType.Auth) {
       try {
-        st.lastPush = { ...(await pageLoop.pushEntity({ system, entityType: type })) };
+        st.lastPush = { ...(await pageLoop.pushEntity({ system, connection, entityType: type })) };
       } catch (err) {
         errors.push(`push: ${describeFailure(err)}`);
+        failed ??= failureType(err);
       }
     }
     const error = errors.length ? errors.join('; ') : null;
     if (!error) st.lastSuccessAt = new Date().toISOString();
     st.lastError = error;
     try {
-      await shortCall.recordOutcome({ system, entityType: type, error });
+      await shortCall.recordOutcome({ system, connection, entityType: type, error });
     } catch {
       // bookkeeping only; the status query still has it
     }
+    return failed;
   }
 
   // A new workflow syncs at once (unless asked not to); a continued one waits for its timer.
@@ -190,7 +208,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
       if (!ids.length) continue;
       const st = (state.status[type] ??= blankStatus());
       try {
-        const counts = await shortPages.pullByIds({ system, entityType: type, ids });
+        const counts = await shortPages.pullByIds({ system, connection, entityType: type, ids });
         st.lastWebhook = { at: new Date().toISOString(), ...counts };
       } catch (err) {
         // Not lost: the next incremental pull reads these records anyway.
@@ -241,9 +259,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
         state.status[type]!.lastError = authFailure;
         continue;
       }
-      await syncEntity(type);
-      const err = state.status[type]?.lastError;
-      if (err?.includes('AUTH_FAILED')) authFailure = err;
+      if ((await syncEntity(type)) === ErrorType.Auth) authFailure = state.status[type]?.lastError ?? 'credentials rejected';
     }
     try {
       await shortCall.publishEvents();

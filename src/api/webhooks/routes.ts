@@ -1,16 +1,19 @@
 /**
- * Webhook endpoints: verify, deduplicate, answer fast, and hand the work to the system's workflow
- * by signal (signalWithStart when it is not running). Never sync inside the request.
+ * Webhook endpoints, one per connector that declares webhooks (`POST /api/webhooks/<path>`): the
+ * connector verifies and routes; this layer keeps the raw body, deduplicates, counts outcomes,
+ * answers fast and hands the work to the sync workflows by signal (signalWithStart when a
+ * workflow is not running). Never syncs inside the request.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
 import type { Metrics } from '../../metrics';
-import { ENTITY_TYPES, type EntityType } from '../../core/entities';
-import { startOptionsFor } from '../../temporal';
-import { webhookSignal, type SystemName } from '../../workflows/definitions';
-import { verifyFireflies, verifyGoogleChannel, verifyHubSpot } from './verify';
+import { CONNECTORS } from '../../connectors/registry';
+import type { WebhookContext } from '../../connectors/types';
+import { findChannel, touchChannel } from '../../store/state';
+import { freshEventIds } from '../../store/webhooks';
+import { signalWebhook, triggerSync } from '../../temporal';
 
 export interface WebhookDeps {
   cfg: Config;
@@ -18,26 +21,6 @@ export interface WebhookDeps {
   temporal: Client;
   metrics?: Metrics;
   configuredSystems: ReadonlySet<string>;
-}
-
-const HUBSPOT_TYPES: Record<string, EntityType> = { contact: 'contact', company: 'company', deal: 'deal' };
-const SUBSCRIPTION = /^(contact|company|deal)\.(creation|deletion|propertyChange|restore|merge|associationChange|privacyDeletion)$/;
-/** associationType like CONTACT_TO_COMPANY: the other side's entity type */
-function otherSide(associationType: unknown): EntityType | undefined {
-  const m = /_TO_([A-Z]+)/.exec(String(associationType ?? ''));
-  return m ? HUBSPOT_TYPES[m[1]!.toLowerCase()] : undefined;
-}
-
-interface HubSpotEvent {
-  eventId: number | string;
-  subscriptionType: string;
-  objectId: number | string;
-  occurredAt?: number;
-  primaryObjectId?: number | string;
-  mergedObjectIds?: (number | string)[];
-  toObjectId?: number | string;
-  fromObjectId?: number | string;
-  associationType?: string;
 }
 
 export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void {
@@ -57,100 +40,35 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
       return reject(reply, system, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, 'error', err.statusCode && err.statusCode < 500 ? err.message : 'internal error');
     });
 
-    scope.post('/api/webhooks/hubspot', async (req, reply) => {
-      const raw = typeof req.body === 'string' ? req.body : '';
-      const secret = deps.cfg.webhooks.hubspotClientSecret;
-      if (!secret || !deps.configuredSystems.has('hubspot')) {
-        return reject(reply, 'hubspot', 503, 'not_configured', 'hubspot webhooks are not configured (HUBSPOT_CLIENT_SECRET and HUBSPOT_API_KEY)');
-      }
-      const verdict = verifyHubSpot({
-        method: req.method,
-        uri: deps.cfg.webhooks.publicBaseUrl + req.url,
-        rawBody: raw,
-        headers: req.headers,
-        clientSecret: secret,
-      });
-      if (!verdict.ok) return reject(reply, 'hubspot', 401, /stale/.test(verdict.reason) ? 'stale' : 'bad_signature', verdict.reason);
-      let events: HubSpotEvent[];
-      try {
-        events = JSON.parse(raw) as HubSpotEvent[];
-      } catch {
-        return reject(reply, 'hubspot', 400, 'malformed', 'body is not valid JSON');
-      }
-      if (!Array.isArray(events) || events.length === 0) return reject(reply, 'hubspot', 400, 'malformed', 'expected a non-empty JSON array of events');
-      for (const e of events) {
-        if (typeof e !== 'object' || e === null || !/^\d+$/.test(String(e.eventId ?? '')) || !/^\d+$/.test(String(e.objectId ?? '')) || typeof e.subscriptionType !== 'string') {
-          return reject(reply, 'hubspot', 400, 'malformed', 'each event needs numeric eventId and objectId and a subscriptionType');
-        }
-        if (!SUBSCRIPTION.test(e.subscriptionType)) {
-          return reject(reply, 'hubspot', 400, 'unknown_type', `unsupported subscriptionType "${e.subscriptionType}"`);
-        }
-      }
-      // Deduplicate by eventId: HubSpot retries deliveries; a replayed batch changes nothing.
-      const { rows } = await deps.db.query<{ event_id: string }>(
-        `INSERT INTO webhook_events (system, event_id) SELECT 'hubspot', unnest($1::text[])
-         ON CONFLICT DO NOTHING RETURNING event_id`,
-        [events.map((e) => String(e.eventId))],
-      );
-      const fresh = new Set(rows.map((r) => r.event_id));
-      const ids = new Map<EntityType, Set<string>>();
-      const add = (type: EntityType | undefined, id: unknown) => {
-        if (type && id !== undefined && id !== null && /^\d+$/.test(String(id))) (ids.get(type) ?? ids.set(type, new Set()).get(type)!).add(String(id));
+    for (const def of CONNECTORS) {
+      const handler = def.webhooks;
+      if (!handler) continue;
+      const ctx: WebhookContext = {
+        fresh: (ids) => freshEventIds(deps.db, def.system, ids),
+        channel: async (id) => {
+          const ch = await findChannel(deps.db, id);
+          return ch && ch.system === def.system ? ch : null;
+        },
       };
-      for (const e of events) {
-        if (!fresh.has(String(e.eventId))) continue;
-        const type = HUBSPOT_TYPES[e.subscriptionType.split('.')[0]!];
-        add(type, e.objectId);
-        if (e.subscriptionType.endsWith('.merge')) {
-          add(type, e.primaryObjectId);
-          for (const m of e.mergedObjectIds ?? []) add(type, m);
+      scope.post(`/api/webhooks/${handler.path}`, async (req, reply) => {
+        if (!deps.configuredSystems.has(def.system)) {
+          return reject(reply, handler.path, 503, 'not_configured', `${def.system} is not configured on this installation (no credentials)`);
         }
-        if (e.subscriptionType.endsWith('.associationChange')) {
-          add(type, e.fromObjectId);
-          add(otherSide(e.associationType), e.toObjectId);
+        const verdict = await handler.handle(
+          { method: req.method, publicUrl: deps.cfg.webhooks.publicBaseUrl + req.url, headers: req.headers, rawBody: typeof req.body === 'string' ? req.body : '' },
+          ctx,
+          deps.cfg,
+        );
+        count(handler.path, verdict.outcome);
+        const channelId = req.headers['x-goog-channel-id'];
+        if (verdict.status < 300 && typeof channelId === 'string') await touchChannel(deps.db, channelId);
+        for (const work of verdict.work ?? []) {
+          const target = { system: def.system, connection: work.connection };
+          if ('ids' in work) await signalWebhook(deps.temporal, deps.cfg, target, work.entityType, work.ids);
+          else await triggerSync(deps.temporal, deps.cfg, target, work.entityType);
         }
-      }
-      count('hubspot', fresh.size ? 'accepted' : 'duplicate');
-      if (ids.size) {
-        const opts = startOptionsFor(deps.cfg, 'hubspot' as SystemName, { runImmediately: false });
-        for (const type of ENTITY_TYPES) {
-          const list = ids.get(type);
-          if (!list?.size) continue;
-          await deps.temporal.workflow.signalWithStart('syncWorkflow', { ...opts, signal: webhookSignal, signalArgs: [{ entityType: type, ids: [...list] }] });
-        }
-      }
-      return reply.code(200).send({ accepted: fresh.size, duplicates: events.length - fresh.size });
-    });
-
-    scope.post('/api/webhooks/google', async (req, reply) => {
-      const token = deps.cfg.webhooks.googleChannelToken;
-      if (!token) return reject(reply, 'google', 503, 'not_configured', 'google_workspace is not configured (GOOGLE_CHANNEL_TOKEN)');
-      const h = (n: string) => req.headers[n] as string | undefined;
-      if (!h('x-goog-channel-id') || !h('x-goog-resource-state') || !h('x-goog-resource-id')) {
-        return reject(reply, 'google', 400, 'malformed', 'missing X-Goog-Channel-ID / X-Goog-Resource-ID / X-Goog-Resource-State');
-      }
-      const verdict = verifyGoogleChannel(req.headers, token);
-      if (!verdict.ok) return reject(reply, 'google', 401, 'bad_signature', verdict.reason);
-      // Verified; the Google Workspace sync arrives with its own issue.
-      return reject(reply, 'google', 503, 'not_configured', 'google_workspace sync is not configured on this installation yet; notification verified and dropped');
-    });
-
-    scope.post('/api/webhooks/fireflies', async (req, reply) => {
-      const secret = deps.cfg.webhooks.firefliesSecret;
-      if (!secret) return reject(reply, 'fireflies', 503, 'not_configured', 'fireflies is not configured (FIREFLIES_WEBHOOK_SECRET)');
-      const raw = typeof req.body === 'string' ? req.body : '';
-      const verdict = verifyFireflies(req.headers, raw, secret);
-      if (!verdict.ok) return reject(reply, 'fireflies', 401, 'bad_signature', verdict.reason);
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(raw) as Record<string, unknown>;
-      } catch {
-        return reject(reply, 'fireflies', 400, 'malformed', 'body is not valid JSON');
-      }
-      if (typeof body !== 'object' || body === null || typeof (body.meeting_id ?? body.meetingId) !== 'string') {
-        return reject(reply, 'fireflies', 400, 'malformed', 'expected {meeting_id} (v2) or {meetingId} (v1)');
-      }
-      return reject(reply, 'fireflies', 503, 'not_configured', 'fireflies sync is not configured on this installation yet; notification verified and dropped');
-    });
+        return reply.code(verdict.status).send(verdict.body);
+      });
+    }
   });
 }

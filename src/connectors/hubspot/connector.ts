@@ -5,7 +5,7 @@
  */
 import { Client } from '@hubspot/api-client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ENTITIES, ENTITY_TYPES, normalizeValue, type Canonical, type EntityType } from '../../core/entities';
+import { normalizeValue, type Canonical } from '../../core/model';
 import { RollingWindowLimiter, type RequestBudget } from '../../core/ratelimit';
 import { keepAlive, patientSleep } from '../../core/progress';
 import {
@@ -19,9 +19,10 @@ import {
   type WriteOutcome,
   type WriteUpdate,
 } from '../types';
+import { hubspotSpec } from './entities';
 import {
   AURORA_ID_PROPERTY,
-  HUBSPOT_MAP,
+  hubspotMap,
   lastModifiedMs,
   readProperties,
   toExternalRecord,
@@ -30,6 +31,7 @@ import {
 } from './mapping';
 
 export interface HubSpotConnectorOptions {
+  connection: string;
   accessToken: string;
   baseUrl: string;
   ratePer10s: number;
@@ -95,7 +97,7 @@ interface BatchError {
 
 export class HubSpotConnector implements Connector {
   readonly system = 'hubspot';
-  readonly entityTypes = ENTITY_TYPES;
+  readonly connection: string;
   readonly batchSize = 100;
   private readonly client: Client;
   private readonly general: RequestBudget;
@@ -106,6 +108,7 @@ export class HubSpotConnector implements Connector {
   readonly calls = { total: 0, search: 0, rateLimited: 0, retried: 0 };
 
   constructor(private readonly opts: HubSpotConnectorOptions) {
+    this.connection = opts.connection;
     // numberOfApiCallRetries 0: retries are ours (they honour Retry-After and keep heartbeats going).
     this.client = new Client({ accessToken: opts.accessToken, basePath: opts.baseUrl, numberOfApiCallRetries: 0 });
     this.general = opts.budgets?.general ?? new RollingWindowLimiter(opts.ratePer10s, 10_000);
@@ -119,10 +122,10 @@ export class HubSpotConnector implements Connector {
   }
 
   /** Reads the associations the canonical form carries (as HubSpot ids) for a page of records. */
-  private async withAssociations(type: EntityType, records: ExternalRecord[]): Promise<ExternalRecord[]> {
-    const assocs = HUBSPOT_MAP[type].associations;
+  private async withAssociations(type: string, records: ExternalRecord[]): Promise<ExternalRecord[]> {
+    const assocs = hubspotMap(type).associations;
     if (!assocs || !records.length) return records;
-    const from = HUBSPOT_MAP[type].objectType;
+    const from = hubspotMap(type).objectType;
     for (const [field, a] of Object.entries(assocs)) {
       const found = new Map<string, { id: string; primary: boolean }[]>();
       // Association batch reads take up to 1,000 ids: one call per page of records.
@@ -136,7 +139,7 @@ export class HubSpotConnector implements Connector {
       }
       for (const r of records) {
         const to = found.get(r.externalId) ?? [];
-        if (ENTITIES[type].fields[field] === 'ref') r.fields[field] = (to.find((t) => t.primary) ?? to[0])?.id ?? null;
+        if (hubspotSpec(type).fields[field] === 'ref') r.fields[field] = (to.find((t) => t.primary) ?? to[0])?.id ?? null;
         else r.fields[field] = normalizeValue('refs', to.map((t) => t.id));
       }
     }
@@ -147,10 +150,10 @@ export class HubSpotConnector implements Connector {
    * Makes HubSpot's associations match the canonical ref fields (HubSpot ids) of written records:
    * archive the ones no longer wanted, create the missing ones (default type; primary when first).
    */
-  private async writeAssociations(type: EntityType, changes: { externalId: string; want: Canonical; had: Canonical | null }[]): Promise<void> {
-    const assocs = HUBSPOT_MAP[type].associations;
+  private async writeAssociations(type: string, changes: { externalId: string; want: Canonical; had: Canonical | null }[]): Promise<void> {
+    const assocs = hubspotMap(type).associations;
     if (!assocs || !changes.length) return;
-    const from = HUBSPOT_MAP[type].objectType;
+    const from = hubspotMap(type).objectType;
     for (const [field, a] of Object.entries(assocs)) {
       // The SDK's models name the field `_from` (serialised as "from").
       const add: { _from: { id: string }; to: { id: string } }[] = [];
@@ -178,8 +181,8 @@ export class HubSpotConnector implements Connector {
     }
   }
 
-  private apis(type: EntityType): ObjectApis {
-    return this.client.crm[HUBSPOT_MAP[type].objectType] as unknown as ObjectApis;
+  private apis(type: string): ObjectApis {
+    return this.client.crm[hubspotMap(type).objectType] as unknown as ObjectApis;
   }
 
   /**
@@ -188,14 +191,18 @@ export class HubSpotConnector implements Connector {
    */
   private async call<T>(kind: 'general' | 'search', fn: () => Promise<T>, handles: (code: number) => boolean = () => false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      if (kind === 'search') await this.search.acquire();
-      await this.general.acquire();
+      // Each slot counts again from when its request is done (see core/ratelimit).
+      const releaseSearch = kind === 'search' ? await this.search.acquire() : undefined;
+      const release = await this.general.acquire();
       keepAlive();
       this.calls.total++;
       this.opts.onRequest?.();
       if (kind === 'search') this.calls.search++;
       try {
-        return await fn();
+        return await fn().finally(() => {
+          release();
+          releaseSearch?.();
+        });
       } catch (e) {
         const err = e as ApiErrorLike;
         const code = err.code;
@@ -240,14 +247,14 @@ export class HubSpotConnector implements Connector {
     }
   }
 
-  private readonly prepared = new Set<EntityType>();
+  private readonly prepared = new Set<string>();
 
   /** Creates the engine's custom properties where missing (once per process and entity type). */
-  async prepare(type: EntityType): Promise<void> {
+  async prepare(type: string): Promise<void> {
     if (this.prepared.has(type)) return;
-    const objectType = HUBSPOT_MAP[type].objectType;
+    const objectType = hubspotMap(type).objectType;
     const wanted: { name: string; unique: boolean }[] = [{ name: AURORA_ID_PROPERTY, unique: true }];
-    for (const prop of Object.values(HUBSPOT_MAP[type].properties)) {
+    for (const prop of Object.values(hubspotMap(type).properties)) {
       if (prop.startsWith('aurora_')) wanted.push({ name: prop, unique: false });
     }
     for (const { name, unique } of wanted) {
@@ -273,7 +280,7 @@ export class HubSpotConnector implements Connector {
     this.prepared.add(type);
   }
 
-  private searchBody(type: EntityType, filters: object[], sortBy: string) {
+  private searchBody(type: string, filters: object[], sortBy: string) {
     return { filterGroups: [{ filters }], sorts: [{ propertyName: sortBy, direction: 'ASCENDING' }], properties: readProperties(type), limit: this.pageSize, after: '0' };
   }
 
@@ -283,8 +290,8 @@ export class HubSpotConnector implements Connector {
    * are drained ordered by hs_object_id). A fresh run re-reads `searchLookbackMs` before the
    * cursor, because HubSpot's search index lags behind writes; unchanged records cost no writes.
    */
-  async *listChanges(type: EntityType, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage> {
-    const lm = HUBSPOT_MAP[type].lastModified;
+  async *listChanges(type: string, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage> {
+    const lm = hubspotMap(type).lastModified;
     const apis = this.apis(type);
     const prev = cursor as HubSpotCursor | null;
     let ts = 0;
@@ -347,19 +354,19 @@ export class HubSpotConnector implements Connector {
     }
   }
 
-  async *listDeleted(type: EntityType): AsyncIterable<ExternalRecord[]> {
+  async *listDeleted(type: string): AsyncIterable<ExternalRecord[]> {
     const apis = this.apis(type);
     let after: string | undefined;
     do {
       const page = await this.call('general', () =>
-        apis.basicApi.getPage(100, after, [AURORA_ID_PROPERTY, HUBSPOT_MAP[type].lastModified], undefined, undefined, true),
+        apis.basicApi.getPage(100, after, [AURORA_ID_PROPERTY, hubspotMap(type).lastModified], undefined, undefined, true),
       );
       if (page.results.length) yield page.results.map((r) => ({ ...toExternalRecord(type, r), archived: true }));
       after = page.paging?.next?.after;
     } while (after);
   }
 
-  async readByIds(type: EntityType, externalIds: string[]): Promise<ExternalRecord[]> {
+  async readByIds(type: string, externalIds: string[]): Promise<ExternalRecord[]> {
     const out: ExternalRecord[] = [];
     for (let i = 0; i < externalIds.length; i += this.batchSize) {
       const ids = externalIds.slice(i, i + this.batchSize);
@@ -371,7 +378,7 @@ export class HubSpotConnector implements Connector {
     return this.withAssociations(type, out);
   }
 
-  async readArchived(type: EntityType, externalIds: string[]): Promise<ExternalRecord[]> {
+  async readArchived(type: string, externalIds: string[]): Promise<ExternalRecord[]> {
     const out: ExternalRecord[] = [];
     for (let i = 0; i < externalIds.length; i += this.batchSize) {
       const ids = externalIds.slice(i, i + this.batchSize);
@@ -383,12 +390,12 @@ export class HubSpotConnector implements Connector {
     return out;
   }
 
-  private outcome(type: EntityType, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean, changed?: string[]): WriteOutcome {
+  private outcome(type: string, localId: string, obj: HubSpotObject, sent: Canonical, created?: boolean, changed?: string[]): WriteOutcome {
     const rec = toExternalRecord(type, obj);
     // HubSpot answers with the stored values of what we sent (it may normalise them); fields we did
     // not send keep our values, so a change HubSpot has and we have not pulled yet still shows as one.
     const fields: Canonical = { ...sent }; // associations: what we sent is what HubSpot now has
-    for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) {
+    for (const [field, prop] of Object.entries(hubspotMap(type).properties)) {
       if (changed && !changed.includes(field)) continue;
       if (prop in obj.properties) fields[field] = rec.fields[field] ?? null;
     }
@@ -412,7 +419,7 @@ export class HubSpotConnector implements Connector {
     }
   }
 
-  async create(type: EntityType, creates: WriteCreate[]): Promise<WriteOutcome[]> {
+  async create(type: string, creates: WriteCreate[]): Promise<WriteOutcome[]> {
     const outcomes = await this.isolate(creates, async (batch) => {
       // Upsert keyed by the Aurora id: a create retried after a timeout finds the record it made.
       const res = await this.call('general', () =>
@@ -443,7 +450,7 @@ export class HubSpotConnector implements Connector {
     return outcomes;
   }
 
-  async update(type: EntityType, updates: WriteUpdate[]): Promise<WriteOutcome[]> {
+  async update(type: string, updates: WriteUpdate[]): Promise<WriteOutcome[]> {
     const props = (u: WriteUpdate) => toHubSpotProperties(type, u.changed ? pick(u.fields, u.changed) : u.fields);
     // Only associations changed: nothing to send to the object itself.
     const refOnly = updates.filter((u) => Object.keys(props(u)).length === 0);
@@ -472,7 +479,7 @@ export class HubSpotConnector implements Connector {
     return outcomes;
   }
 
-  async delete(type: EntityType, deletes: WriteDelete[]): Promise<WriteOutcome[]> {
+  async delete(type: string, deletes: WriteDelete[]): Promise<WriteOutcome[]> {
     if (!deletes.length) return [];
     await this.call('general', () => this.apis(type).batchApi.archive({ inputs: deletes.map((d) => ({ id: d.externalId })) }));
     const now = new Date().toISOString();

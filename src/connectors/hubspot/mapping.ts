@@ -1,6 +1,9 @@
 /** Pure mappers between HubSpot CRM objects and Aurora's canonical records. */
-import { canonicalize, ENTITIES, type Canonical, type EntityType } from '../../core/entities';
+import { canonicalize, type Canonical } from '../../core/model';
 import type { ExternalRecord } from '../types';
+import { hubspotSpec, type HubSpotEntityType } from './entities';
+
+type EntityType = HubSpotEntityType;
 
 export type HubSpotObjectType = 'contacts' | 'companies' | 'deals';
 
@@ -24,7 +27,7 @@ export interface HubSpotEntityMap {
 /** Custom unique property carrying the Aurora id: the idempotency key for creates (written once, at creation). */
 export const AURORA_ID_PROPERTY = 'aurora_id';
 
-export const HUBSPOT_MAP: Record<EntityType, HubSpotEntityMap> = {
+const HUBSPOT_MAPS: Record<EntityType, HubSpotEntityMap> = {
   contact: {
     objectType: 'contacts',
     lastModified: 'lastmodifieddate',
@@ -56,9 +59,16 @@ export const HUBSPOT_MAP: Record<EntityType, HubSpotEntityMap> = {
   },
 };
 
+/** How one entity type maps to HubSpot (throws for a type HubSpot does not have). */
+export function hubspotMap(type: string): HubSpotEntityMap {
+  const m = HUBSPOT_MAPS[type as EntityType];
+  if (!m) throw new Error(`hubspot has no entity type "${type}"`);
+  return m;
+}
+
 /** Every property the engine reads for an entity type. */
-export function readProperties(type: EntityType): string[] {
-  const m = HUBSPOT_MAP[type];
+export function readProperties(type: string): string[] {
+  const m = hubspotMap(type);
   return [...Object.values(m.properties), AURORA_ID_PROPERTY, m.lastModified, 'hs_object_id'];
 }
 
@@ -78,18 +88,18 @@ function iso(value: Date | string | undefined | null): string | undefined {
 }
 
 /** Epoch ms of the object's last modification (the property, else updatedAt). */
-export function lastModifiedMs(type: EntityType, obj: HubSpotObject): number {
-  const v = iso(obj.properties[HUBSPOT_MAP[type].lastModified]) ?? iso(obj.updatedAt);
+export function lastModifiedMs(type: string, obj: HubSpotObject): number {
+  const v = iso(obj.properties[hubspotMap(type).lastModified]) ?? iso(obj.updatedAt);
   return v ? Date.parse(v) : 0;
 }
 
-export function toCanonical(type: EntityType, obj: HubSpotObject): Canonical {
+export function toCanonical(type: string, obj: HubSpotObject): Canonical {
   const values: Record<string, unknown> = {};
-  for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) values[field] = obj.properties[prop];
-  return canonicalize(type, values);
+  for (const [field, prop] of Object.entries(hubspotMap(type).properties)) values[field] = obj.properties[prop];
+  return canonicalize(hubspotSpec(type), values);
 }
 
-export function toExternalRecord(type: EntityType, obj: HubSpotObject): ExternalRecord {
+export function toExternalRecord(type: string, obj: HubSpotObject): ExternalRecord {
   const ms = lastModifiedMs(type, obj);
   return {
     externalId: String(obj.id),
@@ -102,10 +112,10 @@ export function toExternalRecord(type: EntityType, obj: HubSpotObject): External
 }
 
 /** Canonical fields -> HubSpot properties (strings; null clears a property). */
-export function toHubSpotProperties(type: EntityType, fields: Canonical): Record<string, string> {
+export function toHubSpotProperties(type: string, fields: Canonical): Record<string, string> {
   const out: Record<string, string> = {};
-  const spec = ENTITIES[type].fields;
-  for (const [field, prop] of Object.entries(HUBSPOT_MAP[type].properties)) {
+  const spec = hubspotSpec(type).fields;
+  for (const [field, prop] of Object.entries(hubspotMap(type).properties)) {
     if (!(field in fields)) continue;
     const v = fields[field];
     if (v === null || v === undefined) out[prop] = '';

@@ -1,0 +1,381 @@
+/**
+ * The pull data plane: applying a page of external records and deletions to a local table and the
+ * registry. The per-record decisions come from the pure `reconcile()`; this module loads what they
+ * need and writes their outcome — rows, registry and events — in one transaction, set-based.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import type { ConflictPolicy } from '../config';
+import { contentHash } from '../core/hash';
+import { columnFields, refFields, type Canonical } from '../core/model';
+import { reconcile, type OpenConflict } from '../core/reconcile';
+import type { ExternalDeletion, ExternalRecord } from '../connectors/types';
+import { withTx } from './db';
+import { loadLocal, localCanonical, recordsetColumns, recordsetRow, selectFields, connectionFilter, translateRefs, writeJoins, type LocalRow } from './local';
+import { enqueueEvents, type SyncEvent } from './outbox';
+import { keepRegistry, toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
+
+export interface PullCounts {
+  fetched: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  conflicts: number;
+  skipped: number;
+  /** records Postgres rejected (marked as errors; the rest of the page went in) */
+  failed: number;
+}
+export const emptyPullCounts = (): PullCounts => ({ fetched: 0, created: 0, updated: 0, deleted: 0, unchanged: 0, conflicts: 0, skipped: 0, failed: 0 });
+
+export function addCounts<T extends object>(total: T, more: Partial<T>): T {
+  for (const [k, v] of Object.entries(more)) {
+    if (typeof v === 'number') (total as Record<string, number>)[k] = ((total as Record<string, number>)[k] ?? 0) + v;
+  }
+  return total;
+}
+
+export interface PullOptions {
+  /** how a record changed on both sides is decided (default last-write-wins) */
+  policy?: ConflictPolicy;
+  /** out: local ids of conflicts opened or changed by this page (their workflows need a nudge) */
+  conflicts?: string[];
+  /** out: local ids of conflicts this page closed (an operator retry): their workflows finish */
+  closed?: string[];
+}
+
+const LWW: ConflictPolicy = { policy: 'last-write-wins', fallback: 'last-write-wins' };
+
+/**
+ * Applies one page of external records: per record, reconcile() decides (unchanged, create,
+ * update, last-write-wins, merge, open a conflict…); the outcome is written set-based.
+ */
+export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalRecord[], opts: PullOptions = {}): Promise<PullCounts> {
+  const { system, connection, spec } = scope;
+  const policy = opts.policy ?? LWW;
+  const conflictIds = opts.conflicts ?? [];
+  const closedIds = opts.closed ?? [];
+  const counts = emptyPullCounts();
+  counts.fetched = input.length;
+  if (!input.length) return counts;
+  const fields = columnFields(spec);
+
+  return withTx(pool, async (c) => {
+    // Associations arrive as external ids: bring them into Aurora's id space first.
+    const records = input.map((r) => ({ ...r, fields: { ...r.fields } }));
+    await translateRefs(c, scope, records.map((r) => r.fields), 'local');
+    const extIds = records.map((r) => r.externalId);
+    const auroraIds = records.map((r) => r.auroraId).filter((x): x is string => Boolean(x));
+    const { rows: regs } = await c.query<RegistryRow>(
+      `SELECT * FROM sync_registry WHERE external_system = $1 AND entity_type = $2
+         AND ((connection = $5 AND external_id = ANY($3::text[])) OR local_id = ANY($4::text[]))
+       ORDER BY id FOR UPDATE`,
+      [system, spec.type, extIds, auroraIds, connection],
+    );
+    const regByExt = new Map(regs.filter((r) => r.external_id && r.connection === connection).map((r) => [r.external_id!, r]));
+    const regByLocal = new Map(regs.map((r) => [r.local_id, r]));
+    const locals = await loadLocal(c, spec, [...new Set([...regs.map((r) => r.local_id), ...auroraIds])]);
+    const matched = await matchByNaturalKey(c, scope, records.filter((r) => !regByExt.has(r.externalId) && !(r.auroraId && locals.has(r.auroraId))));
+
+    const inserts: Record<string, unknown>[] = [];
+    const updates: Record<string, unknown>[] = [];
+    type Pending = { rec: ExternalRecord; reg?: RegistryRow; localId: string; hash: string; resolution: unknown; kind: 'created' | 'updated'; pushBack?: boolean };
+    const pending: Pending[] = [];
+    const registryOnly: RegistryWrite[] = [];
+    const conflictEvents: SyncEvent[] = [];
+    const now = new Date().toISOString();
+    const matchKey = (rec: ExternalRecord) => (spec.matchBy ? (rec.fields[spec.matchBy] ?? '') : '');
+
+    for (const rec of records) {
+      let reg = regByExt.get(rec.externalId);
+      // A record we created whose registry row lost its external id (crash between write and commit).
+      if (!reg && rec.auroraId) {
+        const byLocal = regByLocal.get(rec.auroraId);
+        if (byLocal && (!byLocal.external_id || byLocal.external_id === rec.externalId)) reg = byLocal;
+      }
+      let local: LocalRow | undefined = reg ? locals.get(reg.local_id) : ((rec.auroraId && locals.get(rec.auroraId)) || matched.get(matchKey(rec)));
+      if (local && !reg) {
+        matched.delete(matchKey(rec)); // one external record per local row
+        reg = regByLocal.get(local.id); // e.g. an error row left by a failed create
+      }
+      const view = local
+        ? { id: local.id, values: localCanonical(spec, local), version: local.version, updated_at: toIso(local.updated_at), deleted: local.deleted_at !== null }
+        : null;
+      const d = reconcile({ rec, reg: reg ?? null, local: view, policy, direction: spec.direction, now });
+      const hash = contentHash(rec.fields);
+      switch (d.kind) {
+        case 'held':
+          counts.skipped++;
+          if (d.refresh) {
+            registryOnly.push({ ...keepRegistry(reg!), sync_status: 'conflict', conflict: d.refresh });
+            conflictIds.push(reg!.local_id);
+          }
+          break;
+        case 'stale':
+          counts.skipped++;
+          break;
+        case 'unchanged':
+          counts.unchanged++;
+          break;
+        case 'create': {
+          // New to Aurora (or its local row is gone): create it, keyed by the Aurora id when the external side carries one.
+          const localId = d.localId ?? rec.auroraId ?? randomUUID();
+          inserts.push(recordsetRow(spec, localId, rec.fields, connection));
+          pending.push({ rec, reg, localId, hash, resolution: null, kind: 'created' });
+          break;
+        }
+        case 'agree':
+          // Both sides already agree (e.g. the same edit on both, or a first link): record it, change nothing.
+          registryOnly.push({
+            local_id: view!.id, external_id: rec.externalId, local_version: view!.version,
+            external_version: reg?.external_id ? (reg.external_version ?? 0) + (reg.synced_hash === hash ? 0 : 1) : 1,
+            sync_status: 'synced', error_message: null, synced_hash: hash, synced_snapshot: rec.fields,
+            external_updated_at: rec.updatedAt, local_updated_at: view!.updated_at, deleted: false,
+            last_resolution: null, synced: true, external_etag: rec.etag ?? null,
+          });
+          counts.unchanged++;
+          break;
+        case 'open-conflict':
+          // A person decides: open the conflict, leave both sides as they are.
+          counts.conflicts++;
+          registryOnly.push({ ...keepRegistry(reg!), sync_status: 'conflict', external_updated_at: rec.updatedAt, conflict: d.conflict });
+          conflictIds.push(view!.id);
+          conflictEvents.push({
+            action: 'conflict', source: system, entity_type: spec.type, entity_id: view!.id, timestamp: d.conflict.detected_at,
+            direction: 'pull', external_id: rec.externalId, local_version: view!.version, external_version: reg!.external_version,
+          });
+          break;
+        case 'keep-local':
+          // Local wins: leave the row; push sends it out (or archives it). Record what the external side had.
+          if (reg?.external_id) counts.conflicts++;
+          if (reg?.sync_status === 'pending' && reg.conflict) closedIds.push(view!.id);
+          registryOnly.push({
+            local_id: view!.id, external_id: rec.externalId, local_version: reg?.external_id ? (reg.local_version ?? 0) : 0,
+            external_version: (reg?.external_version ?? 0) + 1, sync_status: 'pending', error_message: null,
+            synced_hash: null, synced_snapshot: null, external_updated_at: rec.updatedAt, local_updated_at: null,
+            deleted: false, last_resolution: d.resolution, synced: false, external_etag: rec.etag ?? null,
+          });
+          break;
+        case 'apply':
+          if (d.resolution && reg?.external_id) counts.conflicts++;
+          if (reg?.sync_status === 'pending' && reg.conflict) closedIds.push(view!.id);
+          updates.push(recordsetRow(spec, view!.id, d.values));
+          pending.push({ rec, reg, localId: view!.id, hash, resolution: d.resolution, kind: 'updated', pushBack: d.pushBack });
+          break;
+      }
+    }
+
+    const cols = recordsetColumns(spec);
+    const written = new Map<string, { version: number; updated_at: Date }>();
+    const insertCols = spec.connectionColumn ? [...fields, spec.connectionColumn] : fields;
+    if (inserts.length) {
+      const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `INSERT INTO ${spec.table} (id, ${insertCols.join(', ')})
+         SELECT id, ${insertCols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols})
+         ON CONFLICT (id) DO UPDATE SET ${fields.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, deleted_at = NULL
+         RETURNING id, version, updated_at`,
+        [JSON.stringify(inserts)],
+      );
+      for (const r of rows) written.set(r.id, r);
+    }
+    if (updates.length) {
+      const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `UPDATE ${spec.table} t SET ${fields.map((f) => `${f} = x.${f}`).join(', ')}, deleted_at = NULL
+         FROM jsonb_to_recordset($1::jsonb) AS x(${cols})
+         WHERE t.id = x.id RETURNING t.id, t.version, t.updated_at`,
+        [JSON.stringify(updates)],
+      );
+      for (const r of rows) written.set(r.id, r);
+    }
+    if (spec.joins && (inserts.length || updates.length)) {
+      await writeJoins(c, spec, [...inserts, ...updates]);
+      // join-table changes bump the row's version: read the final versions
+      const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `SELECT id, version, updated_at FROM ${spec.table} WHERE id = ANY($1::text[])`,
+        [[...written.keys()]],
+      );
+      for (const r of rows) written.set(r.id, r);
+    }
+
+    const regWrites: RegistryWrite[] = [...registryOnly];
+    const events: SyncEvent[] = [];
+    for (const p of pending) {
+      const w = written.get(p.localId)!;
+      const externalVersion = (p.reg?.external_version ?? 0) + 1;
+      regWrites.push({
+        local_id: p.localId, external_id: p.rec.externalId,
+        local_version: p.pushBack ? (p.reg?.local_version ?? 0) : w.version, external_version: externalVersion,
+        sync_status: p.pushBack ? 'pending' : 'synced', error_message: null, synced_hash: p.hash, synced_snapshot: p.rec.fields,
+        external_updated_at: p.rec.updatedAt, local_updated_at: toIso(w.updated_at), deleted: false,
+        last_resolution: p.resolution, synced: true, external_etag: p.rec.etag ?? null,
+      });
+      if (p.kind === 'created') counts.created++;
+      else counts.updated++;
+      events.push({
+        action: p.kind, source: system, entity_type: spec.type, entity_id: p.localId, timestamp: now, direction: 'pull',
+        external_id: p.rec.externalId, local_version: w.version, external_version: externalVersion,
+      });
+    }
+    await writeRegistry(c, scope, regWrites);
+    await enqueueEvents(c, [...conflictEvents, ...events]);
+    return counts;
+  });
+}
+
+/** Records new to the registry matched to an existing unlinked local row by the spec's natural key. */
+async function matchByNaturalKey(c: PoolClient, scope: Scope, candidates: ExternalRecord[]): Promise<Map<string, LocalRow>> {
+  const { spec } = scope;
+  const matched = new Map<string, LocalRow>();
+  const key = spec.matchBy;
+  if (!key) return matched;
+  const values = candidates.map((r) => r.fields[key] ?? '').filter(Boolean);
+  if (!values.length) return matched;
+  const { rows } = await c.query<LocalRow>(
+    `SELECT t.id, ${selectFields(spec)}, t.version, t.updated_at, t.deleted_at FROM ${spec.table} t
+     WHERE lower(t.${key}) = ANY($1::text[]) AND t.deleted_at IS NULL${connectionFilter(spec, '$4')}
+       AND NOT EXISTS (SELECT 1 FROM sync_registry r WHERE r.local_id = t.id AND r.external_system = $2
+                         AND r.entity_type = $3 AND r.external_id IS NOT NULL)
+     ORDER BY t.created_at FOR UPDATE OF t`,
+    [values, scope.system, spec.type, ...(spec.connectionColumn ? [scope.connection] : [])],
+  );
+  for (const r of rows) {
+    const k = String(r[key] ?? '').toLowerCase();
+    if (!matched.has(k)) matched.set(k, r);
+  }
+  return matched;
+}
+
+/**
+ * Applies external deletions: soft-deletes the local rows and tombstones the registry, unless the
+ * local row was edited after the deletion (last write wins: push creates it again). A deleted
+ * record's associations end on the Aurora side too, as they did on the external side: the records
+ * pointing at it are updated and announced.
+ */
+export async function applyExternalDeletions(pool: Pool, scope: Scope, deletions: ExternalDeletion[], reason = 'deleted'): Promise<number> {
+  if (!deletions.length) return 0;
+  const { system, spec } = scope;
+  const deletedAt = new Map(deletions.map((r) => [r.externalId, r.deletedAt ? Date.parse(r.deletedAt) : Date.now()]));
+  return withTx(pool, async (c) => {
+    const { rows: regs } = await c.query<RegistryRow>(
+      `SELECT * FROM sync_registry WHERE external_system = $1 AND connection = $4 AND entity_type = $2 AND external_id = ANY($3::text[])
+         AND NOT deleted AND sync_status <> 'conflict' FOR UPDATE`,
+      [system, spec.type, [...deletedAt.keys()], scope.connection],
+    );
+    if (!regs.length) return 0;
+    const { rows: locals } = await c.query<{ id: string; version: number; updated_at: Date; deleted_at: Date | null }>(
+      `SELECT id, version, updated_at, deleted_at FROM ${spec.table} WHERE id = ANY($1::text[]) FOR UPDATE`,
+      [regs.map((r) => r.local_id)],
+    );
+    const local = new Map(locals.map((l) => [l.id, l]));
+    const kept = regs.filter((r) => {
+      const l = local.get(r.local_id);
+      return l && !l.deleted_at && l.version > (r.local_version ?? 0) && new Date(l.updated_at).getTime() > (deletedAt.get(r.external_id!) ?? 0);
+    });
+    const keptIds = new Set(kept.map((r) => r.local_id));
+    const gone = regs.filter((r) => !keptIds.has(r.local_id));
+    const now = new Date().toISOString();
+    const { rows: deleted } = gone.length
+      ? await c.query<{ id: string; version: number; updated_at: Date }>(
+          `UPDATE ${spec.table} SET deleted_at = COALESCE(deleted_at, clock_timestamp())
+           WHERE id = ANY($1::text[]) RETURNING id, version, updated_at`,
+          [gone.map((r) => r.local_id)],
+        )
+      : { rows: [] };
+    const byId = new Map(deleted.map((d) => [d.id, d]));
+    await writeRegistry(c, scope, [
+      ...gone.map((r) => ({
+        local_id: r.local_id, external_id: r.external_id, local_version: byId.get(r.local_id)?.version ?? r.local_version ?? 0,
+        external_version: (r.external_version ?? 0) + 1, sync_status: 'synced' as const, error_message: null, synced_hash: null,
+        synced_snapshot: null, external_updated_at: now, local_updated_at: toIso(byId.get(r.local_id)?.updated_at), deleted: true,
+        last_resolution: null, synced: true,
+      })),
+      // The tombstone plus a local version still ahead: the next push creates the record again.
+      ...kept.map((r) => ({
+        ...keepRegistry(r), deleted: true, external_version: (r.external_version ?? 0) + 1, external_updated_at: now,
+        last_resolution: {
+          policy: 'last-write-wins', winner: 'local', at: now, reason: `edited in Aurora after it was ${reason} in ${system}`,
+          external: { id: r.external_id, deleted_at: new Date(deletedAt.get(r.external_id!) ?? 0).toISOString() },
+        },
+      })),
+    ]);
+    await enqueueEvents(
+      c,
+      gone.map((r) => ({
+        action: 'deleted' as const, source: system, entity_type: spec.type, entity_id: r.local_id, timestamp: now,
+        direction: 'pull' as const, external_id: r.external_id, local_version: byId.get(r.local_id)?.version ?? null,
+        external_version: (r.external_version ?? 0) + 1,
+      })),
+    );
+    await endAssociations(c, scope, gone.map((r) => r.local_id), now);
+    return gone.length;
+  });
+}
+
+/**
+ * Records of the same system that point at deleted records lose those associations, as the
+ * external side dropped them. Where such a record was in sync, its registry follows (nothing to
+ * push) and an `updated` event announces it; where it has unsent local changes, push sends them.
+ */
+async function endAssociations(c: PoolClient, scope: Scope, deletedIds: string[], now: string): Promise<void> {
+  if (!deletedIds.length) return;
+  for (const owner of scope.specs) {
+    for (const [field, target, kind] of refFields(owner)) {
+      if (target !== scope.spec.type) continue;
+      const join = owner.joins?.[field];
+      // Versions before the change, to tell rows that were in sync from rows with unsent edits.
+      const { rows: before } = await c.query<{ id: string; version: number }>(
+        join
+          ? `SELECT DISTINCT t.id, t.version FROM ${owner.table} t JOIN ${join.table} j ON j.${join.own} = t.id WHERE j.${join.target} = ANY($1::text[]) FOR UPDATE OF t`
+          : `SELECT id, version FROM ${owner.table} WHERE ${field} = ANY($1::text[]) FOR UPDATE`,
+        [deletedIds],
+      );
+      if (!before.length) continue;
+      if (join) await c.query(`DELETE FROM ${join.table} WHERE ${join.target} = ANY($1::text[])`, [deletedIds]);
+      else await c.query(`UPDATE ${owner.table} SET ${field} = NULL WHERE ${field} = ANY($1::text[])`, [deletedIds]);
+      const ownerScope: Scope = { ...scope, spec: owner };
+      const { rows: regs } = await c.query<RegistryRow>(
+        `SELECT * FROM sync_registry WHERE external_system = $1 AND connection = $2 AND entity_type = $3 AND local_id = ANY($4::text[])
+           AND NOT deleted AND sync_status = 'synced' AND synced_snapshot IS NOT NULL FOR UPDATE`,
+        [scope.system, scope.connection, owner.type, before.map((r) => r.id)],
+      );
+      const versionBefore = new Map(before.map((r) => [r.id, r.version]));
+      const inSync = regs.filter((r) => (r.local_version ?? 0) >= (versionBefore.get(r.local_id) ?? 0));
+      if (!inSync.length) continue;
+      const { rows: after } = await c.query<{ id: string; version: number; updated_at: Date }>(
+        `SELECT id, version, updated_at FROM ${owner.table} WHERE id = ANY($1::text[])`,
+        [inSync.map((r) => r.local_id)],
+      );
+      const fin = new Map(after.map((r) => [r.id, r]));
+      const gone = new Set(deletedIds);
+      const writes: RegistryWrite[] = inSync.map((r) => {
+        const snapshot: Canonical = { ...r.synced_snapshot! };
+        const kept = (snapshot[field] ?? '').split(',').filter((id) => id && !gone.has(id)); // snapshots hold Aurora ids
+        snapshot[field] = kind === 'ref' ? (kept[0] ?? null) : kept.length ? kept.join(',') : null;
+        return {
+          ...keepRegistry(r), local_version: fin.get(r.local_id)!.version, external_version: (r.external_version ?? 0) + 1,
+          synced_hash: contentHash(snapshot), synced_snapshot: snapshot, local_updated_at: toIso(fin.get(r.local_id)!.updated_at), synced: true,
+        };
+      });
+      await writeRegistry(c, ownerScope, writes);
+      await enqueueEvents(
+        c,
+        inSync.map((r) => ({
+          action: 'updated' as const, source: scope.system, entity_type: owner.type, entity_id: r.local_id, timestamp: now,
+          direction: 'pull' as const, external_id: r.external_id, local_version: fin.get(r.local_id)!.version, external_version: (r.external_version ?? 0) + 1,
+        })),
+      );
+    }
+  }
+}
+
+/** Registry rows of a connection and type that a full listing did not see: candidates for deletion. */
+export async function unseenRecords(pool: Pool, scope: Scope, seen: ReadonlySet<string>): Promise<{ missing: string[]; total: number }> {
+  const { rows } = await pool.query<{ external_id: string }>(
+    `SELECT external_id FROM sync_registry WHERE external_system = $1 AND connection = $2 AND entity_type = $3
+       AND NOT deleted AND external_id IS NOT NULL AND sync_status <> 'conflict'`,
+    [scope.system, scope.connection, scope.spec.type],
+  );
+  return { missing: rows.map((r) => r.external_id).filter((id) => !seen.has(id)), total: rows.length };
+}
+
+export type { OpenConflict };
