@@ -1,7 +1,7 @@
 /** Associations both ways: contact -> company, deal -> company, deal <-> contacts. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { count, harnessPerTest, type Harness } from './helpers';
+import { count, harnessPerTest, subscribe, type Harness } from './helpers';
 
 const setup = harnessPerTest();
 
@@ -69,5 +69,48 @@ describe('associations', () => {
     await h.cycle();
     assert.deepEqual((await h.db.query('SELECT id, version FROM contacts ORDER BY id')).rows, versions, 'quiet after the round trip');
     assert.equal(await count(h.db, 'SELECT count(*) n FROM sync_outbox'), outbox);
+  });
+
+  test('a contact archived in HubSpot leaves the deals it was on, in Aurora too, and a later deal edit does not bring it back', async () => {
+    const h = await setup();
+    const [acme] = h.sandbox.seed('companies', 1);
+    const [ann, bob] = h.sandbox.seed('contacts', 2);
+    const [deal] = h.sandbox.seed('deals', 1);
+    h.sandbox.userAssociate('contacts', ann!.id, 'companies', acme!.id);
+    h.sandbox.userAssociate('deals', deal!.id, 'contacts', ann!.id);
+    h.sandbox.userAssociate('deals', deal!.id, 'contacts', bob!.id);
+    h.sandbox.userAssociate('deals', deal!.id, 'companies', acme!.id);
+    await h.cycle();
+    const annL = await localIdOf(h, 'contact', ann!.id);
+    const bobL = await localIdOf(h, 'contact', bob!.id);
+    const dealL = await localIdOf(h, 'deal', deal!.id);
+    const members = async () => (await h.db.query('SELECT contact_id FROM deal_contacts WHERE deal_id = $1 ORDER BY contact_id', [dealL])).rows.map((r) => r.contact_id);
+    assert.deepEqual(await members(), [annL, bobL].sort());
+
+    const sub = await subscribe();
+    try {
+      h.sandbox.userArchive('contacts', ann!.id); // HubSpot drops Ann's associations with it
+      await h.cycle();
+      assert.ok((await h.db.query('SELECT deleted_at FROM contacts WHERE id = $1', [annL])).rows[0].deleted_at, 'Ann is soft-deleted');
+      assert.deepEqual(await members(), [bobL], 'the deal no longer lists the archived contact');
+      const reg = (await h.db.query("SELECT sync_status, synced_snapshot, local_version FROM sync_registry WHERE local_id = $1", [dealL])).rows[0];
+      const { version } = (await h.db.query('SELECT version FROM deals WHERE id = $1', [dealL])).rows[0];
+      assert.equal(reg.sync_status, 'synced');
+      assert.equal(reg.local_version, version, 'in sync: nothing to push for the deal');
+      assert.equal(reg.synced_snapshot.contact_ids, bobL);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(sub.events.some((e) => e.event.entity_type === 'deal' && e.event.entity_id === dealL && e.event.action === 'updated'), 'the changed deal is announced');
+    } finally {
+      await sub.close();
+    }
+
+    // A later Aurora edit of the deal goes out without trying to re-associate Ann.
+    const calls = h.sandbox.stats().requests;
+    await h.db.query("UPDATE deals SET name = 'Renamed in Aurora' WHERE id = $1", [dealL]);
+    await h.cycle();
+    assert.equal(h.sandbox.get('deals', deal!.id)!.properties.dealname, 'Renamed in Aurora');
+    assert.deepEqual(h.sandbox.associations('deals', deal!.id, 'contacts'), [bob!.id]);
+    assert.ok(h.sandbox.stats().requests > calls);
+    assert.equal(await count(h.db, "SELECT count(*) n FROM sync_registry WHERE sync_status = 'error'"), 0);
   });
 });

@@ -12,9 +12,13 @@ import { Pool } from 'pg';
 import { loadConfig, type Config } from '../src/config';
 import { createDeps, type Deps } from '../src/deps';
 import { startWorker, type RunningWorker } from '../src/worker';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startHubSpotSandbox, type HubSpotSandbox, type SandboxOptions } from '../src/sandbox/hubspot';
+import { startGoogleSandbox, type GoogleSandbox, type GoogleSandboxOptions } from '../src/sandbox/google';
 import { syncNowUpdate, syncWorkflowId, type CycleSummary } from '../src/workflows/definitions';
-import { ensureSyncWorkflow } from '../src/temporal';
+import { ensureSyncWorkflow, type SyncTarget } from '../src/temporal';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -64,14 +68,18 @@ export interface Harness {
   cfg: Config;
   env: NodeJS.ProcessEnv;
   sandbox: HubSpotSandbox;
+  /** the Google sandbox, when the harness was asked for Google users */
+  google: GoogleSandbox | null;
   deps: Deps;
   db: Pool;
   client: Client;
   worker: RunningWorker | null;
   startWorker(): Promise<RunningWorker>;
   stopWorker(): Promise<void>;
-  /** runs one full cycle (or one entity type) through the workflow's syncNow update and returns its outcome */
+  /** runs one full HubSpot cycle (or one entity type) through the workflow's syncNow update and returns its outcome */
   cycle(entityType?: string): Promise<CycleSummary>;
+  /** the same for any system's connection, e.g. { system: 'google_workspace', connection: 'ana@acme.test' } */
+  cycleOf(target: SyncTarget, entityType?: string): Promise<CycleSummary>;
   close(): Promise<void>;
 }
 
@@ -80,6 +88,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** start a worker right away (default true) */
   worker?: boolean;
+  /** also a Google sandbox with these users (one connection each), reached through a service account */
+  google?: { users: string[]; sandbox?: GoogleSandboxOptions };
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -100,6 +110,24 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
   const database = await freshDatabase();
   opened.push(() => database.drop());
   const id = randomUUID().slice(0, 8);
+  let google: GoogleSandbox | null = null;
+  let credentialsDir: string | null = null;
+  const googleEnv: Record<string, string> = {};
+  if (opts.google) {
+    const g = await startGoogleSandbox({ ...opts.google.sandbox, users: opts.google.users });
+    google = g;
+    opened.push(() => g.close());
+    const dir = mkdtempSync(join(tmpdir(), 'aurora-google-'));
+    credentialsDir = dir;
+    opened.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'google-credentials.json'), JSON.stringify(g.auth.serviceAccount()));
+    Object.assign(googleEnv, {
+      GOOGLE_CREDENTIALS_PATH: join(dir, 'google-credentials.json'),
+      GOOGLE_USERS: opts.google.users.join(','),
+      GOOGLE_API_ROOT_URL: g.url,
+      GOOGLE_TOKEN_URL: g.tokenUrl,
+    });
+  }
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(),
     POSTGRES_DB: database.name,
@@ -112,6 +140,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
     METRICS_PORT: '0',
     LOG_LEVEL: 'error',
     API_TOKEN: 'test-api-token',
+    ...googleEnv,
     ...opts.env,
   };
   const cfg = loadConfig(env);
@@ -124,6 +153,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
     cfg,
     env,
     sandbox,
+    google,
     deps,
     db: deps.db,
     client,
@@ -137,25 +167,39 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
       h.worker = null;
     },
     async cycle(entityType) {
-      await ensureSyncWorkflow(client, cfg, { system: 'hubspot' }, { runImmediately: false });
-      const handle = client.workflow.getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix));
+      return h.cycleOf({ system: 'hubspot' }, entityType);
+    },
+    async cycleOf(target, entityType) {
+      await ensureSyncWorkflow(client, cfg, target, { runImmediately: false });
+      const handle = client.workflow.getHandle(syncWorkflowId(target.system, cfg.temporal.workflowIdPrefix, target.connection));
       return handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] });
     },
     async close() {
-      await client.workflow
-        .getHandle(syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix))
-        .terminate('test finished')
-        .catch(() => undefined);
+      // A test run closes what it started: every workflow of this harness (sync and conflict ones).
+      await terminateAll(client, cfg.temporal.workflowIdPrefix);
       await h.stopWorker();
       await connection.close();
       await deps.close();
       await sandbox.close();
+      await google?.close();
+      if (credentialsDir) rmSync(credentialsDir, { recursive: true, force: true });
       await database.drop();
     },
   };
   if (opts.worker ?? true) await h.startWorker();
   opened.length = 0; // from here on h.close() owns them
   return h;
+}
+
+/** Terminates every running workflow whose id starts with the prefix (a harness's own). */
+export async function terminateAll(client: Client, prefix: string): Promise<number> {
+  if (!prefix) return 0;
+  let n = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}" AND ExecutionStatus = "Running"` })) {
+    await client.workflow.getHandle(wf.workflowId).terminate('test finished').catch(() => undefined);
+    n++;
+  }
+  return n;
 }
 
 /** Harnesses for one test file, all closed when the file's tests are done. */

@@ -25,8 +25,12 @@ describe('HubSpot two-way sync', () => {
     h.sandbox.seed('contacts', 3000);
     h.sandbox.seed('companies', 2000);
     h.sandbox.seed('deals', 2000);
+    h.sandbox.resetStats();
     const summary = await h.cycle();
     for (const t of ['contact', 'company', 'deal']) assert.equal(summary.entities[t]?.lastError, null, `no error for ${t}`);
+    // The budget spends HubSpot's limits without tripping them: not one request refused.
+    assert.equal(h.sandbox.stats().rateLimited, 0, 'no 429 in a full run (searches at 5/s, 100 requests/10 s)');
+    assert.ok(h.sandbox.stats().searchRequests >= 35);
     assert.equal(await count(h.db, 'SELECT count(*) n FROM contacts'), 3000);
     assert.equal(await count(h.db, 'SELECT count(*) n FROM companies'), 2000);
     assert.equal(await count(h.db, 'SELECT count(*) n FROM deals'), 2000);

@@ -5,9 +5,10 @@
 import type { EntitySpec } from '../core/model';
 import { findEntity } from '../core/model';
 import type { ConnectorDefinition } from './types';
+import { googleWorkspace } from './google_workspace';
 import { hubspot } from './hubspot';
 
-export const CONNECTORS: readonly ConnectorDefinition[] = [hubspot];
+export const CONNECTORS: readonly ConnectorDefinition[] = [hubspot, googleWorkspace];
 
 export const SYSTEM_NAMES: readonly string[] = CONNECTORS.map((c) => c.system);
 

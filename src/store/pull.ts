@@ -325,7 +325,7 @@ async function endAssociations(c: PoolClient, scope: Scope, deletedIds: string[]
       // Versions before the change, to tell rows that were in sync from rows with unsent edits.
       const { rows: before } = await c.query<{ id: string; version: number }>(
         join
-          ? `SELECT DISTINCT t.id, t.version FROM ${owner.table} t JOIN ${join.table} j ON j.${join.own} = t.id WHERE j.${join.target} = ANY($1::text[]) FOR UPDATE OF t`
+          ? `SELECT t.id, t.version FROM ${owner.table} t WHERE t.id IN (SELECT j.${join.own} FROM ${join.table} j WHERE j.${join.target} = ANY($1::text[])) FOR UPDATE`
           : `SELECT id, version FROM ${owner.table} WHERE ${field} = ANY($1::text[]) FOR UPDATE`,
         [deletedIds],
       );

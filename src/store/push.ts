@@ -4,11 +4,11 @@
  */
 import type { Pool } from 'pg';
 import { contentHash } from '../core/hash';
-import { changedFields, type Canonical } from '../core/model';
+import { changedFields, columnFields, type Canonical } from '../core/model';
 import type { OpenConflict } from '../core/reconcile';
 import type { WriteOutcome } from '../connectors/types';
 import { withTx } from './db';
-import { connectionFilter, localCanonical, selectFields, type LocalRow } from './local';
+import { connectionFilter, localCanonical, recordsetColumns, recordsetRow, selectFields, type LocalRow } from './local';
 import { enqueueEvents, type SyncEvent } from './outbox';
 import { toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
 
@@ -143,10 +143,43 @@ export async function recordPushOutcomes(pool: Pool, scope: Scope, items: PushIt
     });
   }
   await withTx(pool, async (c) => {
+    await adoptExternalValues(c, scope, items, regWrites);
     await writeRegistry(c, scope, regWrites);
     await enqueueEvents(c, events);
   });
   return counts;
+}
+
+/**
+ * Values the external side set itself when it took a write (computed or normalised fields: an
+ * organizer, a link, a formatted phone) are taken into the local row, so both sides hold the same
+ * record — unless the row changed again meanwhile (its newer change goes out next). Associations
+ * are left alone (one not synced yet is simply absent from what was sent).
+ */
+async function adoptExternalValues(c: import('pg').PoolClient, scope: Scope, items: PushItem[], regWrites: RegistryWrite[]): Promise<void> {
+  const { spec } = scope;
+  const plain = columnFields(spec).filter((f) => spec.fields[f] !== 'ref' && spec.fields[f] !== 'refs');
+  const rows: Record<string, unknown>[] = [];
+  for (const { candidate, kind, outcome } of items) {
+    if ((kind !== 'created' && kind !== 'updated') || !outcome?.ok) continue;
+    const diff = changedFields(candidate.fields, outcome.fields).filter((f) => plain.includes(f) && f in outcome.fields);
+    if (!diff.length) continue;
+    const values: Canonical = { ...candidate.fields };
+    for (const f of diff) values[f] = outcome.fields[f] ?? null;
+    rows.push({ ...recordsetRow(spec, candidate.localId, values), version: candidate.version });
+  }
+  if (!rows.length) return;
+  const { rows: written } = await c.query<{ id: string; version: number; updated_at: Date }>(
+    `UPDATE ${spec.table} t SET ${plain.map((f) => `${f} = x.${f}`).join(', ')}
+     FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetColumns(spec)}, version int)
+     WHERE t.id = x.id AND t.version = x.version RETURNING t.id, t.version, t.updated_at`,
+    [JSON.stringify(rows)],
+  );
+  const byId = new Map(written.map((w) => [w.id, w]));
+  for (const w of regWrites) {
+    const fin = byId.get(w.local_id);
+    if (fin) Object.assign(w, { local_version: fin.version, local_updated_at: toIso(fin.updated_at) });
+  }
 }
 
 /** Local edits to records with an open conflict: refresh the conflict's local snapshot. Returns their ids. */

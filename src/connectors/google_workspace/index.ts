@@ -1,0 +1,50 @@
+/**
+ * Google Workspace: one connection per user (GOOGLE_USERS), through a service account with
+ * domain-wide delegation or one user's OAuth refresh token. Products share the auth, the per-user
+ * request budget and Google's backoff: Calendar now (calendar/); Gmail and Drive go beside it.
+ */
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../core/errors';
+import type { ConnectorDefinition } from '../types';
+import { CalendarProduct } from './calendar/product';
+import { CALENDAR_SCOPE } from './calendar/client';
+import { CALENDAR_EVENT } from './calendar/entities';
+import { GOOGLE_CREDENTIALS_FILE, GOOGLE_SYSTEM, googleConfig, parseGoogleWorkspaceConfig } from './config';
+import { GoogleWorkspaceConnector } from './connector';
+import { createSession } from './session';
+import { googleWebhooks } from './webhooks';
+
+/** The OAuth scopes the products need (a service account asks for these; a refresh token must carry them). */
+export const GOOGLE_SCOPES = [CALENDAR_SCOPE];
+
+export const googleWorkspace: ConnectorDefinition = {
+  system: GOOGLE_SYSTEM,
+  title: 'Google Workspace',
+  parseConfig: parseGoogleWorkspaceConfig,
+  entities: [CALENDAR_EVENT],
+  migrationsDir: join(__dirname, 'migrations'),
+  connections(cfg) {
+    const g = googleConfig(cfg);
+    if (!g.credentials) {
+      return {
+        notConfigured:
+          `put a service-account key (with domain-wide delegation) or an authorized_user file at ${g.credentialsPath} ` +
+          `(or set GOOGLE_CREDENTIALS_PATH; default <SECRETS_DIR>/${GOOGLE_CREDENTIALS_FILE}) and list the mailboxes in GOOGLE_USERS`,
+      };
+    }
+    return { connections: [...g.users] };
+  },
+  create(cfg, connection, ctx) {
+    const g = googleConfig(cfg);
+    if (!g.credentials) {
+      throw ApplicationFailure.create({ type: ErrorType.NotConfigured, message: 'google_workspace is not configured (no credentials file)', nonRetryable: true });
+    }
+    if (!g.users.includes(connection)) {
+      throw ApplicationFailure.create({ type: ErrorType.NotConfigured, message: `google_workspace has no connection "${connection}" (GOOGLE_USERS)`, nonRetryable: true });
+    }
+    const session = createSession(g, g.credentials, connection, GOOGLE_SCOPES, ctx);
+    return new GoogleWorkspaceConnector(session, [new CalendarProduct(session)]);
+  },
+  webhooks: googleWebhooks,
+};

@@ -1,0 +1,127 @@
+/**
+ * Stand-alone Google sandbox:
+ *   npm run sandbox:google -- --port 4020 --users ana@acme.test,ben@acme.test --calendars 2 --seed 100 \
+ *     [--no-quotas] [--latency MS] [--write-credentials DIR]
+ * Prints the root URL (pass it as googleapis' `rootUrl`) and the token URL; Ctrl-C stops.
+ * Admin API under /_sandbox/google/ (see admin.ts).
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startGoogleSandbox } from './index';
+import type { GoogleSandboxOptions } from './types';
+
+const USAGE = `Usage: tsx src/sandbox/google/main.ts [options]
+  --port N                 listen port (default 4020; 0 = random)
+  --host H                 listen host (default 127.0.0.1)
+  --users A,B              users to create (default ana@acme.test,ben@acme.test)
+  --domain D               the Workspace domain the service account may impersonate (default acme.test)
+  --calendars N            calendars per user, the primary one included (default 1)
+  --seed N                 seed N events into every calendar (default 0)
+  --random-seed N          seed of the deterministic generators (default 42)
+  --no-quotas              never answer 403/429 rate limits
+  --quota-mode M           403 | 429 | mixed (default 403)
+  --latency MS             added to every API response (default 0)
+  --require-https-webhooks refuse http:// watch addresses as Google does
+  --write-credentials DIR  write DIR/google-credentials.json (service-account key) and print GOOGLE_USERS
+  --log                    log requests`;
+
+interface Cli {
+  opts: GoogleSandboxOptions;
+  users: string[];
+  calendars: number;
+  seed: number;
+  latencyMs: number;
+  credentialsDir?: string;
+}
+
+function parseArgs(argv: string[]): Cli {
+  const cli: Cli = { opts: { port: 4020 }, users: ['ana@acme.test', 'ben@acme.test'], calendars: 1, seed: 0, latencyMs: 0 };
+  let quotas = true;
+  let mode: '403' | '429' | 'mixed' | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    const num = (): number => {
+      const v = Number(value());
+      if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a non-negative number`);
+      return v;
+    };
+    switch (a) {
+      case '--port': cli.opts.port = num(); break;
+      case '--host': cli.opts.host = value(); break;
+      case '--users': cli.users = value().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--domain': cli.opts.domain = value(); break;
+      case '--calendars': cli.calendars = Math.max(1, Math.floor(num())); break;
+      case '--seed': cli.seed = Math.floor(num()); break;
+      case '--random-seed': cli.opts.randomSeed = num(); break;
+      case '--no-quotas': quotas = false; break;
+      case '--quota-mode': {
+        const m = value();
+        if (m !== '403' && m !== '429' && m !== 'mixed') throw new Error('--quota-mode is 403, 429 or mixed');
+        mode = m;
+        break;
+      }
+      case '--latency': cli.latencyMs = num(); break;
+      case '--require-https-webhooks': cli.opts.requireHttpsWebhooks = true; break;
+      case '--write-credentials': cli.credentialsDir = value(); break;
+      case '--log': cli.opts.logger = true; break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`Unknown option ${a}\n${USAGE}`);
+    }
+  }
+  cli.opts.quotas = quotas ? (mode ? { mode } : true) : false;
+  return cli;
+}
+
+const SECONDARY = ['Sales', 'Customer meetings', 'Team', 'Travel', 'Hiring'];
+
+async function main(): Promise<void> {
+  const cli = parseArgs(process.argv.slice(2));
+  const sandbox = await startGoogleSandbox({ ...cli.opts, users: cli.users });
+  if (cli.latencyMs > 0) sandbox.faults.set({ latencyMs: cli.latencyMs });
+  for (const user of sandbox.users()) {
+    for (let i = 1; i < cli.calendars; i++) {
+      sandbox.calendar.addCalendar(user, { summary: SECONDARY[(i - 1) % SECONDARY.length]!, timeZone: i % 2 ? 'Europe/Berlin' : 'America/New_York' });
+    }
+    if (cli.seed > 0) for (const cal of sandbox.calendar.calendars(user)) sandbox.calendar.seed(user, cal.id, cli.seed);
+  }
+  console.log(`Google sandbox listening on ${sandbox.url} (token endpoint ${sandbox.tokenUrl})`);
+  console.log(`  users: ${sandbox.users().join(', ')}; ${cli.calendars} calendar(s) each, ${cli.seed} event(s) per calendar`);
+  console.log(`  quotas: ${cli.opts.quotas === false ? 'off' : 'on'}, latency ${cli.latencyMs} ms`);
+  if (cli.credentialsDir) {
+    const dir = resolve(cli.credentialsDir);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'google-credentials.json');
+    writeFileSync(file, `${JSON.stringify(sandbox.auth.serviceAccount(), null, 2)}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    console.log(`  service-account key: ${file}`);
+    console.log(`GOOGLE_CREDENTIALS_PATH=${file}`);
+  }
+  console.log(`GOOGLE_USERS=${sandbox.users().join(',')}`);
+  console.log(`  admin: ${sandbox.url}_sandbox/google/stats`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    sandbox.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
