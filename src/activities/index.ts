@@ -11,11 +11,11 @@ import type { Pool } from 'pg';
 import type Redis from 'ioredis';
 import type { Config, ConflictPolicy } from '../config';
 import { ErrorType } from '../core/errors';
-import { changedFields, DEFAULT_CONNECTION, refFields, type Canonical } from '../core/model';
+import { changedFields, DEFAULT_CONNECTION, findEntity, refFields, type Canonical } from '../core/model';
 import { runWithProgress, setProgress } from '../core/progress';
 import { sha256Hex } from '../core/secure';
-import { definitionOf, entityNames, entitySpec } from '../connectors/registry';
-import { isCursorExpired, type ChangeCursor, type Connector, type ExternalRecord, type WriteOutcome } from '../connectors/types';
+import { CONNECTORS } from '../connectors/registry';
+import { isCursorExpired, type ChangeCursor, type Connector, type ConnectorDefinition, type ExternalRecord, type WriteOutcome } from '../connectors/types';
 import type { Metrics } from '../metrics';
 import { log } from '../log';
 import { commitResolution, decide, externalChange, loadConflict } from '../store/conflicts';
@@ -77,6 +77,8 @@ export interface ActivityDeps {
   connectors: ConnectorPool;
   metrics: Metrics;
   conflicts?: ConflictRuntime;
+  /** the systems (default: connectors/registry.ts) */
+  definitions?: readonly ConnectorDefinition[];
   settings: {
     massDelete: { maxShare: number; minRecords: number };
     /** push channels (Calendar/Drive watch): where notifications go; null: not opened */
@@ -129,6 +131,13 @@ interface PullProgress {
 export function createActivities(deps: ActivityDeps) {
   const { db, redis, metrics } = deps;
   const conflicts = deps.conflicts ?? lastWriteWinsOnly;
+  const definitions = deps.definitions ?? CONNECTORS;
+  const definitionOf = (system: string) => definitions.find((d) => d.system === system);
+  const entitySpec = (system: string, type: unknown) => {
+    const def = definitionOf(system);
+    return def ? findEntity(def.entities, type) : undefined;
+  };
+  const entityNames = (system: string) => (definitionOf(system)?.entities ?? []).map((e) => e.plural).join(', ');
 
   /** The scope and client of one entity type of one connection; clear non-retryable failures otherwise. */
   function resolve(input: EntityInput): { scope: Scope; connector: Connector; key: state.StateKey } {
