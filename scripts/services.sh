@@ -7,7 +7,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 TEMPORAL_PORT="${TEMPORAL_ADDRESS##*:}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
-SEARCH_ATTRIBUTES=(AuroraSystem=Keyword AuroraEntityType=Keyword AuroraStatus=Keyword)
+SEARCH_ATTRIBUTES=(AuroraSystem=Keyword AuroraConnection=Keyword AuroraEntityType=Keyword AuroraStatus=Keyword)
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # port name seconds
@@ -17,10 +17,12 @@ wait_port() { # port name seconds
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 PGDATA_DIR="$DATA/pg"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# As root, run as 'postgres' from / (the project folder may be closed to that user: psql and
+# pg_ctl would print 'could not change directory to ...: Permission denied').
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 pg_dir() {
   # Postgres refuses to run as root; it runs as the 'postgres' user, who must reach the data folder.
-  if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && ! (cd / && runuser -u postgres -- test -x "$DATA") 2>/dev/null; then
     echo "/var/tmp/aurora-sync-pg-$(echo "$ROOT" | md5sum | cut -c1-8)"
   else
     echo "$PGDATA_DIR"

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit, type Config } from './config';
 import { CONNECTORS, SYSTEM_NAMES, definitionOf, entityNames, entitySpec } from './connectors/registry';
 import { DEFAULT_CONNECTION } from './core/model';
+import { checkServices, cliServices, describeServiceError } from './core/preflight';
 import { systemConnections } from './deps';
 import { listConflicts, loadConflict } from './store/conflicts';
 import { createPool } from './store/db';
@@ -83,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const cfg = loadConfigOrExit();
+  await checkServices(cfg, cliServices(command, systemArg));
 
   if (command === 'trigger') {
     const system = systemArg ?? 'hubspot';
@@ -273,6 +275,6 @@ async function deletionsCommand(cfg: Config, args: string[], connection: string 
 }
 
 main(process.argv.slice(2)).catch((err) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(describeServiceError(err) ?? (err instanceof Error ? err.message : String(err)));
   process.exit(1);
 });

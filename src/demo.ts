@@ -1,16 +1,23 @@
 /**
- * The demo: a full two-way HubSpot sync against the built-in sandbox, no credentials needed.
- * Seeds both sides, runs the worker (metrics on :9100) and the API (:8000), performs a cycle,
- * makes a change on each side and syncs again, prints what happened and where to look, then keeps
- * running (cycling every SYNC_INTERVAL) until Ctrl-C. `--once` exits after the first cycles.
+ * The demo: full two-way HubSpot and Google Calendar syncs against the built-in sandboxes, no
+ * credentials needed. Seeds both sides, runs the worker (metrics on :9100) and the API (:8000),
+ * performs a cycle per system, makes a change on each side and syncs again, shows a change arriving
+ * in real time (a signed HubSpot webhook, a Calendar push notification), prints what happened and
+ * where to look, then keeps running (cycling every SYNC_INTERVAL) until Ctrl-C. `--once` exits after
+ * the first cycles.
  */
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Pool } from 'pg';
 import Redis from 'ioredis';
 import { loadConfigOrExit } from './config';
+import { checkServices, describeServiceError } from './core/preflight';
 import { buildApi } from './api/server';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startHubSpotSandbox } from './sandbox/hubspot';
+import { startGoogleSandbox } from './sandbox/google';
+import { configuredSystems } from './deps';
 import { startWorker } from './worker';
 import { connectClient, ensureSyncWorkflow } from './temporal';
 import { syncNowUpdate, syncWorkflowId, type CycleSummary } from './workflows/definitions';
@@ -22,15 +29,17 @@ const { values } = parseArgs({
     once: { type: 'boolean' },
     seed: { type: 'string', default: '300' },
     'sandbox-port': { type: 'string', default: process.env.DEMO_SANDBOX_PORT ?? '4010' },
+    'google-sandbox-port': { type: 'string', default: process.env.DEMO_GOOGLE_SANDBOX_PORT ?? '4020' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('npm run demo [-- --once] [--seed N] [--sandbox-port 4010]');
+  console.log('npm run demo [-- --once] [--seed N] [--sandbox-port 4010] [--google-sandbox-port 4020]');
   process.exit(0);
 }
 
 const DEMO_DB = process.env.DEMO_POSTGRES_DB ?? 'aurora_demo';
+const GOOGLE_USERS = ['ana@acme.test', 'ben@acme.test'];
 
 function line(s = '') {
   process.stdout.write(s + '\n');
@@ -41,7 +50,7 @@ function printCycle(title: string, summary: CycleSummary) {
     const p = st.lastPull ?? {};
     const q = st.lastPush ?? {};
     line(
-      `  ${type.padEnd(8)} pull: ${p.created ?? 0} created, ${p.updated ?? 0} updated, ${p.deleted ?? 0} deleted, ${p.unchanged ?? 0} unchanged, ${p.conflicts ?? 0} conflicts` +
+      `  ${type.padEnd(14)} pull: ${p.created ?? 0} created, ${p.updated ?? 0} updated, ${p.deleted ?? 0} deleted, ${p.unchanged ?? 0} unchanged, ${p.conflicts ?? 0} conflicts` +
         ` | push: ${q.created ?? 0} created, ${q.updated ?? 0} updated, ${q.deleted ?? 0} deleted, ${q.errors ?? 0} errors` +
         (st.lastError ? ` | ERROR ${st.lastError}` : ''),
     );
@@ -56,6 +65,7 @@ async function recreateDatabase(base: ReturnType<typeof loadConfigOrExit>) {
 }
 
 async function main() {
+  await checkServices(loadConfigOrExit(), ['postgres', 'redis', 'temporal']);
   const seedN = Math.max(10, Number(values.seed));
   const sandbox = await startHubSpotSandbox({ port: Number(values['sandbox-port']), rateLimits: true, searchLagMs: 500 });
   sandbox.seed('companies', Math.round(seedN / 5));
@@ -71,6 +81,17 @@ async function main() {
     sandbox.userAssociate('deals', d.id, 'contacts', contacts[(2 * i + 1) % contacts.length]!.id);
   });
 
+  // Google: two users; Ana has a team calendar besides her primary one. A service-account key
+  // with domain-wide delegation, as production has it (the sandbox issues it).
+  const google = await startGoogleSandbox({ port: Number(values['google-sandbox-port']), users: GOOGLE_USERS });
+  const team = google.calendar.addCalendar(GOOGLE_USERS[0]!, { summary: 'Sales team', timeZone: 'Europe/Berlin' });
+  google.calendar.seed(GOOGLE_USERS[0]!, GOOGLE_USERS[0]!, Math.round(seedN / 3));
+  google.calendar.seed(GOOGLE_USERS[0]!, team.id, Math.round(seedN / 6));
+  google.calendar.seed(GOOGLE_USERS[1]!, GOOGLE_USERS[1]!, Math.round(seedN / 3));
+  const credentialsDir = join(process.cwd(), '.data', 'demo');
+  mkdirSync(credentialsDir, { recursive: true });
+  writeFileSync(join(credentialsDir, 'google-credentials.json'), JSON.stringify(google.auth.serviceAccount()), { mode: 0o600 });
+
   const base = loadConfigOrExit();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   await recreateDatabase(base);
@@ -84,16 +105,24 @@ async function main() {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     API_TOKEN: process.env.API_TOKEN ?? 'demo-token',
     HUBSPOT_CLIENT_SECRET: 'demo-client-secret',
+    GOOGLE_CREDENTIALS_PATH: join(credentialsDir, 'google-credentials.json'),
+    GOOGLE_USERS: GOOGLE_USERS.join(','),
+    GOOGLE_API_ROOT_URL: google.url,
+    GOOGLE_TOKEN_URL: google.tokenUrl,
+    // Calendar push channels post to the API (Google itself requires https; the sandbox takes http).
+    PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 8000}`,
+    PUSH_CHANNELS: 'true',
   });
 
   // A fresh demo: the previous demo's workflow (if any) belongs to a database we just dropped.
   const client = await connectClient(cfg);
   const wfId = syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix);
-  await client.workflow.getHandle(wfId).terminate('demo restarted').catch(() => undefined);
+  const googleWfIds = GOOGLE_USERS.map((u) => syncWorkflowId('google_workspace', cfg.temporal.workflowIdPrefix, u));
+  for (const id of [wfId, ...googleWfIds]) await client.workflow.getHandle(id).terminate('demo restarted').catch(() => undefined);
 
   const worker = await startWorker(cfg, { ensureWorkflows: false });
   const db = worker.deps.db;
-  const api = buildApi({ cfg, db, temporal: client, configuredSystems: new Set(['hubspot']) });
+  const api = buildApi({ cfg, db, temporal: client, configuredSystems: configuredSystems(cfg) });
   await api.listen({ host: cfg.api.host, port: cfg.api.port });
 
   // Aurora-side records that HubSpot does not have yet.
@@ -160,31 +189,72 @@ async function main() {
   line(`\n== webhook: a HubSpot edit of contact ${live.id} ${arrived ? `was in Postgres after ${Date.now() - t1} ms (no polling cycle)` : 'did NOT arrive within 15 s'}`);
   await new Promise((r) => setTimeout(r, 500));
 
+  // Google Calendar, per user: backfill, an edit on each side, a quiet cycle, a push notification.
+  const ana = GOOGLE_USERS[0]!;
+  line(`\nGoogle sandbox at ${google.url}: ${GOOGLE_USERS.join(', ')} (${google.calendar.calendars(ana).length} calendars for ${ana}); service account with domain-wide delegation`);
+  const calendarCycle = async (user: string) => {
+    await ensureSyncWorkflow(client, cfg, { system: 'google_workspace', connection: user }, { runImmediately: false });
+    return client.workflow.getHandle(syncWorkflowId('google_workspace', cfg.temporal.workflowIdPrefix, user)).executeUpdate(syncNowUpdate, { args: [{}] });
+  };
+  for (const user of GOOGLE_USERS) {
+    const t = Date.now();
+    const summary = await calendarCycle(user);
+    printCycle(`calendar ${user}, cycle 1: backfill both ways (${((Date.now() - t) / 1000).toFixed(1)} s)`, summary);
+  }
+  const googleSide = google.calendar.list(ana, ana)[0]!;
+  google.calendar.userPatch(ana, ana, googleSide.id, { summary: 'Renamed in Google Calendar', location: 'Room 4' });
+  await db.query(`UPDATE calendar_events SET summary = 'Renamed in Aurora' WHERE id = (
+    SELECT e.id FROM calendar_events e JOIN sync_registry r ON r.local_id = e.id WHERE e.mailbox = $1 AND r.external_id <> $2 AND e.deleted_at IS NULL ORDER BY e.id LIMIT 1)`, [ana, googleSide.id]);
+  await db.query(`INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, start_time_zone, end_time_zone, status, attendees)
+    VALUES ($1, $2, 'Quarterly review (planned in Aurora)', now() + interval '7 days', now() + interval '7 days 1 hour', 'Europe/Berlin', 'Europe/Berlin', 'confirmed',
+            '[{"email":"local1@aurora.example","responseStatus":"needsAction"}]')`, [ana, team.id]);
+  printCycle(`calendar ${ana}, cycle 2: one edit on each side, one event created in Aurora`, await calendarCycle(ana));
+  printCycle(`calendar ${ana}, cycle 3: nothing changed, nothing written`, await calendarCycle(ana));
+  const pushed = google.calendar.list(ana, ana)[1]!;
+  const t2 = Date.now();
+  google.calendar.userPatch(ana, ana, pushed.id, { summary: 'Moved by a push notification' });
+  let notified = false;
+  while (Date.now() - t2 < 15_000) {
+    const { rows: r } = await db.query(`SELECT 1 FROM calendar_events WHERE summary = 'Moved by a push notification'`);
+    if (r.length) {
+      notified = true;
+      break;
+    }
+    await new Promise((r2) => setTimeout(r2, 10));
+  }
+  line(`\n== push channel: a Google Calendar edit of event ${pushed.id} ${notified ? `was in Postgres after ${Date.now() - t2} ms (the notified workflow pulled at once, not on its timer)` : 'did NOT arrive within 15 s'}`);
+  await new Promise((r) => setTimeout(r, 500));
+
   line(`\n== Events on Redis: ${events} (${Object.entries(byChannel).map(([c, n]) => `${c}=${n}`).join(', ')})`);
   line('== Sync status (GET /api/sync/status):');
   line(JSON.stringify(await syncStatus(db, CONNECTORS), null, 2));
   line(`\nWhere to look:
   Temporal Web UI   http://localhost:8233/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(wfId)}
+                    http://localhost:8233/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(googleWfIds[0]!)}
   REST API          curl -s localhost:${cfg.api.port}/api/sync/status
                     curl -s -XPOST localhost:${cfg.api.port}/api/sync/trigger -H 'content-type: application/json' -H 'authorization: Bearer ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'}' -d '{"system":"hubspot","entity_type":"contacts"}'
   Conflicts         http://localhost:${cfg.api.port}/conflicts   (review page; API token ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'})
   Temporal CLI      .tools/venv/bin/temporal workflow signal --workflow-id ${wfId} --name trigger
-  CLI               npm run cli -- status     (with POSTGRES_DB=${DEMO_DB})
+                    .tools/venv/bin/temporal workflow signal --workflow-id ${googleWfIds[0]} --name trigger
+  CLI               POSTGRES_DB=${DEMO_DB} npm run cli -- status
   Metrics           curl -s localhost:${cfg.metricsPort}/metrics | grep aurora_sync_
-  Registry (psql)   PGPASSWORD=$POSTGRES_PASSWORD psql -h ${cfg.postgres.host} -U ${cfg.postgres.user} -d ${DEMO_DB} -c "SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;"
+  Registry (psql)   PGPASSWORD=${cfg.postgres.password === 'aurora_dev_password' ? 'aurora_dev_password' : '"$POSTGRES_PASSWORD"'} psql -h ${cfg.postgres.host} -p ${cfg.postgres.port} -U ${cfg.postgres.user} -d ${DEMO_DB} -c "SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;"
+  Act as a Google user:   curl -s -XPATCH '${google.url}_sandbox/google/calendar/${ana}/calendars/${ana}/events/${googleSide.id}' -H 'content-type: application/json' -d '{"summary":"Edited again"}'
   Act as a HubSpot user:  curl -s -XPATCH ${sandbox.url}/_sandbox/objects/contacts/${remote.id} -H 'content-type: application/json' -d '{"properties":{"firstname":"Grace"}}'`);
 
   const shutdown = async (code: number) => {
     await api.close();
     await sub.quit().catch(() => undefined);
     await worker.stop();
-    await client.workflow.getHandle(wfId).terminate('demo stopped').catch(() => undefined);
+    for (const id of [wfId, ...googleWfIds]) await client.workflow.getHandle(id).terminate('demo stopped').catch(() => undefined);
     await client.connection.close();
     await sandbox.close();
+    await google.close();
     process.exit(code);
   };
   if (values.once) {
-    const failed = !arrived || Object.values((await syncStatus(db, CONNECTORS)).hubspot!).some((s) => s.status === 'error');
+    const status = await syncStatus(db, CONNECTORS);
+    const failed = !arrived || !notified || [status.hubspot!, status.google_workspace!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
     line(failed ? '\ndemo: FAILED (see errors above)' : '\ndemo: OK (--once: stopping)');
     await shutdown(failed ? 1 : 0);
     return;
@@ -195,6 +265,11 @@ async function main() {
 }
 
 main().catch((err) => {
+  const known = describeServiceError(err);
+  if (known) {
+    console.error(known);
+    process.exit(1);
+  }
   console.error(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadConfigOrExit, type Config } from './config';
+import { checkServices, describeServiceError } from './core/preflight';
 import { activitySettings, createActivities } from './activities';
 import { createDeps, systemConnections, type Deps } from './deps';
 import { log, setLogLevel } from './log';
@@ -96,7 +97,8 @@ if (require.main === module) {
   const cfg = loadConfigOrExit();
   setLogLevel(cfg.logLevel);
   Runtime.install({ logger: new DefaultLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
-  startWorker(cfg)
+  checkServices(cfg, ['postgres', 'redis', 'temporal'])
+    .then(() => startWorker(cfg))
     .then((w) => {
       log.info('worker running', {
         task_queue: cfg.temporal.taskQueue,
@@ -110,7 +112,9 @@ if (require.main === module) {
       return w.done;
     })
     .catch((err) => {
-      log.error('worker failed', { error: err instanceof Error ? err.message : String(err) });
+      const line = describeServiceError(err, cfg);
+      if (line) console.error(line);
+      else log.error('worker failed', { error: err instanceof Error ? err.message : String(err) });
       process.exit(1);
     });
 }

@@ -1,5 +1,6 @@
 /** Runs the REST API on API_PORT. */
 import { loadConfigOrExit } from '../config';
+import { checkServices, describeServiceError } from '../core/preflight';
 import { configuredSystems } from '../deps';
 import { log } from '../log';
 import { createPool } from '../store/db';
@@ -11,6 +12,7 @@ import { createMetrics } from '../metrics';
 
 async function main() {
   const cfg = loadConfigOrExit();
+  await checkServices(cfg, ['postgres', 'temporal']);
   const db = createPool(cfg.postgres, 5);
   await migrate(db);
   const temporal = await connectClient(cfg);
@@ -29,6 +31,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  log.error('api failed', { error: err instanceof Error ? err.message : String(err) });
+  const line = describeServiceError(err);
+  if (line) console.error(line);
+  else log.error('api failed', { error: err instanceof Error ? err.message : String(err) });
   process.exit(1);
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { loadConfigOrExit } from '../config';
 import { CONNECTORS } from '../connectors/registry';
+import { checkServices, describeServiceError } from '../core/preflight';
 import { createPool, withTx } from './db';
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
@@ -46,12 +47,13 @@ export async function migrate(pool: Pool): Promise<string[]> {
 if (require.main === module) {
   const cfg = loadConfigOrExit();
   const pool = createPool(cfg.postgres, 1);
-  migrate(pool)
+  checkServices(cfg, ['postgres'])
+    .then(() => migrate(pool))
     .then((applied) => {
       console.log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
     })
     .catch((err) => {
-      console.error(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(describeServiceError(err, cfg) ?? `migration failed: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;
     })
     .finally(() => pool.end());
