@@ -34,6 +34,7 @@ export interface WorkerStartOptions {
 }
 
 export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): Promise<RunningWorker> {
+  setLogLevel(cfg.logLevel);
   const deps = opts.deps ?? createDeps(cfg);
   await migrate(deps.db);
   const client = await connectClient(cfg);

@@ -428,13 +428,19 @@ export function createActivities(deps: ActivityDeps) {
           }
         };
         await runWithProgress(heartbeat, undefined, async () => {
-          try {
-            if (resumed?.full) throw Object.assign(new Error('a full listing was interrupted'), { cursorExpired: true });
-            await applyChanges(connector.listChanges(type, cursor, Boolean(resumed)), false);
-          } catch (err) {
-            if (!isCursorExpired(err)) throw err;
+          // An interrupted full listing starts again: the ids it had seen were not heartbeated.
+          let full = Boolean(resumed?.full);
+          if (!full) {
+            try {
+              await applyChanges(connector.listChanges(type, cursor, Boolean(resumed)), false);
+            } catch (err) {
+              if (!isCursorExpired(err)) throw err;
+              log.info('full resync', { system: scope.system, connection: scope.connection, entity_type: type, reason: err.message });
+              full = true;
+            }
+          }
+          if (full) {
             // The cursor can no longer be used: list everything, then reconcile with the registry.
-            log.info('full resync', { system: scope.system, connection: scope.connection, entity_type: type, reason: (err as Error).message });
             await state.clearCursor(db, key);
             cursor = null;
             const seen = new Set<string>();

@@ -46,16 +46,8 @@ export interface ChannelResource {
   expiration: string;
 }
 
-interface Channel {
-  id: string;
+interface Channel extends ChannelInfo {
   key: string;
-  resourceId: string;
-  resourceUri: string;
-  address: string;
-  token?: string;
-  expiration: number;
-  user: string;
-  messageNumber: number;
   /** the next message is the initial `sync` */
   syncPending: boolean;
   timer?: NodeJS.Timeout;

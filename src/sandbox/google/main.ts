@@ -8,6 +8,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startGoogleSandbox } from './index';
+import { exitOnFailure, runUntilStopped } from '../serve';
 import type { GoogleSandboxOptions } from './types';
 
 const USAGE = `Usage: tsx src/sandbox/google/main.ts [options]
@@ -108,20 +109,7 @@ async function main(): Promise<void> {
   }
   console.log(`GOOGLE_USERS=${sandbox.users().join(',')}`);
   console.log(`  admin: ${sandbox.url}_sandbox/google/stats`);
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    sandbox.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  runUntilStopped(() => sandbox.close());
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+exitOnFailure(main());

@@ -7,6 +7,7 @@
  * Prints the URL; Ctrl-C stops. Admin API under /_sandbox/ (see admin.ts).
  */
 import { startHubSpotSandbox } from './index';
+import { exitOnFailure, runUntilStopped } from '../serve';
 import type { ObjectType, SandboxOptions } from './types';
 
 const USAGE = `Usage: tsx src/sandbox/hubspot/main.ts [options]
@@ -84,20 +85,7 @@ async function main(): Promise<void> {
   console.log(`  rate limits: ${opts.rateLimits === false ? 'off' : 'on'}, latency ${opts.latencyMs ?? 0} ms, search lag ${opts.searchLagMs ?? 0} ms`);
   if (opts.webhooks) console.log(`  webhooks: POST to ${opts.webhooks.targetUrl}`);
   console.log(`  admin: ${sandbox.url}/_sandbox/stats`);
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    sandbox.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  runUntilStopped(() => sandbox.close());
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+exitOnFailure(main());
