@@ -80,3 +80,20 @@ test('without HubSpot credentials the worker still starts and reports HubSpot as
     await new Promise((r) => child.once('exit', r));
   }
 });
+
+test('conflict policy per system and entity type, for any connector (names with underscores too); unknown pairs are refused', () => {
+  const cfg = loadConfig({ SECRETS_DIR: '/nonexistent', CONFLICT_POLICY_GOOGLE_WORKSPACE_CALENDAR_EVENT: 'manual', CONFLICT_POLICY_HUBSPOT_DEAL: 'merge' });
+  assert.equal(cfg.conflicts.policyFor('google_workspace', 'calendar_event').policy, 'manual');
+  assert.equal(cfg.conflicts.policyFor('hubspot', 'deal').policy, 'merge');
+  assert.equal(cfg.conflicts.policyFor('hubspot', 'contact').policy, 'last-write-wins');
+  assert.throws(() => loadConfig({ SECRETS_DIR: '/nonexistent', CONFLICT_POLICY_HUBSPOT_TICKET: 'manual' }), (e: unknown) => e instanceof ConfigError && /CONFLICT_POLICY_HUBSPOT_TICKET: no such system and entity type; expected one of .*CONFLICT_POLICY_GOOGLE_WORKSPACE_CALENDAR_EVENT/.test(e.message));
+  assert.throws(() => loadConfig({ SECRETS_DIR: '/nonexistent', CONFLICT_POLICY_GOOGLE_WORKSPACE_CALENDAR_EVENT: 'coin-flip' }), /must be one of last-write-wins, merge, manual/);
+});
+
+test('mass-delete guard and push-channel settings', () => {
+  const cfg = loadConfig({ SECRETS_DIR: '/nonexistent' });
+  assert.deepEqual(cfg.massDelete, { maxShare: 0.2, minRecords: 10 });
+  assert.equal(cfg.webhooks.pushChannels, false, 'no PUBLIC_BASE_URL: no push channels');
+  assert.equal(loadConfig({ SECRETS_DIR: '/nonexistent', PUBLIC_BASE_URL: 'https://aurora.example.com' }).webhooks.pushChannels, true);
+  assert.throws(() => loadConfig({ SECRETS_DIR: '/nonexistent', MASS_DELETE_MAX_SHARE: '1.5' }), /MASS_DELETE_MAX_SHARE \(got "1.5"\)/);
+});
