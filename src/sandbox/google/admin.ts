@@ -33,6 +33,8 @@
  *   GET    /_sandbox/google/stats                                   GoogleSandboxStats
  *   DELETE /_sandbox/google/stats                                   204
  *   DELETE /_sandbox/google/quotas                                  204 (empties the quota windows)
+ *
+ * Gmail's admin routes live under /_sandbox/google/gmail/ (see gmail/admin.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GoogleError, invalid, notFound, parseError } from './errors';
@@ -41,7 +43,8 @@ import type { EventInput, FaultOptions, GoogleSandbox, NewCalendar } from './typ
 
 type Params = Record<string, string>;
 
-function body(req: FastifyRequest): Record<string, unknown> {
+/** The JSON object body of an admin request ({} when empty). */
+export function body(req: FastifyRequest): Record<string, unknown> {
   const raw = req.body;
   if (raw === undefined || raw === null || raw === '') return {};
   let v: unknown;
@@ -54,7 +57,7 @@ function body(req: FastifyRequest): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function str(v: unknown, name: string): string {
+export function str(v: unknown, name: string): string {
   if (typeof v !== 'string' || v === '') throw invalid(`"${name}" is required (a string).`);
   return v;
 }
@@ -74,10 +77,14 @@ function faultOptions(b: Record<string, unknown>): FaultOptions {
   return f;
 }
 
-export function registerAdminRoutes(app: FastifyInstance, sb: GoogleSandbox, extra: { describeFaults(): unknown }): void {
-  const P = '/_sandbox/google';
-  const C = `${P}/calendar/:user/calendars/:calendarId`;
-  const route = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, fn: (req: FastifyRequest, reply: FastifyReply) => unknown) => {
+export type AdminRoute = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, fn: (req: FastifyRequest, reply: FastifyReply) => unknown) => void;
+
+/**
+ * Registers admin routes: `fn`'s result is the JSON answer (200, or 201 when it set reply.code(201);
+ * undefined = 204); a thrown GoogleError is answered as is, any other error as 400 invalid.
+ */
+export function adminRouter(app: FastifyInstance): AdminRoute {
+  return (method, url, fn) => {
     app.route({
       method,
       url,
@@ -92,6 +99,12 @@ export function registerAdminRoutes(app: FastifyInstance, sb: GoogleSandbox, ext
       },
     });
   };
+}
+
+export function registerAdminRoutes(app: FastifyInstance, sb: GoogleSandbox, extra: { describeFaults(): unknown }): void {
+  const P = '/_sandbox/google';
+  const C = `${P}/calendar/:user/calendars/:calendarId`;
+  const route = adminRouter(app);
   const p = (req: FastifyRequest): Params => req.params as Params;
 
   route('GET', `${P}/health`, () => ({ ok: true, url: sb.url, tokenUrl: sb.tokenUrl }));

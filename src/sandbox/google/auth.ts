@@ -34,12 +34,23 @@ export const SCOPE = {
   calendarListReadonly: 'https://www.googleapis.com/auth/calendar.calendarlist.readonly',
   calendars: 'https://www.googleapis.com/auth/calendar.calendars',
   calendarsReadonly: 'https://www.googleapis.com/auth/calendar.calendars.readonly',
+  /** full Gmail access (the only scope that may delete permanently) */
   gmail: 'https://mail.google.com/',
+  gmailModify: 'https://www.googleapis.com/auth/gmail.modify',
+  gmailReadonly: 'https://www.googleapis.com/auth/gmail.readonly',
+  gmailMetadata: 'https://www.googleapis.com/auth/gmail.metadata',
+  gmailLabels: 'https://www.googleapis.com/auth/gmail.labels',
+  gmailCompose: 'https://www.googleapis.com/auth/gmail.compose',
+  gmailSend: 'https://www.googleapis.com/auth/gmail.send',
+  gmailInsert: 'https://www.googleapis.com/auth/gmail.insert',
   drive: 'https://www.googleapis.com/auth/drive',
 } as const;
 
-/** What `tokenFor` and `oauthClient` grant by default: full Calendar, Gmail and Drive access. */
-export const DEFAULT_SCOPES: readonly string[] = [SCOPE.calendar, SCOPE.gmail, SCOPE.drive];
+/**
+ * What `tokenFor` and `oauthClient` grant by default: full Calendar, Gmail and Drive access, plus the
+ * narrower Gmail scopes a sync connector asks for (gmail.modify, gmail.labels).
+ */
+export const DEFAULT_SCOPES: readonly string[] = [SCOPE.calendar, SCOPE.gmail, SCOPE.gmailModify, SCOPE.gmailLabels, SCOPE.drive];
 
 /** The token URLs a JWT assertion may name as its audience. */
 const GOOGLE_AUDIENCES = [
@@ -103,7 +114,7 @@ export class Auth {
   private readonly client: { id: string; secret: string };
   private sa: ServiceAccount | undefined;
   private saAccountOpened = false;
-  private readonly projectId = 'aurora-sandbox';
+  readonly projectId = 'aurora-sandbox';
   readonly projectNumber: string;
 
   constructor(

@@ -49,7 +49,7 @@ export class FaultState {
 }
 
 function emptyStats(): GoogleSandboxStats {
-  return { requests: 0, byUser: {}, rateLimited: 0, faulted: 0, byRoute: {}, tokenRequests: 0, sendUpdates: {} };
+  return { requests: 0, byUser: {}, rateLimited: 0, faulted: 0, byRoute: {}, tokenRequests: 0, sendUpdates: {}, quotaUnits: {} };
 }
 
 export class Stats {
@@ -79,9 +79,14 @@ export class Stats {
     const k = value ?? 'unset';
     this.s.sendUpdates[k] = (this.s.sendUpdates[k] ?? 0) + 1;
   }
+  units(pool: string, user: string, n: number): void {
+    const p = (this.s.quotaUnits[pool] ??= {});
+    p[user] = (p[user] ?? 0) + n;
+  }
   snapshot(): GoogleSandboxStats {
     const s = this.s;
-    return { ...s, byUser: { ...s.byUser }, byRoute: { ...s.byRoute }, sendUpdates: { ...s.sendUpdates } };
+    const quotaUnits = Object.fromEntries(Object.entries(s.quotaUnits).map(([k, v]) => [k, { ...v }]));
+    return { ...s, byUser: { ...s.byUser }, byRoute: { ...s.byRoute }, sendUpdates: { ...s.sendUpdates }, quotaUnits };
   }
   reset(): void {
     this.s = emptyStats();

@@ -1,19 +1,22 @@
 /**
  * Google Workspace sandbox: a stateful local emulator of the Google APIs the sync engine uses,
  * faithful enough (paths, resource shapes, status codes, error bodies, quotas, sync tokens, push
- * channels, OAuth) that code working against it works against Google. Calendar v3 for now; Gmail
- * and Drive will mount on the same core (auth, quotas, faults, channels, admin).
+ * channels, OAuth) that code working against it works against Google. Calendar v3 and Gmail v1;
+ * Drive will mount on the same core (auth, quotas, faults, channels, admin).
  *
  *   const sb = await startGoogleSandbox({ users: ['ana@acme.test'] });
  *   const auth = new OAuth2Client({ clientId, clientSecret, endpoints: { oauth2TokenUrl: sb.tokenUrl } });
  *   const calendar = google.calendar({ version: 'v3', auth, rootUrl: sb.url });
+ *   const gmail = google.gmail({ version: 'v1', auth, rootUrl: sb.url });
  *
- * See auth.ts for the service-account (JWT) flow, admin.ts for the HTTP admin API.
+ * See auth.ts for the service-account (JWT) flow, admin.ts and gmail/admin.ts for the HTTP admin
+ * API, gmail/index.ts for Gmail's deviations from Google.
  */
 import type { AddressInfo } from 'node:net';
 import { registerAdminRoutes } from './admin';
 import { Auth, DEFAULT_SCOPES, registerTokenEndpoint } from './auth';
 import { mountCalendar } from './calendar';
+import { mountGmail } from './gmail';
 import { ChannelHub } from './channels';
 import { FaultState, Stats } from './faults';
 import { createPrng } from './prng';
@@ -50,6 +53,7 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
 
   registerTokenEndpoint(app, auth, stats);
   const calendar = mountCalendar(core, { syncTokenTtlMs: opts.syncTokenTtlMs });
+  const gmail = mountGmail(core, opts.gmail ?? {}, opts.quotas, () => url);
   for (const u of opts.users ?? []) auth.addUser(u);
 
   let port = 0;
@@ -65,6 +69,7 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
     },
     async close() {
       channels.close();
+      gmail.close();
       await app.close();
     },
     auth: {
@@ -78,6 +83,7 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
       auth.addUser(email);
     },
     calendar,
+    gmail: gmail.api,
     channels: {
       active: () => channels.active(),
       get stats() {

@@ -1,8 +1,9 @@
 /**
- * The shared HTTP core every API module (Calendar now; Gmail, Drive later) mounts its routes on.
+ * The shared HTTP core every API module (Calendar and Gmail now; Drive later) mounts its routes on.
  * Each API request goes through: stats → Bearer auth (401) → scope check (403) → fault burst →
- * quotas (403/429) → random 5xx → handler → latency. Bodies are parsed lazily by the handler, so
- * bad JSON is Google's 400 parseError, and every answer is `application/json; charset=UTF-8`.
+ * quotas (403/429; the route's pool and unit cost) → random 5xx → handler → latency. Bodies are
+ * parsed lazily by the handler, so bad JSON is Google's 400 parseError, and every answer is
+ * `application/json; charset=UTF-8`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
 import type { Auth, Principal } from './auth';
@@ -10,7 +11,7 @@ import type { ChannelHub } from './channels';
 import { backendError, GoogleError, insufficientScopes, invalid, notFound, parseError } from './errors';
 import type { FaultState, Stats } from './faults';
 import type { Prng } from './prng';
-import type { QuotaLimiter } from './quota';
+import { DEFAULT_POOL, type QuotaCharge, type QuotaLimiter } from './quota';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -32,6 +33,11 @@ export interface ApiResult {
 
 export type ApiHandler = (ctx: ApiContext) => ApiResult | Promise<ApiResult>;
 
+export interface RouteOptions {
+  /** the quota pool and unit cost (default: the default pool, 1 unit per request) */
+  quota?: QuotaCharge;
+}
+
 /** What the modules share. */
 export interface Core {
   app: FastifyInstance;
@@ -43,7 +49,7 @@ export interface Core {
   /** an independent deterministic stream derived from the sandbox's randomSeed */
   prng(salt: string): Prng;
   /** registers an API route; `scopes`: the token needs at least one of them */
-  route(method: HTTPMethods, url: string, scopes: readonly string[], handler: ApiHandler): void;
+  route(method: HTTPMethods, url: string, scopes: readonly string[], handler: ApiHandler, opts?: RouteOptions): void;
 }
 
 export const JSON_TYPE = 'application/json; charset=UTF-8';
@@ -86,7 +92,7 @@ function errorResult(e: GoogleError): ApiResult {
 export function apiRouter(deps: Omit<Core, 'route' | 'prng'>): Core['route'] {
   const { app, auth, quota, faults, stats } = deps;
 
-  async function pipeline(req: FastifyRequest, scopes: readonly string[], handler: ApiHandler): Promise<ApiResult> {
+  async function pipeline(req: FastifyRequest, scopes: readonly string[], handler: ApiHandler, charge: QuotaCharge): Promise<ApiResult> {
     const who = auth.authenticate(req.headers.authorization);
     if (who instanceof GoogleError) return errorResult(who);
     stats.user(who.email);
@@ -98,11 +104,13 @@ export function apiRouter(deps: Omit<Core, 'route' | 'prng'>): Core['route'] {
       return errorResult(burst);
     }
     const query = (req.query ?? {}) as Query;
-    const refused = quota.admit(qString(query, 'quotaUser') ?? who.email);
+    const quotaUser = qString(query, 'quotaUser') ?? who.email;
+    const refused = quota.admit(quotaUser, Date.now(), charge);
     if (refused) {
       stats.rateLimited();
       return errorResult(refused);
     }
+    stats.units(charge.pool ?? DEFAULT_POOL, quotaUser, charge.units ?? 1);
     const failure = faults.roll5xx();
     if (failure) {
       stats.faulted();
@@ -136,13 +144,14 @@ export function apiRouter(deps: Omit<Core, 'route' | 'prng'>): Core['route'] {
     }
   }
 
-  return (method, url, scopes, handler) => {
+  return (method, url, scopes, handler, opts = {}) => {
+    const charge = opts.quota ?? {};
     app.route({
       method,
       url,
       handler: async (req, reply) => {
         stats.request(`${req.method} ${url}`);
-        const res = await pipeline(req, scopes, handler);
+        const res = await pipeline(req, scopes, handler, charge);
         if (faults.latencyMs > 0) await sleep(faults.latencyMs);
         return send(reply, res);
       },

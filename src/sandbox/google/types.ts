@@ -1,18 +1,26 @@
-/** Public types of the Google Workspace sandbox emulator (core + the Calendar module). */
+/** Public types of the Google Workspace sandbox emulator (core + the Calendar and Gmail modules). */
 import type { CalendarInfo, EventInput, NewCalendar, SandboxEvent, SeedOptions } from './calendar/types';
+import type { GmailOptions, GmailSandbox } from './gmail/types';
 
 export type * from './calendar/types';
+export type * from './gmail/types';
 
 export interface QuotaOptions {
-  /** requests per rolling minute per user (the token's user, or `quotaUser`); Calendar's default 600 */
+  /**
+   * per rolling minute per user (the token's user, or `quotaUser`): requests for Calendar (default 600),
+   * units for Gmail (default 15,000)
+   */
   perUserPerMinute?: number;
-  /** requests per rolling minute for the whole project; Calendar's default 10,000 */
+  /** per rolling minute for the whole project: Calendar requests (default 10,000), Gmail units (default 1,200,000) */
   perProjectPerMinute?: number;
   /**
-   * How a refusal looks: '403' (default) `rateLimitExceeded` PERMISSION_DENIED; '429' `rateLimitExceeded`
-   * RESOURCE_EXHAUSTED; 'mixed' per-user → 403 `userRateLimitExceeded`, per-project → 429 `rateLimitExceeded`.
+   * How a refusal looks: '403' (Calendar's default) `rateLimitExceeded` PERMISSION_DENIED; '429'
+   * `rateLimitExceeded` RESOURCE_EXHAUSTED; 'mixed' (Gmail's default) per-user → 403
+   * `userRateLimitExceeded`, per-project → 429 `rateLimitExceeded`; 'detailed' the texts of the current
+   * front end: per-user → 429 `rateLimitExceeded` "User-rate limit exceeded.  Retry after <ISO time>",
+   * per-project → 403 `rateLimitExceeded` "Quota exceeded for quota metric 'Queries' and limit …".
    */
-  mode?: '403' | '429' | 'mixed';
+  mode?: '403' | '429' | 'mixed' | 'detailed';
 }
 
 export interface GoogleSandboxOptions {
@@ -20,7 +28,7 @@ export interface GoogleSandboxOptions {
   port?: number;
   /** default '127.0.0.1' */
   host?: string;
-  /** default on (600/user/min, 10,000/project/min, mode '403'); false = never refuse */
+  /** Calendar's: default on (600/user/min, 10,000/project/min, mode '403'); false = never refuse (Gmail's too, unless `gmail.quotas` says otherwise) */
   quotas?: boolean | QuotaOptions;
   /** lifetime of the access tokens issued (default 3600) */
   tokenLifetimeSeconds?: number;
@@ -36,6 +44,8 @@ export interface GoogleSandboxOptions {
   users?: string[];
   /** Fastify request logging (default false) */
   logger?: boolean;
+  /** Gmail: unit quotas, history retention, watch and Pub/Sub push (see gmail/types.ts) */
+  gmail?: GmailOptions;
 }
 
 /** A service-account key file, as the Cloud console downloads it. */
@@ -111,6 +121,11 @@ export interface GoogleSandboxStats {
   tokenRequests: number;
   /** Calendar write requests (insert, update, patch, delete, move; refused ones too) by `sendUpdates`: all | externalOnly | none | unset */
   sendUpdates: Record<string, number>;
+  /**
+   * quota admitted per pool and quota user (`"default"`: Calendar requests; `"gmail"`: Gmail units),
+   * counted whether or not quotas are enforced; refused requests are not counted
+   */
+  quotaUnits: Record<string, Record<string, number>>;
 }
 
 export interface GoogleSandbox {
@@ -155,6 +170,8 @@ export interface GoogleSandbox {
     /** resolves when no notification is pending (coalescing, in flight or waiting to be retried) */
     flush(): Promise<void>;
   };
+  /** Gmail v1: act as a user, seed mailboxes, history, watches and Pub/Sub push (see gmail/types.ts) */
+  gmail: GmailSandbox;
   faults: { set(f: FaultOptions): void; clear(): void };
   /** a snapshot of the counters */
   readonly stats: GoogleSandboxStats;

@@ -5,6 +5,7 @@
  * stored as exceptions the way Google keeps them), attendees with mixed answers, rooms, Meet links,
  * reminders, a few tentative and a few cancelled events.
  */
+import { ascii, CUSTOMERS, COLLEAGUES, ZONES, type Company } from '../people';
 import type { Prng } from '../prng';
 import type { StoredPerson } from './event';
 import type { SeedEvent } from './store';
@@ -12,31 +13,8 @@ import { addDays, formatDateTime, localToUtc, parseDate } from './time';
 
 const DAY_MS = 86_400_000;
 const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
-const ZONES = ['America/New_York', 'Europe/Berlin', 'Asia/Tokyo', 'UTC'] as const;
 const WEEKDAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
 const MEET_ICON = 'https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/logo_meet_2020q4_color_2x_web_512dp.png';
-
-const COLLEAGUES: Array<[string, string]> = [
-  ['Carla', 'Mendes'], ['David', 'Okafor'], ['Elena', 'Rossi'], ['Farid', 'Haddad'], ['Greta', 'Larsen'],
-  ['Hiro', 'Tanaka'], ['Isabel', 'Costa'], ['Jonas', 'Fischer'], ['Kavya', 'Iyer'], ['Liam', 'Murphy'],
-  ['Maya', 'Cohen'], ['Nils', 'Berg'], ['Olivia', 'Chen'], ['Pablo', 'Ruiz'], ['Quinn', 'Walker'],
-];
-
-interface Company {
-  name: string;
-  domain: string;
-  zone: (typeof ZONES)[number];
-  people: Array<[string, string]>;
-}
-
-const CUSTOMERS: Company[] = [
-  { name: 'Globex', domain: 'globex.com', zone: 'America/New_York', people: [['Hank', 'Scorpio'], ['Janet', 'Price'], ['Marcus', 'Bell']] },
-  { name: 'Initech', domain: 'initech.io', zone: 'America/New_York', people: [['Bill', 'Lumbergh'], ['Joanna', 'Reyes'], ['Samir', 'Nagheenanajar']] },
-  { name: 'Umbrella', domain: 'umbrella-corp.de', zone: 'Europe/Berlin', people: [['Katrin', 'Vogel'], ['Matthias', 'Brandt'], ['Sophie', 'Keller']] },
-  { name: 'Hooli', domain: 'hooli.co.jp', zone: 'Asia/Tokyo', people: [['Kenji', 'Sato'], ['Aiko', 'Yamamoto'], ['Ren', 'Kobayashi']] },
-  { name: 'Wayne Enterprises', domain: 'wayne.co.uk', zone: 'UTC', people: [['Lucius', 'Fox'], ['Harriet', 'Cole'], ['Oliver', 'Grant']] },
-  { name: 'Soylent', domain: 'soylent.ca', zone: 'America/New_York', people: [['Chloe', 'Tremblay'], ['Noah', 'Gagnon']] },
-];
 
 const ROOMS: Array<[string, string]> = [
   ['Berlin-3-Spree (8)', 'berlin'], ['NYC-12-Hudson (6)', 'nyc'], ['Tokyo-5-Sakura (4)', 'tokyo'], ['London-2-Thames (10)', 'london'],
@@ -73,8 +51,6 @@ interface Person {
   email: string;
   displayName?: string;
 }
-
-const ascii = (s: string): string => s.normalize('NFD').replace(/[^\w]/g, '').toLowerCase();
 
 export function generateEvents(ctx: SeedContext, count: number): SeedEvent[] {
   const { prng: r } = ctx;
