@@ -7,7 +7,7 @@
  * Admin API under /_sandbox/fireflies/ (see admin.ts).
  */
 import { startFirefliesSandbox } from './index';
-import { exitOnFailure, runUntilStopped } from '../serve';
+import { exitOnFailure, flags, runUntilStopped } from '../serve';
 import { PLANS, type FirefliesSandboxOptions, type Plan, type WebhookVersion } from './types';
 
 const USAGE = `Usage: tsx src/sandbox/fireflies/main.ts [options]
@@ -49,18 +49,7 @@ function parseArgs(argv: string[]): Cli {
   let webhookUrl: string | undefined;
   let webhookSecret: string | undefined;
   let webhookVersion: WebhookVersion = 'v2';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    const num = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a non-negative number`);
-      return v;
-    };
+  for (const { flag: a, value, num } of flags(argv, USAGE)) {
     switch (a) {
       case '--port': cli.opts.port = num(); break;
       case '--host': cli.opts.host = value(); break;

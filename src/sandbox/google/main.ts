@@ -9,7 +9,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startGoogleSandbox } from './index';
-import { exitOnFailure, runUntilStopped } from '../serve';
+import { exitOnFailure, flags, runUntilStopped } from '../serve';
 import type { GoogleSandboxOptions } from './types';
 
 const USAGE = `Usage: tsx src/sandbox/google/main.ts [options]
@@ -55,18 +55,7 @@ function parseArgs(argv: string[]): Cli {
     if (m !== '403' && m !== '429' && m !== 'mixed' && m !== 'detailed') throw new Error(`${flag} is 403, 429, mixed or detailed`);
     return m;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
-      return v;
-    };
-    const num = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a non-negative number`);
-      return v;
-    };
+  for (const { flag: a, value, num } of flags(argv, USAGE)) {
     switch (a) {
       case '--port': cli.opts.port = num(); break;
       case '--host': cli.opts.host = value(); break;
