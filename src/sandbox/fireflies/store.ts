@@ -41,6 +41,7 @@ import type {
   SummaryFormat,
   SummaryInput,
   TranscriptInput,
+  TranscriptLinks,
 } from './types';
 import { PLANS } from './types';
 
@@ -78,7 +79,7 @@ export interface StoredSummary extends Omit<GeneratedSummary, 'action_items'> {
   action_items_raw?: string;
 }
 
-export interface StoredTranscript {
+export interface StoredTranscript extends TranscriptLinks {
   id: string;
   seq: number;
   title: string;
@@ -98,15 +99,6 @@ export interface StoredTranscript {
   ctx: MeetingContext;
   /** the sentences as generated (phases, tasks), for later summaries */
   gen: GeneratedSentence[];
-  transcript_url: string;
-  audio_url: string | null;
-  video_url: string | null;
-  meeting_link: string | null;
-  calendar_id: string | null;
-  cal_id: string | null;
-  calendar_type: string | null;
-  channel_ids: string[];
-  client_reference_id: string | null;
 }
 
 export type StoreEvent = { kind: 'transcribed' | 'summarized'; transcript: StoredTranscript };

@@ -264,7 +264,20 @@ export interface SeedOptions {
   calendarEvents?: Array<{ id: string; summary?: string; start: number | string; end?: number | string; attendees?: string[]; organizer?: string; meetLink?: string }>;
 }
 
-export interface SandboxTranscript {
+/** Links and references a transcript carries, as stored and as the sandbox shows them. */
+export interface TranscriptLinks {
+  transcript_url: string;
+  audio_url: string | null;
+  video_url: string | null;
+  meeting_link: string | null;
+  calendar_id: string | null;
+  cal_id: string | null;
+  calendar_type: string | null;
+  channel_ids: string[];
+  client_reference_id: string | null;
+}
+
+export interface SandboxTranscript extends TranscriptLinks {
   id: string;
   title: string;
   date: number;
@@ -284,15 +297,6 @@ export interface SandboxTranscript {
   summary_status: 'processing' | 'processed';
   /** how many times it was summarized */
   summaryVersion: number;
-  transcript_url: string;
-  audio_url: string | null;
-  video_url: string | null;
-  meeting_link: string | null;
-  calendar_id: string | null;
-  cal_id: string | null;
-  calendar_type: string | null;
-  channel_ids: string[];
-  client_reference_id: string | null;
 }
 
 export interface FirefliesSandboxOptions {

@@ -10,6 +10,8 @@ export interface Prng {
   chance(p: number): boolean;
   /** `n` characters of `alphabet` */
   chars(n: number, alphabet: string): string;
+  /** one of the choices, each as likely as its weight */
+  weighted<T>(choices: readonly (readonly [number, T])[]): T;
 }
 
 /** mulberry32, seeded; `salt` derives independent streams (e.g. one per calendar) from one seed. */
@@ -32,6 +34,12 @@ export function createPrng(seed: number, salt = ''): Prng {
       let s = '';
       for (let i = 0; i < n; i++) s += alphabet[Math.floor(next() * alphabet.length)];
       return s;
+    },
+    weighted: <T>(choices: readonly (readonly [number, T])[]): T => {
+      const total = choices.reduce((sum, [w]) => sum + w, 0);
+      let x = next() * total;
+      for (const [w, choice] of choices) if ((x -= w) < 0) return choice;
+      return choices[choices.length - 1]![1];
     },
   };
 }

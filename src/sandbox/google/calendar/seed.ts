@@ -275,16 +275,7 @@ export function generateEvents(ctx: SeedContext, count: number): SeedEvent[] {
     [4, () => recurring(true)],
     [8, focus],
   ];
-  const total = kinds.reduce((s, [w]) => s + w, 0);
-  while (out.length < count) {
-    let x = r.next() * total;
-    for (const [w, make] of kinds) {
-      if ((x -= w) < 0) {
-        make();
-        break;
-      }
-    }
-  }
+  while (out.length < count) r.weighted(kinds)();
   return out.slice(0, count);
 }
 

@@ -304,15 +304,6 @@ export function generateThreads(ctx: SeedContext, count: number): SeedMessage[][
     [5, mailingList],
     [2, () => automated(['spam'])],
   ];
-  const total = kinds.reduce((s, [w]) => s + w, 0);
-  while (out.length < count) {
-    let x = r.next() * total;
-    for (const [w, make] of kinds) {
-      if ((x -= w) < 0) {
-        make();
-        break;
-      }
-    }
-  }
+  while (out.length < count) r.weighted(kinds)();
   return out.slice(0, count);
 }
