@@ -203,8 +203,10 @@ async function main() {
   }
   const googleSide = google.calendar.list(ana, ana)[0]!;
   google.calendar.userPatch(ana, ana, googleSide.id, { summary: 'Renamed in Google Calendar', location: 'Room 4' });
+  // Google lets only an event's organizer rename it (an invitation's rename is refused with 403 forbiddenForNonOrganizer).
   await db.query(`UPDATE calendar_events SET summary = 'Renamed in Aurora' WHERE id = (
-    SELECT e.id FROM calendar_events e JOIN sync_registry r ON r.local_id = e.id WHERE e.mailbox = $1 AND r.external_id <> $2 AND e.deleted_at IS NULL ORDER BY e.id LIMIT 1)`, [ana, googleSide.id]);
+    SELECT e.id FROM calendar_events e JOIN sync_registry r ON r.local_id = e.id WHERE e.mailbox = $1 AND r.external_id <> $2 AND e.deleted_at IS NULL
+      AND e.organizer_email = $1 ORDER BY e.id LIMIT 1)`, [ana, googleSide.id]);
   await db.query(`INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, start_time_zone, end_time_zone, status, attendees)
     VALUES ($1, $2, 'Quarterly review (planned in Aurora)', now() + interval '7 days', now() + interval '7 days 1 hour', 'Europe/Berlin', 'Europe/Berlin', 'confirmed',
             '[{"email":"local1@aurora.example","responseStatus":"needsAction"}]')`, [ana, team.id]);
