@@ -27,9 +27,13 @@ export class RollingWindowLimiter implements RequestBudget {
     this.windowMs = windowWithMargin(windowMs);
   }
 
-  /** Resolves when a request may be sent (requests are granted in FIFO order) with its release. */
-  acquire(): Promise<Release> {
-    const next = this.chain.then(() => this.waitForSlot());
+  /**
+   * Resolves when a request costing `units` (default 1: budgets counted in requests; Gmail counts
+   * quota units per method) may be sent, granted in FIFO order, with its release.
+   */
+  acquire(units = 1): Promise<Release> {
+    const cost = unitsOf(units, this.limit);
+    const next = this.chain.then(() => this.waitForSlot(cost));
     this.chain = next.then(() => undefined, () => undefined);
     return next;
   }
@@ -38,17 +42,20 @@ export class RollingWindowLimiter implements RequestBudget {
     this.pausedUntil = Math.max(this.pausedUntil, epochMs);
   }
 
-  private async waitForSlot(): Promise<Release> {
+  private async waitForSlot(units: number): Promise<Release> {
     for (;;) {
       const now = Date.now();
       while (this.stamps.length && this.stamps[0]! <= now - this.windowMs) this.stamps.shift();
       let waitMs = 0;
       if (this.pausedUntil > now) waitMs = this.pausedUntil - now;
-      else if (this.stamps.length >= this.limit) waitMs = this.stamps[0]! + this.windowMs - now + 1;
+      // the stamp whose expiry makes room for `units` more
+      else if (this.stamps.length + units > this.limit) waitMs = this.stamps[this.stamps.length + units - this.limit - 1]! + this.windowMs - now + 1;
       if (waitMs <= 0) {
-        const stamp = { at: now };
-        this.stamps.push(now);
-        return () => this.restamp(stamp);
+        const taken = Array.from({ length: units }, () => ({ at: now }));
+        for (let k = 0; k < units; k++) this.stamps.push(now);
+        return () => {
+          for (const stamp of taken) this.restamp(stamp);
+        };
       }
       await new Promise((r) => setTimeout(r, waitMs));
     }
@@ -70,9 +77,13 @@ export class RollingWindowLimiter implements RequestBudget {
 /** Called when the request a slot was taken for has finished (answered or failed). */
 export type Release = () => void;
 
+/** A cost in units, at least 1 and never more than the whole budget (which could never be granted). */
+const unitsOf = (units: number, limit: number): number => Math.min(Math.max(1, Math.ceil(units)), limit);
+
 /** What the connectors need of a request budget. */
 export interface RequestBudget {
-  acquire(): Promise<Release>;
+  /** a slot for one request costing `units` of the budget (default 1) */
+  acquire(units?: number): Promise<Release>;
   pauseUntil(epochMs: number): void;
 }
 
@@ -93,25 +104,33 @@ export async function withSlot<T>(budget: RequestBudget, fn: () => Promise<T>): 
  */
 const TAKE_SLOT = `
 local key, pauseKey = KEYS[1], KEYS[2]
-local now, window, limit, member = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local now, window, limit, member, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local paused = redis.call('PTTL', pauseKey)
 if paused > 0 then return paused end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if redis.call('ZCARD', key) >= limit then
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now + 1)
+local used = redis.call('ZCARD', key)
+if used + units > limit then
+  local freeing = redis.call('ZRANGE', key, used + units - limit - 1, used + units - limit - 1, 'WITHSCORES')
+  return math.max(1, tonumber(freeing[2]) + window - now + 1)
 end
-redis.call('ZADD', key, now, member)
+for i = 1, units do
+  redis.call('ZADD', key, now, member .. '#' .. i)
+end
 redis.call('PEXPIRE', key, window)
 return 0
 `;
 
-/** A finished request's slot counts from now (only if it is still in the window). */
+/** A finished request's slots count from now (those still in the window). */
 const RESTAMP = `
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local kept = 0
+for i = 1, tonumber(ARGV[4]) do
+  local m = ARGV[2] .. '#' .. i
+  if redis.call('ZSCORE', KEYS[1], m) then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[1], m)
+    kept = 1
+  end
 end
+if kept == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 0
 `;
 
@@ -137,20 +156,21 @@ export class SharedWindowLimiter implements RequestBudget {
     this.windowMs = windowWithMargin(windowMs);
   }
 
-  async acquire(): Promise<Release> {
+  async acquire(units = 1): Promise<Release> {
+    const cost = unitsOf(units, this.limit);
     for (;;) {
       let waitMs: number;
       const member = `${this.id}:${this.seq++}`;
       try {
         if (this.redis.status !== 'ready') throw new Error('redis not ready');
-        waitMs = Number(await this.redis.eval(TAKE_SLOT, 2, this.key, `${this.key}:pause`, Date.now(), this.windowMs, this.limit, member));
+        waitMs = Number(await this.redis.eval(TAKE_SLOT, 2, this.key, `${this.key}:pause`, Date.now(), this.windowMs, this.limit, member, cost));
       } catch {
-        return this.local.acquire();
+        return this.local.acquire(cost);
       }
       if (waitMs <= 0) {
         return () => {
           if (this.redis.status !== 'ready') return;
-          this.redis.eval(RESTAMP, 1, this.key, Date.now(), member, this.windowMs).catch(() => undefined);
+          this.redis.eval(RESTAMP, 1, this.key, Date.now(), member, this.windowMs, cost).catch(() => undefined);
         };
       }
       await new Promise((r) => setTimeout(r, Math.min(waitMs, this.windowMs)));

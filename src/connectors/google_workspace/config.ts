@@ -33,7 +33,7 @@ const GoogleEnv = {
   GOOGLE_CALENDAR_IDS: csv.optional(),
   /** who Google emails about the engine's writes: none (default), all, externalOnly */
   GOOGLE_CALENDAR_SEND_UPDATES: z.enum(['none', 'all', 'externalOnly']).default('none'),
-  /** requests per user per rolling minute the engine allows itself (Calendar's default quota: 600) */
+  /** Calendar requests per user per rolling minute the engine allows itself (Calendar's default quota: 600) */
   GOOGLE_QUOTA_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /** lifetime asked for push channels (Google's maximum and default for Calendar: 7 days) */
   GOOGLE_CHANNEL_TTL_SECONDS: z.coerce.number().int().min(60).default(604_800),
@@ -58,6 +58,8 @@ export interface GoogleWorkspaceConfig {
     calendarIds?: string[];
     sendUpdates: 'none' | 'all' | 'externalOnly';
   };
+  /** each product module's own settings, by product name (see session.ts GoogleProductModule) */
+  products: Record<string, unknown>;
 }
 
 const EMAIL = /^[^@\s,]+@[^@\s,]+$/;
@@ -147,6 +149,7 @@ export function parseGoogleWorkspaceConfig(env: Record<string, string>, secrets:
       calendarIds: e.GOOGLE_CALENDAR_IDS?.length ? e.GOOGLE_CALENDAR_IDS : undefined,
       sendUpdates: e.GOOGLE_CALENDAR_SEND_UPDATES,
     },
+    products: {},
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The Google Workspace connector of one connection (one user): dispatches each entity type to the
- * product that serves it (Calendar now; Gmail and Drive later as sibling folders), all sharing the
- * user's auth client, request budget and backoff (GoogleSession).
+ * product that serves it (calendar/, gmail/, drive/), all sharing the user's auth client and
+ * Google's backoff (GoogleSession).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../core/errors';
@@ -35,7 +35,7 @@ export class GoogleWorkspaceConnector implements Connector {
 
   /** API requests made, rate-limit refusals and retries (tests, metrics) */
   get calls() {
-    return this.session.requester.calls;
+    return this.session.calls;
   }
 
   private product(entityType: string): GoogleProduct {

@@ -121,15 +121,24 @@ export interface RequesterOptions {
   /** first backoff step (default 1 s, as Google recommends) */
   backoffBaseMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** counters to add to (shared by a connection's products); default a fresh set */
+  calls?: RequesterCalls;
+}
+
+export interface RequesterCalls {
+  total: number;
+  rateLimited: number;
+  retried: number;
 }
 
 export class GoogleRequester {
   /** counters read by tests and metrics */
-  readonly calls = { total: 0, rateLimited: 0, retried: 0 };
+  readonly calls: RequesterCalls;
   private readonly maxAttempts: number;
 
   constructor(private readonly opts: RequesterOptions) {
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 6);
+    this.calls = opts.calls ?? { total: 0, rateLimited: 0, retried: 0 };
   }
 
   get user(): string {
@@ -137,10 +146,10 @@ export class GoogleRequester {
   }
 
   /** Waits for a slot of the budget; a long wait keeps the surrounding activity's heartbeat alive. */
-  private async slot(): Promise<Release> {
+  private async slot(units: number): Promise<Release> {
     const timer = setInterval(keepAlive, 5_000);
     try {
-      return await this.opts.budget.acquire();
+      return await this.opts.budget.acquire(units);
     } finally {
       clearInterval(timer);
       keepAlive();
@@ -149,12 +158,19 @@ export class GoogleRequester {
 
   /**
    * One API request with Google's backoff. `what` names it in failures (e.g. "events.list of
-   * <calendar>"); `handles` picks the 4xx answers the caller deals with (thrown as GoogleApiError).
+   * <calendar>"); `handles` picks the 4xx answers the caller deals with (thrown as GoogleApiError);
+   * `units` is the request's cost in the budget's unit (Gmail's per-method quota units; default 1).
    */
-  async call<T>(service: string, what: string, fn: () => Promise<{ data: T }>, handles: (e: GoogleApiError) => boolean = () => false): Promise<T> {
+  async call<T>(
+    service: string,
+    what: string,
+    fn: () => Promise<{ data: T }>,
+    handles: (e: GoogleApiError) => boolean = () => false,
+    units = 1,
+  ): Promise<T> {
     const sleep = this.opts.sleep ?? patientSleep;
     for (let attempt = 1; ; attempt++) {
-      const release = await this.slot();
+      const release = await this.slot(units);
       this.calls.total++;
       this.opts.onRequest?.();
       let failure: GoogleFailure;

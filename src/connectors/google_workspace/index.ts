@@ -1,28 +1,34 @@
 /**
  * Google Workspace: one connection per user (GOOGLE_USERS), through a service account with
- * domain-wide delegation or one user's OAuth refresh token. Products share the auth, the per-user
- * request budget and Google's backoff: Calendar now (calendar/); Gmail and Drive go beside it.
+ * domain-wide delegation or one user's OAuth refresh token. Each product is one folder (calendar/,
+ * gmail/, drive/) listed once in PRODUCTS; they share the auth and Google's backoff, each with its
+ * own per-user budget.
  */
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../core/errors';
 import type { ConnectorDefinition } from '../types';
-import { CalendarProduct } from './calendar/product';
-import { CALENDAR_SCOPE } from './calendar/client';
-import { CALENDAR_EVENT } from './calendar/entities';
+import { calendarProduct } from './calendar';
 import { GOOGLE_CREDENTIALS_FILE, GOOGLE_SYSTEM, googleConfig, parseGoogleWorkspaceConfig } from './config';
 import { GoogleWorkspaceConnector } from './connector';
-import { createSession } from './session';
+import { createSession, type GoogleProductModule } from './session';
 import { googleWebhooks } from './webhooks';
 
+/** The Google products synced: one line each. */
+export const PRODUCTS: readonly GoogleProductModule[] = [calendarProduct];
+
 /** The OAuth scopes the products need (a service account asks for these; a refresh token must carry them). */
-export const GOOGLE_SCOPES = [CALENDAR_SCOPE];
+export const GOOGLE_SCOPES = [...new Set(PRODUCTS.flatMap((p) => p.scopes))];
 
 export const googleWorkspace: ConnectorDefinition = {
   system: GOOGLE_SYSTEM,
   title: 'Google Workspace',
-  parseConfig: parseGoogleWorkspaceConfig,
-  entities: [CALENDAR_EVENT],
+  parseConfig(env, secrets) {
+    const cfg = parseGoogleWorkspaceConfig(env, secrets);
+    for (const p of PRODUCTS) cfg.products[p.name] = p.parseConfig?.(env);
+    return cfg;
+  },
+  entities: PRODUCTS.flatMap((p) => p.entities),
   migrationsDir: join(__dirname, 'migrations'),
   connections(cfg) {
     const g = googleConfig(cfg);
@@ -44,7 +50,7 @@ export const googleWorkspace: ConnectorDefinition = {
       throw ApplicationFailure.create({ type: ErrorType.NotConfigured, message: `google_workspace has no connection "${connection}" (GOOGLE_USERS)`, nonRetryable: true });
     }
     const session = createSession(g, g.credentials, connection, GOOGLE_SCOPES, ctx);
-    return new GoogleWorkspaceConnector(session, [new CalendarProduct(session)]);
+    return new GoogleWorkspaceConnector(session, PRODUCTS.map((p) => p.create(session)));
   },
   webhooks: googleWebhooks,
 };

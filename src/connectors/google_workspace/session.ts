@@ -1,20 +1,29 @@
 /**
- * What every Google product (Calendar; later Gmail, Drive) of one connection shares: the user, the
- * auth client (tokens refreshed by google-auth-library), the request budget with Google's backoff,
- * and the options each googleapis client is built with.
+ * What every Google product (Calendar, Gmail, Drive) of one connection shares: the user, the auth
+ * client (tokens refreshed by google-auth-library), Google's backoff, and the options each
+ * googleapis client is built with. Quotas are per API, so each product takes its own request
+ * budget (`requester(name, limit)`), all counted in one set of call counters.
  */
 import type { OAuth2Client } from 'google-auth-library';
+import type { EntitySpec } from '../../core/model';
 import { sha256Hex } from '../../core/secure';
 import type { Connector, ConnectorContext } from '../types';
 import { authAdvice, createAuthClient } from './auth';
 import type { GoogleCredentials, GoogleWorkspaceConfig } from './config';
-import { GoogleRequester } from './errors';
+import { GoogleRequester, type RequesterCalls } from './errors';
 
 export interface GoogleSession {
   /** the connection: the user's email */
   user: string;
   cfg: GoogleWorkspaceConfig;
-  requester: GoogleRequester;
+  /**
+   * The request budget of one product of this user (per rolling minute, shared by every worker)
+   * with Google's backoff. `product` names the budget ('calendar', 'gmail', 'drive'); the limit is
+   * in the product's unit (Calendar and Drive: requests; Gmail: quota units).
+   */
+  requester(product: string, limitPerMinute: number): GoogleRequester;
+  /** API requests made, rate-limit refusals and retries, over every product */
+  calls: RequesterCalls;
   /**
    * Options for `calendar({version, ...apiOptions})` and its siblings: the auth client, the root URL
    * (sandbox), no gaxios retries (GoogleRequester retries), a request timeout.
@@ -27,11 +36,32 @@ export type GoogleProduct = Omit<Connector, 'system' | 'connection' | 'batchSize
   readonly entityTypes: readonly string[];
 };
 
+/**
+ * A Google product as the connector definition sees it: one folder (calendar/, gmail/, drive/)
+ * exporting one of these, listed once in ../index.ts. Its settings are its own (`parseConfig`,
+ * read back with `productConfig`); the shared ones (users, credentials, roots) are in config.ts.
+ */
+export interface GoogleProductModule<C = unknown> {
+  readonly name: string;
+  readonly entities: readonly EntitySpec[];
+  /** the OAuth scopes it needs (a service account asks for these; a refresh token must carry them) */
+  readonly scopes: readonly string[];
+  parseConfig?(env: Record<string, string>): C;
+  create(session: GoogleSession): GoogleProduct;
+}
+
+/** A product's parsed settings (from its parseConfig). */
+export function productConfig<C>(session: GoogleSession, product: GoogleProductModule<C>): C {
+  return session.cfg.products[product.name] as C;
+}
+
 export const REQUEST_TIMEOUT_MS = 60_000;
 
-/** The budget key of a user: a hash of the user and the credentials' client id (never a secret). */
-export function budgetKey(creds: GoogleCredentials, user: string): string {
-  return `google:${sha256Hex(`${creds.clientId}\n${user}`).slice(0, 20)}:minute`;
+/** The budget key of a user's product: a hash of the user and the credentials' client id (never a secret). */
+export function budgetKey(creds: GoogleCredentials, user: string, product = 'calendar'): string {
+  // Calendar's key predates the per-product budgets; it keeps its name.
+  const suffix = product === 'calendar' ? 'minute' : `${product}:minute`;
+  return `google:${sha256Hex(`${creds.clientId}\n${user}`).slice(0, 20)}:${suffix}`;
 }
 
 export function createSession(
@@ -43,15 +73,25 @@ export function createSession(
   opts: { maxAttempts?: number; backoffBaseMs?: number } = {},
 ): GoogleSession {
   const auth: OAuth2Client = createAuthClient(creds, user, { scopes, tokenUrl: cfg.tokenUrl });
-  const requester = new GoogleRequester({
-    user,
-    budget: ctx.budget(budgetKey(creds, user), cfg.quotaPerUserPerMinute, 60_000),
-    authAdvice: authAdvice(creds, user, scopes),
-    onRequest: ctx.onRequest,
-    maxAttempts: opts.maxAttempts,
-    backoffBaseMs: opts.backoffBaseMs,
-  });
+  const calls: RequesterCalls = { total: 0, rateLimited: 0, retried: 0 };
+  const requesters = new Map<string, GoogleRequester>();
+  const requester = (product: string, limitPerMinute: number): GoogleRequester => {
+    let r = requesters.get(product);
+    if (!r) {
+      r = new GoogleRequester({
+        user,
+        budget: ctx.budget(budgetKey(creds, user, product), limitPerMinute, 60_000),
+        authAdvice: authAdvice(creds, user, scopes),
+        onRequest: ctx.onRequest,
+        maxAttempts: opts.maxAttempts,
+        backoffBaseMs: opts.backoffBaseMs,
+        calls,
+      });
+      requesters.set(product, r);
+    }
+    return r;
+  };
   // google-auth-library's client is structurally googleapis-common's (its nested copy has another
   // version of the same class); the cast only bridges the two declarations.
-  return { user, cfg, requester, apiOptions: { auth: auth as never, rootUrl: cfg.apiRootUrl, retry: false, timeout: REQUEST_TIMEOUT_MS } };
+  return { user, cfg, requester, calls, apiOptions: { auth: auth as never, rootUrl: cfg.apiRootUrl, retry: false, timeout: REQUEST_TIMEOUT_MS } };
 }

@@ -30,7 +30,7 @@ export class CalendarClient {
   }
 
   private call<T>(what: string, fn: () => Promise<{ data: T }>, handles: Handles = never): Promise<T> {
-    return this.session.requester.call(SERVICE, what, fn, handles);
+    return this.session.requester('calendar', this.session.cfg.quotaPerUserPerMinute).call(SERVICE, what, fn, handles);
   }
 
   /** Every entry of the user's calendar list the user can write to (all pages). */
