@@ -74,6 +74,7 @@ export function createConnectorPool(cfg: Config, metrics?: Metrics, redis?: Redi
         budget: (name, limit, windowMs) =>
           redis ? new SharedWindowLimiter(redis, `aurora:ratelimit:${name}`, limit, windowMs) : new RollingWindowLimiter(limit, windowMs),
         onRequest: () => metrics?.apiCalls.inc({ system }),
+        redis,
       });
       built.set(key, connector);
       return connector;

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHubSpotSandbox, type HubSpotSandbox, type SandboxOptions } from '../src/sandbox/hubspot';
 import { startGoogleSandbox, type GoogleSandbox, type GoogleSandboxOptions } from '../src/sandbox/google';
+import { startFirefliesSandbox, type FirefliesSandbox, type FirefliesSandboxOptions, type Plan } from '../src/sandbox/fireflies';
 import { syncNowUpdate, syncWorkflowId, type CycleSummary } from '../src/workflows/definitions';
 import { ensureSyncWorkflow, type SyncTarget } from '../src/temporal';
 
@@ -70,6 +71,8 @@ export interface Harness {
   sandbox: HubSpotSandbox;
   /** the Google sandbox, when the harness was asked for Google users */
   google: GoogleSandbox | null;
+  /** the Fireflies sandbox, when the harness was asked for it (its API key is env.FIREFLIES_API_KEY) */
+  fireflies: FirefliesSandbox | null;
   deps: Deps;
   db: Pool;
   client: Client;
@@ -90,6 +93,8 @@ export interface HarnessOptions {
   worker?: boolean;
   /** also a Google sandbox with these users (one connection each), reached through a service account */
   google?: { users: string[]; sandbox?: GoogleSandboxOptions };
+  /** also a Fireflies sandbox with one API key of this plan (default free: 50 requests a day), its owner ana@acme.test */
+  fireflies?: { plan?: Plan; sandbox?: FirefliesSandboxOptions };
 }
 
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -128,6 +133,16 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
       GOOGLE_TOKEN_URL: g.tokenUrl,
     });
   }
+  let fireflies: FirefliesSandbox | null = null;
+  const firefliesEnv: Record<string, string> = {};
+  if (opts.fireflies) {
+    const key = `fireflies-key-${id}`; // its own budget and ledger in Redis
+    const plan = opts.fireflies.plan ?? 'free';
+    const f = await startFirefliesSandbox({ ...opts.fireflies.sandbox, keys: [{ key, plan, email: 'ana@acme.test' }, ...(opts.fireflies.sandbox?.keys ?? [])] });
+    fireflies = f;
+    opened.push(() => f.close());
+    Object.assign(firefliesEnv, { FIREFLIES_API_KEY: key, FIREFLIES_API_URL: `${f.url}/graphql`, FIREFLIES_PLAN: plan });
+  }
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(),
     POSTGRES_DB: database.name,
@@ -141,6 +156,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
     LOG_LEVEL: 'error',
     API_TOKEN: 'test-api-token',
     ...googleEnv,
+    ...firefliesEnv,
     ...opts.env,
   };
   const cfg = loadConfig(env);
@@ -154,6 +170,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
     env,
     sandbox,
     google,
+    fireflies,
     deps,
     db: deps.db,
     client,
@@ -182,6 +199,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
       await deps.close();
       await sandbox.close();
       await google?.close();
+      await fireflies?.close();
       if (credentialsDir) rmSync(credentialsDir, { recursive: true, force: true });
       await database.drop();
     },

@@ -7,8 +7,9 @@ import { findEntity } from '../core/model';
 import type { ConnectorDefinition } from './types';
 import { googleWorkspace } from './google_workspace';
 import { hubspot } from './hubspot';
+import { fireflies } from './fireflies';
 
-export const CONNECTORS: readonly ConnectorDefinition[] = [hubspot, googleWorkspace];
+export const CONNECTORS: readonly ConnectorDefinition[] = [hubspot, googleWorkspace, fireflies];
 
 export const SYSTEM_NAMES: readonly string[] = CONNECTORS.map((c) => c.system);
 

@@ -6,6 +6,7 @@
  * A connector is a definition (data: entity types, migrations, webhooks, how to find its
  * connections in the configuration) plus, per process, a client built from its credentials.
  */
+import type Redis from 'ioredis';
 import type { Config } from '../config';
 import type { Canonical, EntitySpec } from '../core/model';
 import type { RequestBudget } from '../core/ratelimit';
@@ -203,6 +204,8 @@ export interface ConnectorContext {
   budget(key: string, limit: number, windowMs: number): RequestBudget;
   /** called once per API request (metrics) */
   onRequest(): void;
+  /** the shared Redis, for connector state every worker must see (e.g. a daily request counter); absent without one */
+  redis?: Redis;
 }
 
 /** Reads a file of the secrets folder (trimmed; undefined when missing or empty). */

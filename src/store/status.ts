@@ -17,12 +17,17 @@ export interface EntitySyncStatus {
   local_edits_not_pushed?: number;
   /** deletions held back by the mass-delete guard until an operator confirms them */
   held_deletions?: number;
+  /** the request budget is spent: the change feed stopped early and goes on then (its cursor's `deferredUntil`) */
+  deferred_until?: string;
   /** per connection (systems with more than one, e.g. each Google user) */
   connections?: Record<string, Omit<EntitySyncStatus, 'connections' | 'direction'>>;
 }
 
 interface Count { external_system: string; connection: string; entity_type: string; sync_status: string; n: string; last_synced: Date | null }
-interface State { external_system: string; connection: string; entity_type: string; last_error: string | null; ignored_local_edits: number; pending_deletions: { external_ids: string[] } | null }
+interface State {
+  external_system: string; connection: string; entity_type: string; last_error: string | null; ignored_local_edits: number;
+  pending_deletions: { external_ids: string[] } | null; deferred_until: string | null;
+}
 
 function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'connections' | 'direction'> {
   const by_status: Record<string, number> = {};
@@ -36,6 +41,7 @@ function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'co
   if (by_status.error || lastError) status = 'error';
   const edits = states.reduce((a, s) => a + (s.ignored_local_edits ?? 0), 0);
   const held = states.reduce((a, s) => a + (s.pending_deletions?.external_ids.length ?? 0), 0);
+  const deferred = states.map((s) => s.deferred_until).filter((d): d is string => Boolean(d) && Date.parse(d!) > Date.now()).sort().pop();
   return {
     // last_synced is TIMESTAMP (UTC, no zone) in the registry: present it as UTC.
     last_synced: lastSynced ? utcIso(lastSynced) : null,
@@ -45,6 +51,7 @@ function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'co
     last_error: lastError,
     ...(edits ? { local_edits_not_pushed: edits } : {}),
     ...(held ? { held_deletions: held } : {}),
+    ...(deferred ? { deferred_until: deferred } : {}),
   };
 }
 
@@ -54,7 +61,8 @@ export async function syncStatus(pool: Pool, systems: readonly ConnectorDefiniti
      FROM sync_registry WHERE NOT deleted GROUP BY external_system, connection, entity_type, sync_status`,
   );
   const { rows: states } = await pool.query<State>(
-    'SELECT external_system, connection, entity_type, last_error, ignored_local_edits, pending_deletions FROM sync_state',
+    `SELECT external_system, connection, entity_type, last_error, ignored_local_edits, pending_deletions, cursor ->> 'deferredUntil' AS deferred_until
+     FROM sync_state`,
   );
   const out: Record<string, Record<string, EntitySyncStatus>> = {};
   for (const def of systems) {

@@ -1,0 +1,244 @@
+/**
+ * The Fireflies connector of one API key (connection `default`): pull-only.
+ *
+ * `transcript`: an incremental listing by meeting date — `transcripts(fromDate, toDate, limit,
+ * skip)` newest first, every field the engine stores in the same request, so one request brings
+ * up to 50 whole transcripts — that starts `FIREFLIES_OVERLAP_MINUTES` before the previous
+ * listing (a transcript appears, or its summary finishes, after the meeting's date). The budget
+ * is spent in order of value: transcripts webhooks asked for that could not be fetched at once,
+ * then new transcripts, then summaries still processing that the overlap no longer covers. When
+ * the budget is spent the pull stops early — its position in the cursor, `deferredUntil` saying
+ * when it goes on — and the cycle succeeds.
+ *
+ * `action_item`: no request of its own. Each transcript read records its items in the ledger
+ * (Redis); this pull reads what changed there since its cursor: the items, and as deletions the
+ * ids a re-summary dropped.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../core/errors';
+import { contentHash } from '../../core/hash';
+import { DEFAULT_CONNECTION } from '../../core/model';
+import type { ChangeCursor, ChangePage, Connector, ExternalRecord, WriteOutcome } from '../types';
+import { transcriptOfItem } from './action-items';
+import { Deferred, type FirefliesClient } from './client';
+import { FIREFLIES_SYSTEM, type FirefliesConfig } from './config';
+import { ACTION_ITEM, TRANSCRIPT } from './entities';
+import type { ItemLedger, LedgerEntry } from './ledger';
+import { summaryReady, toActionItemRecords, toTranscriptRecord, type FfTranscript } from './mapping';
+import type Redis from 'ioredis';
+
+/** Fireflies refuses a `skip` above this. */
+const MAX_SKIP = 5000;
+/** A summary still processing after this long is not asked for again (Fireflies gave up on it). */
+const PENDING_MAX_AGE_MS = 7 * 86_400_000;
+const MAX_PENDING = 500;
+const LEDGER_PAGE = 100;
+
+/** The transcript feed's position (JSON: workflow state and sync_state.cursor). */
+export interface TranscriptCursor {
+  /** epoch ms: the `toDate` of the last finished listing */
+  watermark: number | null;
+  /** a listing under way: its fixed window and how far it got */
+  pass: { from: number | null; to: number; skip: number } | null;
+  /** transcripts whose summary was still processing when read */
+  pending: Array<{ id: string; date: number }>;
+  /** the budget was spent: the listing goes on then (ISO) */
+  deferredUntil?: string;
+  /** requests this pull made (the status shows them) */
+  requests?: number;
+}
+
+function transcriptCursor(c: ChangeCursor | null): TranscriptCursor {
+  const watermark = typeof c?.watermark === 'number' ? c.watermark : null;
+  const p = c?.pass as TranscriptCursor['pass'] | undefined;
+  const pass = p && typeof p.to === 'number' && typeof p.skip === 'number' ? { from: typeof p.from === 'number' ? p.from : null, to: p.to, skip: p.skip } : null;
+  const pending = Array.isArray(c?.pending) ? (c.pending as TranscriptCursor['pending']).filter((x) => typeof x?.id === 'string' && typeof x.date === 'number') : [];
+  return { watermark, pass, pending };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const dateOf = (t: FfTranscript): number => (typeof t.date === 'number' ? t.date : Date.parse(t.dateString ?? '')) || 0;
+
+export class FirefliesConnector implements Connector {
+  readonly system = FIREFLIES_SYSTEM;
+  readonly connection = DEFAULT_CONNECTION;
+  readonly batchSize = 50;
+
+  constructor(
+    private readonly cfg: FirefliesConfig,
+    readonly client: FirefliesClient,
+    private readonly ledger: ItemLedger,
+    private readonly redis: Redis,
+    /** Redis key of the transcripts webhooks asked for that are still to fetch */
+    private readonly wantedKey: string,
+  ) {}
+
+  private ready(): void {
+    // The budget and the ledger live in Redis: without it nothing is sent (and nothing is lost).
+    if (this.redis.status !== 'ready') {
+      throw ApplicationFailure.create({ type: ErrorType.Upstream, message: 'Redis is unavailable: the Fireflies request budget and action-item ledger live there; retrying' });
+    }
+  }
+
+  private typeOf(entityType: string): 'transcript' | 'action_item' {
+    if (entityType === 'transcript' || entityType === 'action_item') return entityType;
+    throw ApplicationFailure.create({ type: ErrorType.BadRequest, message: `fireflies has no entity type "${entityType}"`, nonRetryable: true });
+  }
+
+  /** transcripts this process read a moment ago (a webhook's items need no second request) */
+  private readonly justRead = new Map<string, number>();
+
+  /** Records a transcript's action items in the ledger and answers its record. */
+  private async take(t: FfTranscript, at: number): Promise<ExternalRecord> {
+    const updatedAt = iso(at);
+    this.justRead.set(t.id, at);
+    for (const [id, when] of this.justRead) if (at - when > 60_000) this.justRead.delete(id);
+    const items = toActionItemRecords(t, updatedAt).map((r) => ({ id: r.externalId, fields: r.fields }));
+    if (summaryReady(t)) await this.ledger.record(t.id, at, items, contentHash({ items: JSON.stringify(items) }));
+    return toTranscriptRecord(t, updatedAt);
+  }
+
+  listChanges(entityType: string, cursor: ChangeCursor | null): AsyncIterable<ChangePage> {
+    this.ready();
+    return this.typeOf(entityType) === 'transcript' ? this.transcripts(cursor) : this.actionItems(cursor);
+  }
+
+  private async *transcripts(cursor: ChangeCursor | null): AsyncGenerator<ChangePage> {
+    const state = transcriptCursor(cursor);
+    let requests = 0;
+    const snapshot = (extra: Partial<TranscriptCursor> = {}): ChangeCursor => ({ ...state, pending: [...state.pending], requests, ...extra }) as unknown as ChangeCursor;
+    const deferred = (d: Deferred): ChangePage => ({ records: [], cursor: snapshot({ deferredUntil: iso(d.until) }) });
+    const notePending = (t: FfTranscript) => {
+      state.pending = state.pending.filter((p) => p.id !== t.id);
+      if (!summaryReady(t) && state.pending.length < MAX_PENDING) state.pending.push({ id: t.id, date: dateOf(t) });
+    };
+
+    // 1. Transcripts webhooks named that could not be fetched then (the budget was spent).
+    for (const id of await this.redis.smembers(this.wantedKey)) {
+      const r = await this.client.transcript(id, 'poll');
+      if (r instanceof Deferred) return yield deferred(r);
+      requests++;
+      await this.redis.srem(this.wantedKey, id);
+      if (!r.transcript) continue;
+      notePending(r.transcript);
+      yield { records: [await this.take(r.transcript, r.at)], cursor: snapshot() };
+    }
+
+    // 2. New transcripts: the listing, from the overlap before the last one (or the backfill window).
+    if (!state.pass) {
+      const from = state.watermark !== null ? state.watermark - this.cfg.overlapMs : this.cfg.backfillDays ? Date.now() - this.cfg.backfillDays * 86_400_000 : null;
+      state.pass = { from, to: Date.now(), skip: 0 };
+    }
+    while (state.pass) {
+      const pass: NonNullable<TranscriptCursor['pass']> = state.pass;
+      const size = this.cfg.pageSize;
+      const r = await this.client.list({ fromDate: pass.from === null ? null : iso(pass.from), toDate: iso(pass.to), limit: size, skip: pass.skip });
+      if (r instanceof Deferred) return yield deferred(r);
+      requests++;
+      const records: ExternalRecord[] = [];
+      for (const t of r.transcripts) {
+        notePending(t);
+        records.push(await this.take(t, r.at));
+      }
+      if (r.transcripts.length < size) {
+        state.watermark = pass.to;
+        state.pass = null;
+      } else if (pass.skip + 2 * size > MAX_SKIP) {
+        // Offset paging stops at 5,000: narrow the window to what is older than this page instead.
+        state.pass = { ...pass, to: Math.min(...r.transcripts.map(dateOf)), skip: 0 };
+      } else {
+        state.pass = { ...pass, skip: pass.skip + size };
+      }
+      yield { records, cursor: snapshot() };
+    }
+
+    // 3. Summaries still processing that the next listing's overlap will not see again.
+    const windowStart = (state.watermark ?? 0) - this.cfg.overlapMs;
+    const now = Date.now();
+    state.pending = state.pending.filter((p) => now - p.date < PENDING_MAX_AGE_MS);
+    for (const p of state.pending.filter((x) => x.date < windowStart)) {
+      const r = await this.client.transcript(p.id, 'poll');
+      if (r instanceof Deferred) return yield deferred(r);
+      requests++;
+      state.pending = state.pending.filter((x) => x.id !== p.id);
+      if (!r.transcript) continue;
+      notePending(r.transcript);
+      yield { records: [await this.take(r.transcript, r.at)], cursor: snapshot() };
+    }
+    if (requests) yield { records: [], cursor: snapshot() };
+  }
+
+  private async *actionItems(cursor: ChangeCursor | null): AsyncGenerator<ChangePage> {
+    let seq = typeof cursor?.seq === 'number' ? cursor.seq : 0;
+    for (;;) {
+      const { entries, last } = await this.ledger.changedSince(seq, LEDGER_PAGE);
+      if (last === seq) return;
+      seq = last;
+      yield { ...itemsOf(entries), cursor: { seq } };
+    }
+  }
+
+  async readByIds(entityType: string, externalIds: string[]): Promise<ExternalRecord[]> {
+    this.ready();
+    const ids = [...new Set(externalIds)];
+    if (this.typeOf(entityType) === 'transcript') {
+      const out: ExternalRecord[] = [];
+      for (const id of ids) {
+        const r = await this.client.transcript(id, 'webhook');
+        if (r instanceof Deferred) {
+          // Not now: the next listing fetches it first.
+          await this.redis.sadd(this.wantedKey, id);
+          continue;
+        }
+        if (r.transcript) out.push(await this.take(r.transcript, r.at));
+      }
+      return out;
+    }
+    // Action items by id, or every item of a transcript named by its id (what a webhook gives).
+    const entries = await this.entriesFor(ids);
+    const wanted = new Set(ids);
+    return [...entries.values()].flatMap((e) => itemRecords(e).filter((r) => wanted.has(r.externalId) || wanted.has(e.transcriptId)));
+  }
+
+  /** Items a re-summary dropped, among these ids (or of these transcripts): they are tombstoned. */
+  async readArchived(entityType: string, externalIds: string[]): Promise<ExternalRecord[]> {
+    if (this.typeOf(entityType) !== 'action_item') return [];
+    const entries = await this.ledger.get([...new Set(externalIds.map((id) => transcriptOfItem(id) ?? id))]);
+    const wanted = new Set(externalIds);
+    return [...entries.values()].flatMap((e) =>
+      e.gone
+        .filter((id) => wanted.has(id) || wanted.has(e.transcriptId))
+        .map((id) => ({ externalId: id, fields: {}, updatedAt: e.at, auroraId: null, archived: true, archivedAt: e.at })),
+    );
+  }
+
+  /** Ledger entries of these items' transcripts; a transcript not read yet is fetched now. */
+  private async entriesFor(ids: string[]): Promise<Map<string, LedgerEntry>> {
+    const transcriptIds = [...new Set(ids.map((id) => transcriptOfItem(id) ?? id))];
+    const entries = await this.ledger.get(transcriptIds);
+    const missing = transcriptIds.filter((id) => !entries.has(id) && !(Date.now() - (this.justRead.get(id) ?? 0) < 60_000));
+    if (missing.length) {
+      await this.readByIds(TRANSCRIPT.type, missing);
+      for (const [k, v] of await this.ledger.get(missing)) entries.set(k, v);
+    }
+    return entries;
+  }
+
+  private refuse = async (): Promise<WriteOutcome[]> => {
+    throw ApplicationFailure.create({ type: ErrorType.BadRequest, message: 'Fireflies is pull-only: the engine never writes to it', nonRetryable: true });
+  };
+  create = this.refuse;
+  update = this.refuse;
+  delete = this.refuse;
+}
+
+function itemRecords(e: LedgerEntry): ExternalRecord[] {
+  return e.items.map((it) => ({ externalId: it.id, fields: it.fields, updatedAt: e.at, auroraId: null, archived: false }));
+}
+
+function itemsOf(entries: LedgerEntry[]): Pick<ChangePage, 'records' | 'deletions'> {
+  return {
+    records: entries.flatMap(itemRecords),
+    deletions: entries.flatMap((e) => e.gone.map((externalId) => ({ externalId, deletedAt: e.at }))),
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * Fireflies (pull-only) through the whole stack: the real Temporal dev server, Postgres, Redis,
+ * the worker and the API, against the Fireflies sandbox (GraphQL, plan rate limits, signed
+ * webhooks). Outcomes are asserted as rows, versions, events and the sandbox's request counts.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import Redis from 'ioredis';
+import { buildApi } from '../src/api/server';
+import { accountPrefix } from '../src/connectors/fireflies';
+import { CONNECTORS } from '../src/connectors/registry';
+import { createDeps } from '../src/deps';
+import { syncStatus } from '../src/store/status';
+import { startWorker } from '../src/worker';
+import { count, harnessPerTest, subscribe, waitFor, workflowBundle, type Harness } from './helpers';
+
+const SYSTEM = 'fireflies';
+const FF = { system: SYSTEM };
+const SECRET = 'ff-webhook-secret-0123';
+const setup = harnessPerTest();
+
+const requests = (h: Harness) => h.fireflies!.stats.requests;
+const outboxCount = (h: Harness) => count(h.db, "SELECT count(*) n FROM sync_outbox WHERE channel IN ('aurora:sync:transcript', 'aurora:sync:action_item')");
+const status = async (h: Harness) => (await syncStatus(h.db, CONNECTORS))[SYSTEM]!;
+
+/** Every sandbox transcript is in Aurora with its sentences, and its live action items are exactly the sandbox's. */
+async function assertInSync(h: Harness): Promise<number> {
+  const ff = h.fireflies!;
+  let items = 0;
+  for (const t of ff.transcripts.list()) {
+    const { rows } = await h.db.query(
+      `SELECT t.*, (SELECT count(*) FROM transcript_sentences s WHERE s.transcript_id = t.id)::int AS n_sentences
+         FROM transcripts t JOIN sync_registry r ON r.local_id = t.id AND r.external_system = 'fireflies' AND r.entity_type = 'transcript'
+        WHERE r.external_id = $1`,
+      [t.id],
+    );
+    assert.equal(rows.length, 1, `transcript ${t.id} is in Aurora once`);
+    const row = rows[0];
+    assert.equal(row.title, t.title);
+    assert.equal(row.n_sentences, t.sentences.length, `sentences of ${t.id}`);
+    assert.equal(row.summary_status, t.summary ? 'processed' : 'processing');
+    const want = (t.summary?.action_items ?? []).flatMap((g) => g.items.map((i) => i.text.replace(/\s+/g, ' ').trim())).sort();
+    const { rows: got } = await h.db.query('SELECT text FROM action_items WHERE transcript_id = $1 AND deleted_at IS NULL ORDER BY text', [row.id]);
+    assert.deepEqual(got.map((r) => r.text).sort(), want, `action items of ${t.id}`);
+    items += want.length;
+  }
+  assert.equal(await count(h.db, 'SELECT count(*) n FROM transcripts WHERE deleted_at IS NULL'), ff.transcripts.list().length, 'no extra transcripts');
+  return items;
+}
+
+async function withApi(h: Harness): Promise<{ app: FastifyInstance; url: string }> {
+  const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set([SYSTEM]) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  return { app, url: `http://127.0.0.1:${port}` };
+}
+
+describe('Fireflies transcripts and action items (pull-only)', () => {
+  test('backfill; a late summary; a re-summary updates and tombstones items; contacts and calendar events linked; quiet cycle; local edits not pushed', async () => {
+    const ANA = 'ana@acme.test';
+    const h = await setup({ fireflies: {}, google: { users: [ANA] } });
+    const ff = h.fireflies!;
+    // A synced Google Calendar event that Fireflies recorded.
+    h.google!.calendar.seed(ANA, ANA, 12);
+    await h.cycleOf({ system: 'google_workspace', connection: ANA });
+    const ev = h.google!.calendar.list(ANA, ANA).find((e) => e.status !== 'cancelled' && e.start?.dateTime && Date.parse(e.start.dateTime) < Date.now() - 3_600_000)!;
+    // Aurora contacts, some of whom attend the meetings.
+    const seeded = ff.transcripts.seed(290, {
+      pendingShare: 0,
+      calendarEvents: [{ id: ev.id, summary: ev.summary ?? 'Synced meeting', start: ev.start!.dateTime!, attendees: ['dana@northwind.test'], organizer: ANA }],
+    });
+    const people = [...new Map(seeded.flatMap((t) => t.meeting_attendees).map((a) => [a.email, a])).values()].slice(0, 40);
+    for (const p of people) await h.db.query('INSERT INTO contacts (email, first_name) VALUES ($1, $2)', [p.email, p.name]);
+
+    const first = await h.cycleOf(FF);
+    assert.equal(first.entities.transcript?.lastError, null);
+    assert.equal(first.entities.action_item?.lastError, null);
+    const items = await assertInSync(h);
+    assert.ok(items > 290, `action items synced (${items})`);
+    assert.equal(requests(h), 6, 'backfill of 290 transcripts: 6 list requests of up to 50, details included');
+    assert.equal(ff.stats.byField.transcript ?? 0, 0, 'no per-transcript reads');
+    assert.equal(await count(h.db, "SELECT count(*) n FROM sync_registry WHERE external_system = 'fireflies' AND sync_status <> 'synced'"), 0);
+
+    // Attendees and assignees linked to contacts by email; the transcript linked to the calendar event.
+    assert.ok((await count(h.db, 'SELECT count(DISTINCT contact_id) n FROM transcript_attendees WHERE contact_id IS NOT NULL')) >= 30, 'attendees linked');
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM transcript_attendees a JOIN contacts c ON c.id = a.contact_id WHERE lower(c.email) <> a.email'), 0);
+    const linkedItems = await count(h.db, 'SELECT count(*) n FROM action_item_contacts c JOIN contacts k ON k.id = c.contact_id WHERE lower(k.email) = c.email');
+    assert.ok(linkedItems > 0, `action items linked to the contact they concern (${linkedItems})`);
+    const { rows: cal } = await h.db.query(
+      `SELECT e.summary FROM transcript_calendar_events x JOIN calendar_events e ON e.id = x.calendar_event_id
+         JOIN transcripts t ON t.id = x.transcript_id WHERE t.calendar_id = $1`,
+      [ev.id],
+    );
+    assert.equal(cal.length, 1, 'the transcript is linked to the synced calendar event');
+
+    // A quiet cycle: one request (the overlap is read again), nothing written, nothing published.
+    const versions = await count(h.db, 'SELECT sum(version) n FROM transcripts');
+    const itemVersions = await count(h.db, 'SELECT sum(version) n FROM action_items');
+    const events = await outboxCount(h);
+    const before = requests(h);
+    const quiet = await h.cycleOf(FF);
+    assert.equal(requests(h) - before, 1);
+    assert.equal(quiet.entities.transcript?.lastPull?.created, 0);
+    assert.equal(quiet.entities.transcript?.lastPull?.updated, 0);
+    assert.equal(quiet.entities.action_item?.lastPull?.fetched, 0, 'no action item re-read');
+    assert.equal(await count(h.db, 'SELECT sum(version) n FROM transcripts'), versions);
+    assert.equal(await count(h.db, 'SELECT sum(version) n FROM action_items'), itemVersions);
+    assert.equal(await outboxCount(h), events, 'nothing published');
+
+    // A meeting whose summary is still processing, then ready.
+    const late = ff.transcripts.add({ title: 'Late summary sync', date: Date.now() - 3_600_000, summary: null, attendees: [{ email: people[0]!.email }] });
+    await h.cycleOf(FF);
+    const lateRow = async () => (await h.db.query("SELECT t.* FROM transcripts t WHERE title = 'Late summary sync'")).rows[0];
+    assert.equal((await lateRow()).summary_status, 'processing');
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM action_items WHERE transcript_id = $1', [(await lateRow()).id]), 0);
+    const v0 = (await lateRow()).version;
+    ff.transcripts.summarize(late.id, { notify: false });
+    await h.cycleOf(FF);
+    const after = await lateRow();
+    assert.equal(after.summary_status, 'processed');
+    assert.ok(after.overview, 'the summary arrived');
+    assert.equal(after.version, v0 + 1, 'one update');
+    const lateItems = ff.transcripts.get(late.id)!.summary!.action_items.flatMap((g) => g.items);
+    assert.ok(lateItems.length > 0);
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM action_items WHERE transcript_id = $1 AND deleted_at IS NULL', [after.id]), lateItems.length, 'its action items created');
+
+    // Re-summarised: kept items keep their rows, dropped ones are tombstoned, new ones created, no duplicates.
+    const { rows: itemsBefore } = await h.db.query('SELECT id, text FROM action_items WHERE transcript_id = $1', [after.id]);
+    ff.transcripts.summarize(late.id, { notify: false, changeActionItems: true });
+    const now = ff.transcripts.get(late.id)!.summary!.action_items.flatMap((g) => g.items.map((i) => i.text));
+    await h.cycleOf(FF);
+    const { rows: itemsAfter } = await h.db.query('SELECT id, text, deleted_at FROM action_items WHERE transcript_id = $1', [after.id]);
+    const live = itemsAfter.filter((r) => !r.deleted_at);
+    assert.deepEqual(live.map((r) => r.text).sort(), [...now].sort(), 'the live items are the new summary\'s');
+    const kept = itemsBefore.filter((b) => now.includes(b.text));
+    for (const k of kept) assert.ok(live.some((r) => r.id === k.id), `kept item "${k.text}" keeps its row`);
+    const dropped = itemsBefore.filter((b) => !now.includes(b.text));
+    assert.ok(dropped.length > 0, 'the re-summary dropped some items');
+    for (const d of dropped) assert.ok(itemsAfter.find((r) => r.id === d.id)?.deleted_at, `dropped item "${d.text}" tombstoned`);
+    assert.equal(itemsAfter.length, new Set([...itemsBefore.map((r) => r.text), ...now]).size, 'no duplicates');
+    assert.ok(
+      (await count(h.db, "SELECT count(*) n FROM sync_outbox WHERE channel = 'aurora:sync:action_item' AND payload->>'action' = 'deleted'")) >= dropped.length,
+      'deletions published',
+    );
+
+    // Local edits are never sent to Fireflies; the status says so, and Fireflies' values win on its next change.
+    await h.db.query("UPDATE transcripts SET title = 'Edited in Aurora' WHERE id = $1", [after.id]);
+    await h.db.query("UPDATE action_items SET text = 'Edited in Aurora' WHERE id = $1", [live[0]!.id]);
+    await h.cycleOf(FF);
+    const st = await status(h);
+    assert.equal(st.transcripts!.direction, 'pull-only');
+    assert.equal(st.transcripts!.local_edits_not_pushed, 1);
+    assert.equal(st.action_items!.local_edits_not_pushed, 1);
+    assert.deepEqual(Object.keys(ff.stats.byField).sort(), ['transcripts'], 'only reads were ever sent');
+    await assertInSync(h).catch(() => undefined); // the edited rows differ until Fireflies changes them
+  });
+
+  test('the daily budget of 50 is never passed, across cycles and a worker restart; no cycle fails, the status says until when', async () => {
+    const h = await setup({ fireflies: {}, env: { FIREFLIES_PAGE_SIZE: '5' } });
+    const ff = h.fireflies!;
+    ff.transcripts.seed(300, { pendingShare: 0 });
+    const first = await h.cycleOf(FF);
+    assert.equal(first.entities.transcript?.lastError, null, 'the cycle did not fail');
+    assert.equal(requests(h), 50, 'exactly the day\'s 50 requests');
+    assert.equal(ff.stats.rateLimited, 0, 'none refused: the budget stopped first');
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM transcripts'), 250, '50 pages of 5');
+    // Fireflies' daily counter restarts at midnight UTC (its X-RateLimit-Reset says so too, in whole seconds).
+    const nextMidnight = (Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000;
+    const until = Date.parse((await status(h)).transcripts!.deferred_until!);
+    assert.ok(Math.abs(until - nextMidnight) <= 1_000, `the status says until when: ${new Date(until).toISOString()}`);
+    const items = await count(h.db, 'SELECT count(*) n FROM action_items');
+    assert.ok(items > 0, 'the action items of what was read came too');
+
+    const second = await h.cycleOf(FF);
+    assert.equal(second.entities.transcript?.lastError, null);
+    assert.equal(requests(h), 50, 'no request past the budget');
+
+    // A restart: a new process (new connectors, new Redis connection) shares the same budget.
+    await h.stopWorker();
+    const deps = createDeps(h.cfg);
+    const worker = await startWorker(h.cfg, { workflowBundle: await workflowBundle(), serveMetrics: false, ensureWorkflows: false, deps, relayIntervalMs: 200 });
+    try {
+      const third = await h.cycleOf(FF);
+      assert.equal(third.entities.transcript?.lastError, null);
+      assert.equal(requests(h), 50, 'still none after the restart');
+      assert.equal(ff.stats.rateLimited, 0);
+
+      // The next day (the sandbox's counter and ours start again): the listing goes on where it stopped.
+      ff.resetRateLimits();
+      const redis = new Redis({ host: h.cfg.redis.host, port: h.cfg.redis.port });
+      try {
+        // the day's counter, and the pause Fireflies' headers asked for (remaining 0 until midnight)
+        const keys = await redis.keys(`${accountPrefix(h.env.FIREFLIES_API_KEY!)}:budget:*`);
+        assert.equal(keys.length, 2);
+        await redis.del(...keys);
+      } finally {
+        redis.disconnect();
+      }
+      await h.cycleOf(FF);
+      assert.equal(requests(h), 61, '10 more pages of 5 and the last, short one');
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM transcripts'), 300, 'all, once each');
+      assert.equal((await status(h)).transcripts!.deferred_until, undefined);
+      await assertInSync(h);
+    } finally {
+      await worker.stop();
+      await deps.close();
+    }
+  });
+
+  test('both refusal forms (HTTP 200 too_many_requests, HTTP 429 Retry-After) are waited out; a long refusal defers the cycle', async () => {
+    for (const refusal of ['graphql', 'http429'] as const) {
+      const h = await setup({ fireflies: { plan: 'business', sandbox: { rateLimits: { refusal } } } });
+      const ff = h.fireflies!;
+      ff.transcripts.seed(120, { pendingShare: 0 });
+      ff.faults.set({ rateLimitBurst: 2, burstRetryAfterSeconds: 1 });
+      const s = await h.cycleOf(FF);
+      assert.equal(s.entities.transcript?.lastError, null, `${refusal}: no failure`);
+      assert.equal(ff.stats.rateLimited, 2, `${refusal}: two refusals`);
+      assert.equal(requests(h), 5, `${refusal}: three pages, and the two refused requests sent again`);
+      await assertInSync(h);
+
+      // Refused for an hour: the cycle does not fail; it defers, and nobody asks again before then.
+      ff.faults.set({ rateLimitBurst: 1, burstRetryAfterSeconds: 3600 });
+      const deferred = await h.cycleOf(FF);
+      assert.equal(deferred.entities.transcript?.lastError, null, `${refusal}: a long refusal is no failure`);
+      const until = Date.parse((await status(h)).transcripts!.deferred_until!);
+      assert.ok(until > Date.now() + 3_500_000 && until <= Date.now() + 3_600_000, `${refusal}: deferred for the refusal's hour`);
+      const n = requests(h);
+      await h.cycleOf(FF);
+      assert.equal(requests(h), n, `${refusal}: no request while paused`);
+      await h.close();
+    }
+  });
+
+  test('webhooks v1 and v2 bring exactly that transcript and its items in; forged, unsigned, malformed, unknown and replayed deliveries change nothing', async () => {
+    const h = await setup({ fireflies: {}, env: { FIREFLIES_WEBHOOK_SECRET: SECRET } });
+    const ff = h.fireflies!;
+    const { app, url } = await withApi(h);
+    const sub = await subscribe(h.env);
+    try {
+      ff.transcripts.seed(20, { pendingShare: 0 });
+      await h.cycleOf(FF);
+      const baseline = requests(h);
+
+      for (const version of ['v2', 'v1'] as const) {
+        ff.webhooks.configure({ url: `${url}/api/webhooks/fireflies`, secret: SECRET, version, retryBaseMs: 100 });
+        const before = requests(h);
+        const t0 = Date.now();
+        const t = ff.transcripts.add({ title: `Pushed by webhook ${version}`, date: Date.now() - 7_200_000 }, { notify: true });
+        await waitFor(`${version}: transcript and its items committed`, async () => {
+          const { rows } = await h.db.query('SELECT t.id, (SELECT count(*) FROM action_items i WHERE i.transcript_id = t.id)::int AS items FROM transcripts t WHERE title = $1', [t.title]);
+          return rows[0]?.items > 0 || undefined;
+        }, 10_000, 20);
+        console.log(`fireflies webhook ${version} → transcript and items committed: ${Date.now() - t0} ms`);
+        await ff.webhooks.flush();
+        await waitFor('events published', async () => sub.events.some((e) => e.channel === 'aurora:sync:action_item' && e.event.action === 'created') || undefined, 10_000, 20);
+        const want = t.summary!.action_items.flatMap((g) => g.items).length;
+        assert.equal(await count(h.db, 'SELECT count(*) n FROM action_items i JOIN transcripts t ON t.id = i.transcript_id WHERE t.title = $1', [t.title]), want);
+        // v2 sends transcribed and summarized (the second read finds nothing new); v1 one event.
+        assert.ok(requests(h) - before <= (version === 'v2' ? 2 : 1), `${version}: only that transcript was read (${requests(h) - before})`);
+      }
+      assert.equal(ff.stats.byField.transcripts, 1, 'no listing for webhooks');
+      ff.webhooks.configure(null);
+
+      // Deliveries that must change nothing.
+      const rows = await count(h.db, 'SELECT count(*) n FROM transcripts');
+      const events = await outboxCount(h);
+      const before = requests(h);
+      const t = ff.transcripts.add({ title: 'Never announced' });
+      const body = JSON.stringify({ event: 'meeting.summarized', meeting_id: t.id, timestamp: Date.now() });
+      const sign = (b: string) => createHmac('sha256', SECRET).update(b).digest('hex');
+      const post = (b: string, headers: Record<string, string>) => app.inject({ method: 'POST', url: '/api/webhooks/fireflies', payload: b, headers: { 'content-type': 'application/json', ...headers } });
+      assert.equal((await post(body, { 'x-hub-signature': `sha256=${sign(body + ' ')}` })).statusCode, 401, 'forged');
+      assert.equal((await post(body, { 'x-hub-signature': sign(body).replace(/.$/, '0') })).statusCode, 401, 'forged v1 form');
+      assert.equal((await post(body, {})).statusCode, 401, 'unsigned while a secret is set');
+      const bad = '{"event": "meeting.summarized"';
+      assert.equal((await post(bad, { 'x-hub-signature': `sha256=${sign(bad)}` })).statusCode, 400, 'malformed');
+      const unknown = JSON.stringify({ event: 'meeting.deleted', meeting_id: t.id, timestamp: 1 });
+      assert.equal((await post(unknown, { 'x-hub-signature': `sha256=${sign(unknown)}` })).statusCode, 400, 'unknown event');
+      const noId = JSON.stringify({ event: 'meeting.summarized', timestamp: 1 });
+      assert.equal((await post(noId, { 'x-hub-signature': `sha256=${sign(noId)}` })).statusCode, 400, 'no meeting id');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(await count(h.db, 'SELECT count(*) n FROM transcripts'), rows, 'nothing changed');
+      assert.equal(await outboxCount(h), events);
+      assert.equal(requests(h), before, 'nothing was fetched');
+
+      // A genuine one, then the same delivery again: the replay is a no-op.
+      const ok = await post(body, { 'x-hub-signature': `sha256=${sign(body)}` });
+      assert.equal(ok.statusCode, 200);
+      await waitFor('the genuine one applied', async () => (await count(h.db, "SELECT count(*) n FROM transcripts WHERE title = 'Never announced'")) === 1 || undefined, 10_000, 20);
+      const afterOne = requests(h);
+      const replay = await post(body, { 'x-hub-signature': `sha256=${sign(body)}` });
+      assert.equal(replay.statusCode, 200);
+      assert.equal(replay.json().duplicate, true);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(requests(h), afterOne, 'the replay fetched nothing');
+      assert.ok(baseline > 0);
+    } finally {
+      await sub.close();
+      await app.close();
+    }
+  });
+});
