@@ -1,9 +1,9 @@
 /**
- * Push notification channels (`web_hook`), as Calendar's `events.watch` (and later Drive's
- * `changes.watch` / `files.watch`) open them and `channels.stop` closes them.
+ * Push notification channels (`web_hook`), as Calendar's `events.watch` and Drive's
+ * `changes.watch` open them and `channels.stop` closes them.
  *
  * Delivery follows Google's push guide: right after `watch`, a `sync` message (message number 1),
- * then one message per change of the watched resource (`exists` for Calendar) — changes within
+ * then one message per change of the watched resource (`exists` for Calendar, `change` for Drive's changes) — changes within
  * COALESCE_MS of each other become one message, and changes while a message is in flight or being
  * retried become one more message after it. Each message is a POST without a body carrying the
  * X-Goog-* headers. The receiver's 200/201/202/204/102 count as success; 500/502/503/504, timeouts
@@ -34,6 +34,8 @@ export interface WatchedResource {
   /** opaque id, stable per resource (the same for every channel on it) */
   resourceId: string;
   resourceUri: string;
+  /** X-Goog-Resource-State of the change messages (default `exists`, Calendar's; Drive changes: `change`) */
+  changeState?: string;
 }
 
 export interface ChannelResource {
@@ -48,6 +50,7 @@ export interface ChannelResource {
 
 interface Channel extends ChannelInfo {
   key: string;
+  changeState: string;
   /** the next message is the initial `sync` */
   syncPending: boolean;
   timer?: NodeJS.Timeout;
@@ -106,6 +109,7 @@ export class ChannelHub {
     const ch: Channel = {
       id,
       key: resource.key,
+      changeState: resource.changeState ?? 'exists',
       resourceId: resource.resourceId,
       resourceUri: resource.resourceUri,
       address,
@@ -225,7 +229,7 @@ export class ChannelHub {
       return;
     }
     ch.inFlight = true;
-    const state = ch.syncPending ? 'sync' : 'exists';
+    const state = ch.syncPending ? 'sync' : ch.changeState;
     ch.syncPending = false;
     const number = ++ch.messageNumber;
     for (let attempt = 0; ; attempt++) {

@@ -1,22 +1,24 @@
 /**
  * Google Workspace sandbox: a stateful local emulator of the Google APIs the sync engine uses,
  * faithful enough (paths, resource shapes, status codes, error bodies, quotas, sync tokens, push
- * channels, OAuth) that code working against it works against Google. Calendar v3 and Gmail v1;
- * Drive will mount on the same core (auth, quotas, faults, channels, admin).
+ * channels, OAuth) that code working against it works against Google: Calendar v3, Gmail v1 and
+ * Drive v3, mounted on the same core (auth, quotas, faults, channels, admin).
  *
  *   const sb = await startGoogleSandbox({ users: ['ana@acme.test'] });
  *   const auth = new OAuth2Client({ clientId, clientSecret, endpoints: { oauth2TokenUrl: sb.tokenUrl } });
  *   const calendar = google.calendar({ version: 'v3', auth, rootUrl: sb.url });
  *   const gmail = google.gmail({ version: 'v1', auth, rootUrl: sb.url });
+ *   const drive = google.drive({ version: 'v3', auth, rootUrl: sb.url });
  *
  * See auth.ts for the service-account (JWT) flow, admin.ts and gmail/admin.ts for the HTTP admin
- * API, gmail/index.ts for Gmail's deviations from Google.
+ * API, gmail/index.ts and drive/index.ts for Gmail's and Drive's deviations from Google.
  */
 import type { AddressInfo } from 'node:net';
 import { registerAdminRoutes } from './admin';
 import { Auth, DEFAULT_SCOPES, registerTokenEndpoint } from './auth';
 import { mountCalendar } from './calendar';
 import { mountGmail } from './gmail';
+import { mountDrive } from './drive';
 import { ChannelHub } from './channels';
 import { FaultState, Stats } from './faults';
 import { createPrng } from './prng';
@@ -54,6 +56,7 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
   registerTokenEndpoint(app, auth, stats);
   const calendar = mountCalendar(core, { syncTokenTtlMs: opts.syncTokenTtlMs });
   const gmail = mountGmail(core, opts.gmail ?? {}, opts.quotas, () => url);
+  const drive = mountDrive(core, opts.drive ?? {}, opts.quotas);
   for (const u of opts.users ?? []) auth.addUser(u);
 
   let port = 0;
@@ -84,6 +87,7 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
     },
     calendar,
     gmail: gmail.api,
+    drive,
     channels: {
       active: () => channels.active(),
       get stats() {

@@ -1,7 +1,7 @@
 /**
  * Stand-alone Google sandbox:
  *   npm run sandbox:google -- --port 4020 --users ana@acme.test,ben@acme.test --calendars 2 --seed 100 \
- *     --gmail-threads 500 [--pubsub-url URL [--pubsub-token T] [--pubsub-oidc-audience A]] \
+ *     --gmail-threads 500 --drive-files 2000 [--pubsub-url URL [--pubsub-token T] [--pubsub-oidc-audience A]] \
  *     [--no-quotas] [--latency MS] [--write-credentials DIR]
  * Prints the root URL (pass it as googleapis' `rootUrl`) and the token URL; Ctrl-C stops.
  * Admin API under /_sandbox/google/ (see admin.ts).
@@ -20,6 +20,8 @@ const USAGE = `Usage: tsx src/sandbox/google/main.ts [options]
   --calendars N            calendars per user, the primary one included (default 1)
   --seed N                 seed N events into every calendar (default 0)
   --gmail-threads N        seed N Gmail threads into every user's mailbox (default 0)
+  --drive-files N          seed N Drive files and folders into every user's My Drive (default 0)
+  --shared-drive NAME      a shared drive of the first user with every other user as writer (seeded like a My Drive)
   --gmail-history-hours H  Gmail history retention: older startHistoryIds answer 404 (default 168)
   --pubsub-url URL         Pub/Sub push endpoint for users.watch notifications (any topic of the project)
   --pubsub-token T         appended to the push endpoint as ?token=T
@@ -40,12 +42,14 @@ interface Cli {
   calendars: number;
   seed: number;
   gmailThreads: number;
+  driveFiles: number;
+  sharedDrive?: string;
   latencyMs: number;
   credentialsDir?: string;
 }
 
 function parseArgs(argv: string[]): Cli {
-  const cli: Cli = { opts: { port: 4020 }, users: ['ana@acme.test', 'ben@acme.test'], calendars: 1, seed: 0, gmailThreads: 0, latencyMs: 0 };
+  const cli: Cli = { opts: { port: 4020 }, users: ['ana@acme.test', 'ben@acme.test'], calendars: 1, seed: 0, gmailThreads: 0, driveFiles: 0, latencyMs: 0 };
   let quotas = true;
   type Mode = '403' | '429' | 'mixed' | 'detailed';
   let mode: Mode | undefined;
@@ -68,6 +72,8 @@ function parseArgs(argv: string[]): Cli {
       case '--quota-mode': mode = modeOf(a, value()); break;
       case '--gmail-quota-mode': gmailMode = modeOf(a, value()); break;
       case '--gmail-threads': cli.gmailThreads = Math.floor(num()); break;
+      case '--drive-files': cli.driveFiles = Math.floor(num()); break;
+      case '--shared-drive': cli.sharedDrive = value(); break;
       case '--gmail-history-hours': cli.opts.gmail = { ...cli.opts.gmail, historyRetentionMs: Math.max(1, num()) * 3600_000 }; break;
       case '--pubsub-url': push.endpoint = value(); break;
       case '--pubsub-token': push.token = value(); break;
@@ -108,9 +114,16 @@ async function main(): Promise<void> {
     }
     if (cli.seed > 0) for (const cal of sandbox.calendar.calendars(user)) sandbox.calendar.seed(user, cal.id, cli.seed);
     if (cli.gmailThreads > 0) sandbox.gmail.seed(user, cli.gmailThreads);
+    if (cli.driveFiles > 0) sandbox.drive.seed(user, cli.driveFiles);
+  }
+  const [first, ...others] = sandbox.users();
+  if (cli.sharedDrive && first) {
+    const d = sandbox.drive.addSharedDrive(first, cli.sharedDrive, Object.fromEntries(others.map((u) => [u, 'writer' as const])));
+    if (cli.driveFiles > 0) sandbox.drive.seed(first, cli.driveFiles, { driveId: d.id });
+    console.log(`  shared drive "${d.name}" (${d.id})`);
   }
   console.log(`Google sandbox listening on ${sandbox.url} (token endpoint ${sandbox.tokenUrl})`);
-  console.log(`  users: ${sandbox.users().join(', ')}; ${cli.calendars} calendar(s) each, ${cli.seed} event(s) per calendar, ${cli.gmailThreads} Gmail thread(s) per mailbox`);
+  console.log(`  users: ${sandbox.users().join(', ')}; ${cli.calendars} calendar(s) each, ${cli.seed} event(s) per calendar, ${cli.gmailThreads} Gmail thread(s) per mailbox, ${cli.driveFiles} Drive file(s) per drive`);
   for (const s of sandbox.gmail.pubsub.subscriptions()) {
     console.log(`  Gmail push: ${s.pushEndpoint}${s.oidcToken ? ` (OIDC audience ${s.oidcToken.audience}; keys ${sandbox.gmail.pubsub.certsUrl})` : ''}; watch topic projects/${sandbox.auth.serviceAccount().project_id}/topics/<name>`);
   }

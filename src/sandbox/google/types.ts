@@ -1,9 +1,11 @@
 /** Public types of the Google Workspace sandbox emulator (core + the Calendar and Gmail modules). */
 import type { CalendarInfo, EventInput, NewCalendar, SandboxEvent, SeedOptions } from './calendar/types';
 import type { GmailOptions, GmailSandbox } from './gmail/types';
+import type { DriveOptions, DriveSandbox } from './drive/types';
 
 export type * from './calendar/types';
 export type * from './gmail/types';
+export type * from './drive/types';
 
 export interface QuotaOptions {
   /**
@@ -46,6 +48,8 @@ export interface GoogleSandboxOptions {
   logger?: boolean;
   /** Gmail: unit quotas, history retention, watch and Pub/Sub push (see gmail/types.ts) */
   gmail?: GmailOptions;
+  /** Drive: request quotas (default 12,000/user/min, mode 'mixed'), change-token retention (see drive/types.ts) */
+  drive?: DriveOptions;
 }
 
 /** A service-account key file, as the Cloud console downloads it. */
@@ -172,6 +176,8 @@ export interface GoogleSandbox {
   };
   /** Gmail v1: act as a user, seed mailboxes, history, watches and Pub/Sub push (see gmail/types.ts) */
   gmail: GmailSandbox;
+  /** Drive v3: seed drives, shared drives, act as a user, expire change page tokens (see drive/types.ts) */
+  drive: DriveSandbox;
   faults: { set(f: FaultOptions): void; clear(): void };
   /** a snapshot of the counters */
   readonly stats: GoogleSandboxStats;
