@@ -1,5 +1,5 @@
 /**
- * The demo: full two-way HubSpot and Google Calendar syncs against the built-in sandboxes, no
+ * The demo: full two-way HubSpot and Google Calendar syncs (and Fireflies, pull-only) against the built-in sandboxes, no
  * credentials needed. Seeds both sides, runs the worker (metrics on :9100) and the API (:8000),
  * performs a cycle per system, makes a change on each side and syncs again, shows a change arriving
  * in real time (a signed HubSpot webhook, a Calendar push notification), prints what happened and
@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHubSpotSandbox } from './sandbox/hubspot';
 import { startGoogleSandbox } from './sandbox/google';
+import { startFirefliesSandbox } from './sandbox/fireflies';
 import { configuredSystems } from './deps';
 import { startWorker } from './worker';
 import { connectClient, ensureSyncWorkflow } from './temporal';
@@ -30,16 +31,19 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '300' },
     'sandbox-port': { type: 'string', default: process.env.DEMO_SANDBOX_PORT ?? '4010' },
     'google-sandbox-port': { type: 'string', default: process.env.DEMO_GOOGLE_SANDBOX_PORT ?? '4020' },
+    'fireflies-sandbox-port': { type: 'string', default: process.env.DEMO_FIREFLIES_SANDBOX_PORT ?? '4030' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('npm run demo [-- --once] [--seed N] [--sandbox-port 4010] [--google-sandbox-port 4020]');
+  console.log('npm run demo [-- --once] [--seed N] [--sandbox-port 4010] [--google-sandbox-port 4020] [--fireflies-sandbox-port 4030]');
   process.exit(0);
 }
 
 const DEMO_DB = process.env.DEMO_POSTGRES_DB ?? 'aurora_demo';
 const GOOGLE_USERS = ['ana@acme.test', 'ben@acme.test'];
+const FIREFLIES_KEY = 'fireflies-demo-key';
+const FIREFLIES_SECRET = 'demo-fireflies-secret';
 
 function line(s = '') {
   process.stdout.write(s + '\n');
@@ -92,6 +96,10 @@ async function main() {
   mkdirSync(credentialsDir, { recursive: true });
   writeFileSync(join(credentialsDir, 'google-credentials.json'), JSON.stringify(google.auth.serviceAccount()), { mode: 0o600 });
 
+  // Fireflies: one API key on the Free plan (50 requests a day), meetings with the local contacts.
+  const fireflies = await startFirefliesSandbox({ port: Number(values['fireflies-sandbox-port']), keys: [{ key: FIREFLIES_KEY, plan: 'free', email: GOOGLE_USERS[0]! }] });
+  fireflies.transcripts.seed(Math.round(seedN / 10), { people: Array.from({ length: 10 }, (_, i) => ({ email: `local${i + 1}@aurora.example`, name: `Local${i + 1} Person` })) });
+
   const base = loadConfigOrExit();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   await recreateDatabase(base);
@@ -112,13 +120,17 @@ async function main() {
     // Calendar push channels post to the API (Google itself requires https; the sandbox takes http).
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 8000}`,
     PUSH_CHANNELS: 'true',
+    FIREFLIES_API_KEY: FIREFLIES_KEY,
+    FIREFLIES_API_URL: `${fireflies.url}/graphql`,
+    FIREFLIES_WEBHOOK_SECRET: FIREFLIES_SECRET,
   });
 
   // A fresh demo: the previous demo's workflow (if any) belongs to a database we just dropped.
   const client = await connectClient(cfg);
   const wfId = syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix);
   const googleWfIds = GOOGLE_USERS.map((u) => syncWorkflowId('google_workspace', cfg.temporal.workflowIdPrefix, u));
-  for (const id of [wfId, ...googleWfIds]) await client.workflow.getHandle(id).terminate('demo restarted').catch(() => undefined);
+  const firefliesWfId = syncWorkflowId('fireflies', cfg.temporal.workflowIdPrefix);
+  for (const id of [wfId, ...googleWfIds, firefliesWfId]) await client.workflow.getHandle(id).terminate('demo restarted').catch(() => undefined);
 
   const worker = await startWorker(cfg, { ensureWorkflows: false });
   const db = worker.deps.db;
@@ -227,6 +239,29 @@ async function main() {
   line(`\n== push channel: a Google Calendar edit of event ${pushed.id} ${notified ? `was in Postgres after ${Date.now() - t2} ms (the notified workflow pulled at once, not on its timer)` : 'did NOT arrive within 15 s'}`);
   await new Promise((r) => setTimeout(r, 500));
 
+  // Fireflies (pull-only): a backfill under the daily budget, then a signed webhook bringing one transcript.
+  line(`\nFireflies sandbox at ${fireflies.url}: ${fireflies.transcripts.list().length} meetings, key on the Free plan (50 requests a day)`);
+  await ensureSyncWorkflow(client, cfg, { system: 'fireflies' }, { runImmediately: false });
+  const ffCycle = () => client.workflow.getHandle(firefliesWfId).executeUpdate(syncNowUpdate, { args: [{}] });
+  printCycle('Fireflies: backfill (transcripts with sentences and summaries, then their action items)', await ffCycle());
+  const { rows: ffCounts } = await db.query(`SELECT (SELECT count(*) FROM transcripts)::int AS t, (SELECT count(*) FROM transcript_sentences)::int AS s,
+    (SELECT count(*) FROM action_items)::int AS a, (SELECT count(DISTINCT contact_id) FROM transcript_attendees WHERE contact_id IS NOT NULL)::int AS c`);
+  line(`  ${ffCounts[0].t} transcripts, ${ffCounts[0].s} sentences, ${ffCounts[0].a} action items; ${ffCounts[0].c} contacts among the attendees; ${fireflies.stats.requests} of the day's 50 requests used`);
+  fireflies.webhooks.configure({ url: `${cfg.webhooks.publicBaseUrl}/api/webhooks/fireflies`, secret: FIREFLIES_SECRET, version: 'v2' });
+  const t3 = Date.now();
+  const meeting = fireflies.transcripts.add({ title: 'Demo: pricing call with Northwind', date: Date.now() - 3_600_000 }, { notify: true });
+  let transcribed = false;
+  while (Date.now() - t3 < 15_000) {
+    const { rows: r } = await db.query(`SELECT 1 FROM action_items i JOIN transcripts t ON t.id = i.transcript_id WHERE t.title = $1`, [meeting.title]);
+    if (r.length) {
+      transcribed = true;
+      break;
+    }
+    await new Promise((r2) => setTimeout(r2, 10));
+  }
+  line(`\n== Fireflies webhook (v2, signed): meeting ${meeting.id} ${transcribed ? `and its action items were in Postgres after ${Date.now() - t3} ms (exactly that transcript fetched)` : 'did NOT arrive within 15 s'}`);
+  await new Promise((r) => setTimeout(r, 500));
+
   line(`\n== Events on Redis: ${events} (${Object.entries(byChannel).map(([c, n]) => `${c}=${n}`).join(', ')})`);
   line('== Sync status (GET /api/sync/status):');
   line(JSON.stringify(await syncStatus(db, CONNECTORS), null, 2));
@@ -242,21 +277,23 @@ async function main() {
   Metrics           curl -s localhost:${cfg.metricsPort}/metrics | grep aurora_sync_
   Registry (psql)   PGPASSWORD=${cfg.postgres.password === 'aurora_dev_password' ? 'aurora_dev_password' : '"$POSTGRES_PASSWORD"'} psql -h ${cfg.postgres.host} -p ${cfg.postgres.port} -U ${cfg.postgres.user} -d ${DEMO_DB} -c "SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;"
   Act as a Google user:   curl -s -XPATCH '${google.url}_sandbox/google/calendar/${ana}/calendars/${ana}/events/${googleSide.id}' -H 'content-type: application/json' -d '{"summary":"Edited again"}'
+  Act as Fireflies:       curl -s -XPOST ${fireflies.url}/_sandbox/fireflies/transcripts -H 'content-type: application/json' -d '{"title":"Added in Fireflies"}'
   Act as a HubSpot user:  curl -s -XPATCH ${sandbox.url}/_sandbox/objects/contacts/${remote.id} -H 'content-type: application/json' -d '{"properties":{"firstname":"Grace"}}'`);
 
   const shutdown = async (code: number) => {
     await api.close();
     await sub.quit().catch(() => undefined);
     await worker.stop();
-    for (const id of [wfId, ...googleWfIds]) await client.workflow.getHandle(id).terminate('demo stopped').catch(() => undefined);
+    for (const id of [wfId, ...googleWfIds, firefliesWfId]) await client.workflow.getHandle(id).terminate('demo stopped').catch(() => undefined);
     await client.connection.close();
     await sandbox.close();
     await google.close();
+    await fireflies.close();
     process.exit(code);
   };
   if (values.once) {
     const status = await syncStatus(db, CONNECTORS);
-    const failed = !arrived || !notified || [status.hubspot!, status.google_workspace!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
+    const failed = !arrived || !notified || !transcribed || [status.hubspot!, status.google_workspace!, status.fireflies!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
     line(failed ? '\ndemo: FAILED (see errors above)' : '\ndemo: OK (--once: stopping)');
     await shutdown(failed ? 1 : 0);
     return;

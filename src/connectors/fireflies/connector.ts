@@ -32,6 +32,8 @@ const MAX_SKIP = 5000;
 /** A summary still processing after this long is not asked for again (Fireflies gave up on it). */
 const PENDING_MAX_AGE_MS = 7 * 86_400_000;
 const MAX_PENDING = 500;
+/** A pending summary is asked for again after 15 min, then 30, 60… at most every 6 h. */
+const pendingDelay = (tries: number): number => Math.min(6 * 3_600_000, 15 * 60_000 * 2 ** tries);
 const LEDGER_PAGE = 100;
 
 /** The transcript feed's position (JSON: workflow state and sync_state.cursor). */
@@ -40,8 +42,8 @@ export interface TranscriptCursor {
   watermark: number | null;
   /** a listing under way: its fixed window and how far it got */
   pass: { from: number | null; to: number; skip: number } | null;
-  /** transcripts whose summary was still processing when read */
-  pending: Array<{ id: string; date: number }>;
+  /** transcripts whose summary was still processing when read; asked again from `next` on (backing off) */
+  pending: Array<{ id: string; date: number; next?: number; tries?: number }>;
   /** the budget was spent: the listing goes on then (ISO) */
   deferredUntil?: string;
   /** requests this pull made (the status shows them) */
@@ -108,9 +110,9 @@ export class FirefliesConnector implements Connector {
     let requests = 0;
     const snapshot = (extra: Partial<TranscriptCursor> = {}): ChangeCursor => ({ ...state, pending: [...state.pending], requests, ...extra }) as unknown as ChangeCursor;
     const deferred = (d: Deferred): ChangePage => ({ records: [], cursor: snapshot({ deferredUntil: iso(d.until) }) });
-    const notePending = (t: FfTranscript) => {
+    const notePending = (t: FfTranscript, tries = 0) => {
       state.pending = state.pending.filter((p) => p.id !== t.id);
-      if (!summaryReady(t) && state.pending.length < MAX_PENDING) state.pending.push({ id: t.id, date: dateOf(t) });
+      if (!summaryReady(t) && state.pending.length < MAX_PENDING) state.pending.push({ id: t.id, date: dateOf(t), next: Date.now() + pendingDelay(tries), tries });
     };
 
     // 1. Transcripts webhooks named that could not be fetched then (the budget was spent).
@@ -156,13 +158,13 @@ export class FirefliesConnector implements Connector {
     const windowStart = (state.watermark ?? 0) - this.cfg.overlapMs;
     const now = Date.now();
     state.pending = state.pending.filter((p) => now - p.date < PENDING_MAX_AGE_MS);
-    for (const p of state.pending.filter((x) => x.date < windowStart)) {
+    for (const p of state.pending.filter((x) => x.date < windowStart && (x.next ?? 0) <= now)) {
       const r = await this.client.transcript(p.id, 'poll');
       if (r instanceof Deferred) return yield deferred(r);
       requests++;
       state.pending = state.pending.filter((x) => x.id !== p.id);
       if (!r.transcript) continue;
-      notePending(r.transcript);
+      notePending(r.transcript, (p.tries ?? 0) + 1);
       yield { records: [await this.take(r.transcript, r.at)], cursor: snapshot() };
     }
     if (requests) yield { records: [], cursor: snapshot() };
