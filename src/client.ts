@@ -142,7 +142,8 @@ async function main(argv: string[]): Promise<void> {
         }
         for (const [type, st] of Object.entries(registry[def.system] ?? {})) {
           const err = st.last_error ? `  last error: ${st.last_error}` : '';
-          const extra = [st.direction === 'pull-only' ? 'pull-only' : '', st.local_edits_not_pushed ? `local edits not pushed=${st.local_edits_not_pushed}` : '', st.held_deletions ? `held deletions=${st.held_deletions}` : '']
+          const extra = [st.direction === 'pull-only' ? 'pull-only' : '', st.local_edits_not_pushed ? `local edits not pushed=${st.local_edits_not_pushed}` : '', st.held_deletions ? `held deletions=${st.held_deletions}` : '',
+            st.deferred_until ? `budget spent: deferred until ${st.deferred_until}` : '']
             .filter(Boolean)
             .join(' ');
           lines.push(`  ${type.padEnd(16)} ${st.status.padEnd(8)} records=${st.records} last_synced=${st.last_synced ?? '-'}${extra ? ` ${extra}` : ''}${err}`);

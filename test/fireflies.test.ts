@@ -9,12 +9,16 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import Redis from 'ioredis';
 import { buildApi } from '../src/api/server';
+import { loadConfig } from '../src/config';
 import { accountPrefix } from '../src/connectors/fireflies';
+import type { FirefliesConnector } from '../src/connectors/fireflies/connector';
+import type { ChangePage } from '../src/connectors/types';
+import { startFirefliesSandbox } from '../src/sandbox/fireflies';
 import { CONNECTORS } from '../src/connectors/registry';
-import { createDeps } from '../src/deps';
+import { createConnectorPool, createDeps, createRedis } from '../src/deps';
 import { syncStatus } from '../src/store/status';
 import { startWorker } from '../src/worker';
-import { count, harnessPerTest, subscribe, waitFor, workflowBundle, type Harness } from './helpers';
+import { baseEnv, count, harnessPerTest, subscribe, waitFor, workflowBundle, type Harness } from './helpers';
 
 const SYSTEM = 'fireflies';
 const FF = { system: SYSTEM };
@@ -206,6 +210,52 @@ describe('Fireflies transcripts and action items (pull-only)', () => {
     } finally {
       await worker.stop();
       await deps.close();
+    }
+  });
+
+  test('the budget goes to what matters: transcripts webhooks could not fetch first, then new ones, then pending summaries; a spent budget stops the feed where it is', async () => {
+    const key = `ff-priority-${Date.now()}`;
+    const ff = await startFirefliesSandbox({ keys: [{ key, plan: 'free', email: 'ana@acme.test' }] });
+    const cfg = loadConfig({ ...baseEnv(), FIREFLIES_API_KEY: key, FIREFLIES_API_URL: `${ff.url}/graphql`, FIREFLIES_REQUESTS_PER_WINDOW: '3', FIREFLIES_PAGE_SIZE: '5' });
+    const redis = createRedis(cfg.redis);
+    try {
+      await waitFor('redis', async () => redis.status === 'ready' || undefined, 5_000, 20);
+      const conn = createConnectorPool(cfg, undefined, redis).get(SYSTEM, 'default') as FirefliesConnector;
+      const now = Date.now();
+      const pending = ff.transcripts.add({ title: 'pending', date: now - 3 * 86_400_000, summary: null });
+      const wanted = ff.transcripts.add({ title: 'wanted', date: now - 10 * 86_400_000 });
+      const recent = Array.from({ length: 12 }, (_, i) => ff.transcripts.add({ title: `recent ${i}`, date: now - (i + 1) * 20 * 60_000 }));
+      ff.transcripts.summarize(pending.id, { notify: false });
+      await redis.sadd(`${accountPrefix(key)}:wanted`, wanted.id); // a webhook fetch the budget refused earlier
+      const run = async (cursor: Record<string, unknown>) => {
+        const pages: ChangePage[] = [];
+        for await (const p of conn.listChanges('transcript', cursor)) pages.push(p);
+        return pages;
+      };
+      const titles = (pages: ChangePage[]) => pages.flatMap((p) => p.records.map((r) => r.fields.title));
+
+      const first = await run({ watermark: now - 3_600_000, pass: null, pending: [{ id: pending.id, date: pending.date, next: 0 }] });
+      assert.equal(ff.stats.requests, 3, 'the 3 requests of the window, no more');
+      assert.deepEqual(titles(first), ['wanted', ...recent.slice(0, 10).map((t) => t.title)], 'the wanted one, then new transcripts; the pending summary waits');
+      const stopped = first.at(-1)!.cursor as Record<string, unknown>;
+      assert.ok(typeof stopped.deferredUntil === 'string');
+      assert.deepEqual((stopped.pass as { skip: number }).skip, 10, 'the listing stopped where it was');
+      assert.equal(await redis.scard(`${accountPrefix(key)}:wanted`), 0);
+
+      // The next window: the listing goes on, then the pending summary.
+      await redis.del(...(await redis.keys(`${accountPrefix(key)}:budget:*`)));
+      ff.resetRateLimits();
+      const second = await run(stopped);
+      assert.deepEqual(titles(second), [...recent.slice(10).map((t) => t.title), 'pending']);
+      assert.equal(second.flatMap((p) => p.records).find((r) => r.fields.title === 'pending')?.fields.summary_status, 'processed');
+      const done = second.at(-1)!.cursor as Record<string, unknown>;
+      assert.equal(done.pass, null);
+      assert.deepEqual(done.pending, []);
+      assert.equal(done.deferredUntil, undefined);
+      assert.equal(ff.stats.requests, 5);
+    } finally {
+      redis.disconnect();
+      await ff.close();
     }
   });
 
