@@ -192,9 +192,12 @@ describe('webhooks of systems this installation does not sync', () => {
       assert.equal(res.statusCode, 503);
       assert.match(res.json().error, /google_workspace is not configured/);
       assert.equal(await metricValue(metrics, 'not_configured'), 1);
-      // Fireflies' endpoint arrives with its connector.
+      // Fireflies without an API key: declared, not configured.
       const ff = await app.inject({ method: 'POST', url: '/api/webhooks/fireflies', payload: '{"meeting_id":"x"}', headers: { 'content-type': 'application/json' } });
-      assert.equal(ff.statusCode, 404);
+      assert.equal(ff.statusCode, 503);
+      assert.match(ff.json().error, /fireflies is not configured/);
+      const none = await app.inject({ method: 'POST', url: '/api/webhooks/salesforce', payload: '{}', headers: { 'content-type': 'application/json' } });
+      assert.equal(none.statusCode, 404);
       const running = await h.client.workflow.list({ query: `WorkflowId STARTS_WITH "${h.cfg.temporal.workflowIdPrefix}"` });
       for await (const wf of running) assert.fail(`nothing should have started, found ${wf.workflowId}`);
     } finally {
