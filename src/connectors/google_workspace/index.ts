@@ -9,13 +9,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../core/errors';
 import type { ConnectorDefinition } from '../types';
 import { calendarProduct } from './calendar';
+import { driveProduct } from './drive';
 import { GOOGLE_CREDENTIALS_FILE, GOOGLE_SYSTEM, googleConfig, parseGoogleWorkspaceConfig } from './config';
 import { GoogleWorkspaceConnector } from './connector';
 import { createSession, type GoogleProductModule } from './session';
 import { googleWebhooks } from './webhooks';
 
 /** The Google products synced: one line each. */
-export const PRODUCTS: readonly GoogleProductModule[] = [calendarProduct];
+export const PRODUCTS: readonly GoogleProductModule[] = [calendarProduct, driveProduct as GoogleProductModule];
 
 /** The OAuth scopes the products need (a service account asks for these; a refresh token must carry them). */
 export const GOOGLE_SCOPES = [...new Set(PRODUCTS.flatMap((p) => p.scopes))];

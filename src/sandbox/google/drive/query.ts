@@ -77,11 +77,12 @@ export interface QueryTarget {
   owners: string[];
   modifiedTime: number;
   createdTime: number;
+  appProperties: Record<string, string>;
 }
 
 export type Predicate = (f: QueryTarget) => boolean;
 
-type Tok = { t: 'str'; v: string } | { t: 'word'; v: string } | { t: 'op'; v: string } | { t: 'paren'; v: '(' | ')' };
+type Tok = { t: 'str'; v: string } | { t: 'word'; v: string } | { t: 'op'; v: string } | { t: 'paren'; v: '(' | ')' } | { t: 'brace'; v: '{' | '}' };
 
 function tokenize(q: string): Tok[] {
   const out: Tok[] = [];
@@ -102,6 +103,9 @@ function tokenize(q: string): Tok[] {
       out.push({ t: 'str', v });
     } else if (c === '(' || c === ')') {
       out.push({ t: 'paren', v: c });
+      i++;
+    } else if (c === '{' || c === '}') {
+      out.push({ t: 'brace', v: c });
       i++;
     } else if ('=!<>'.includes(c)) {
       const m = /^(!=|<=|>=|=|<|>)/.exec(q.slice(i));
@@ -158,6 +162,15 @@ export function parseQuery(q: string | undefined): Predicate {
     return term();
   };
   const term = (): Predicate => {
+    if (toks[i]?.t === 'word' && (toks[i]!.v === 'appProperties' || toks[i]!.v === 'properties') && toks[i + 1]?.t === 'word' && toks[i + 1]!.v === 'has') {
+      // appProperties has { key='k' and value='v' }
+      const [open, k, eq1, key, and, v, eq2, value, close] = toks.slice(i + 2, i + 11);
+      const okShape = open?.t === 'brace' && k?.v === 'key' && eq1?.v === '=' && key?.t === 'str' && and?.v === 'and' && v?.v === 'value' && eq2?.v === '=' && value?.t === 'str' && close?.t === 'brace';
+      if (!okShape) throw badQuery();
+      i += 11;
+      const [kk, vv] = [key.v, value.v];
+      return (f) => f.appProperties[kk] === vv;
+    }
     const a = toks[i++];
     const op = toks[i++];
     const b = toks[i++];

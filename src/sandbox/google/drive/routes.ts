@@ -135,7 +135,7 @@ export function registerDriveRoutes(core: Core, store: DriveStore, stats: { noti
         if (f.deleted || f.root) continue;
         if (corpora === 'drive' ? f.driveId !== driveId : f.driveId && (corpora !== 'allDrives' || !includeAll)) continue;
         if (!store.canSee(user, f)) continue;
-        const target = { name: f.name, mimeType: f.mimeType, trashed: f.trashed, starred: f.starredBy.has(user), parents: f.parents, owners: f.owner ? [f.owner] : [], modifiedTime: f.modifiedTime, createdTime: f.createdTime };
+        const target = { name: f.name, mimeType: f.mimeType, trashed: f.trashed, starred: f.starredBy.has(user), parents: f.parents, owners: f.owner ? [f.owner] : [], modifiedTime: f.modifiedTime, createdTime: f.createdTime, appProperties: f.appProperties };
         if (!match(target)) continue;
         if (files.length === pageSize) {
           more = true;

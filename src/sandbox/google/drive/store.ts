@@ -44,6 +44,8 @@ export interface FileRec {
   explicitlyTrashed: boolean;
   version: number;
   permissions: PermRec[];
+  /** private to the app (one app: the engine's project) */
+  appProperties: Record<string, string>;
   /** a My Drive root or a shared drive's root folder: never listed, never changed through the API */
   root?: 'my-drive' | 'shared-drive';
   deleted: boolean;
@@ -257,6 +259,7 @@ export class DriveStore {
       out.ownedByMe = f.owner === viewer;
     } else out.ownedByMe = false;
     if (f.size !== undefined) out.size = String(f.size);
+    if (Object.keys(f.appProperties).length) out.appProperties = { ...f.appProperties };
     // Drive: only for users who can share, never for shared-drive items.
     if (canEdit && !f.driveId) out.permissions = f.permissions.map(renderPermission);
     return out;
@@ -320,8 +323,12 @@ export class DriveStore {
 
   // ---- writes --------------------------------------------------------------------------------------
 
-  insert(spec: Omit<FileRec, 'starredBy' | 'trashed' | 'explicitlyTrashed' | 'version' | 'permissions' | 'deleted' | 'seenBy'> & Partial<Pick<FileRec, 'starredBy' | 'permissions' | 'trashed'>>): FileRec {
+  insert(
+    spec: Omit<FileRec, 'starredBy' | 'trashed' | 'explicitlyTrashed' | 'version' | 'permissions' | 'deleted' | 'seenBy' | 'appProperties'> &
+      Partial<Pick<FileRec, 'starredBy' | 'permissions' | 'trashed' | 'appProperties'>>,
+  ): FileRec {
     const f: FileRec = {
+      appProperties: {},
       starredBy: new Set(),
       trashed: false,
       explicitlyTrashed: false,
@@ -396,6 +403,7 @@ export class DriveStore {
     this.issuedIds.delete(id);
     if (!f.driveId) f.permissions.push(this.userPerm(user, 'owner'));
     if (body.starred === true) f.starredBy.add(user);
+    f.appProperties = appProperties(body.appProperties);
     this.record([f.id]);
     return f;
   }
@@ -594,6 +602,16 @@ export class DriveStore {
     f.version++;
     this.record(f.mimeType === FOLDER_MIME ? this.subtree(f).map((x) => x.id) : [f.id]);
   }
+}
+
+/** files.create's appProperties: string values (null drops a key), at most 30 of them. */
+function appProperties(v: unknown): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid('Invalid Value', { location: 'file.appProperties', locationType: 'other' });
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== null && x !== undefined) out[k] = String(x);
+  if (Object.keys(out).length > 30) throw invalid('Too many properties.', { location: 'file.appProperties', locationType: 'other' });
+  return out;
 }
 
 export function renderPermission(p: PermRec): DrivePermission {

@@ -42,6 +42,7 @@ export interface DriveFile {
   /** not populated for items in shared drives (as Drive) */
   permissions?: DrivePermission[];
   ownedByMe?: boolean;
+  appProperties?: Record<string, string>;
   capabilities: { canEdit: boolean; canRename: boolean; canShare: boolean; canTrash: boolean; canAddChildren: boolean };
 }
 
