@@ -21,7 +21,6 @@ import type { CalendarCursor } from '../src/connectors/google_workspace/calendar
 import { googleConfig } from '../src/connectors/google_workspace/config';
 import type { GoogleWorkspaceConnector } from '../src/connectors/google_workspace/connector';
 import { GoogleApiError, GoogleRequester } from '../src/connectors/google_workspace/errors';
-import { googleWebhooks } from '../src/connectors/google_workspace/webhooks';
 import { isCursorExpired, type ChangeCursor, type Connector, type ExternalRecord, type StoredChannel, type WebhookContext } from '../src/connectors/types';
 import { ConfigError } from '../src/core/env';
 import { ErrorType } from '../src/core/errors';
@@ -504,7 +503,7 @@ test('push channels: watch per calendar, notifications verified by the webhook h
     const ctx: WebhookContext = { fresh: async (x) => new Set(x), channel: async (id) => stored.get(id) ?? null };
     const server = createServer((req, res) => {
       const headers = Object.fromEntries(Object.entries(req.headers));
-      void googleWebhooks.handle({ method: 'POST', publicUrl: `http://x${req.url}`, headers, rawBody: '' }, ctx, cfg).then((v) => {
+      void googleWorkspace.webhooks!.handle({ method: 'POST', publicUrl: `http://x${req.url}`, headers, rawBody: '' }, ctx, cfg).then((v) => {
         verdicts.push({ state: String(req.headers['x-goog-resource-state']), status: v.status, work: v.work });
         res.writeHead(v.status).end();
       });
@@ -560,10 +559,10 @@ test('webhook handler verdicts', async () => {
   };
   const ctx: WebhookContext = { fresh: async (x) => new Set(x), channel: async (id) => channels[id] ?? null };
   const call = (h: Record<string, string | undefined>) =>
-    googleWebhooks.handle({ method: 'POST', publicUrl: 'https://aurora.example.com/api/webhooks/google', rawBody: '', headers: h }, ctx, cfg);
+    googleWorkspace.webhooks!.handle({ method: 'POST', publicUrl: 'https://aurora.example.com/api/webhooks/google', rawBody: '', headers: h }, ctx, cfg);
   const good = { 'x-goog-channel-id': 'ch-1', 'x-goog-channel-token': 'the-token', 'x-goog-resource-id': 'res-1', 'x-goog-resource-state': 'exists', 'x-goog-message-number': '2' };
 
-  assert.equal(googleWebhooks.path, 'google');
+  assert.equal(googleWorkspace.webhooks!.path, 'google');
   const ok = await call(good);
   assert.equal(ok.status, 200);
   assert.equal(ok.outcome, 'accepted');
@@ -635,6 +634,7 @@ test('migration: calendar_events is tracked; attendees are linked to contacts by
   const admin = new Pool({ ...conn, database: process.env.POSTGRES_DB ?? 'aurora_unified', max: 1 });
   await admin.query(`CREATE DATABASE ${name}`);
   const db = new Pool({ ...conn, database: name, max: 1 });
+  db.on('error', () => undefined); // the drop below ends its idle connection
   try {
     const core = join(__dirname, '../src/store/migrations');
     for (const f of readdirSync(core).filter((x) => x.endsWith('.sql')).sort()) await db.query(readFileSync(join(core, f), 'utf8'));

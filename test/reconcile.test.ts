@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contentHash } from '../src/core/hash';
-import { reconcile, type LocalView, type RegistryView, type ReconcileInput } from '../src/core/reconcile';
+import { mergeSets, reconcile, type LocalView, type RegistryView, type ReconcileInput } from '../src/core/reconcile';
 import type { Canonical } from '../src/core/model';
 
 const LWW = { policy: 'last-write-wins' as const, fallback: 'last-write-wins' as const };
@@ -102,5 +102,31 @@ describe('reconcile()', () => {
     const deleted = local(base, { version: 4, deleted: true, updated_at: '2026-12-01T11:30:00.000Z' });
     const d = reconcile(input({ rec: rec({ ...base, phone: '2' }), reg: reg(base), local: deleted }));
     assert.equal(d.kind, 'keep-local', 'the later delete wins');
+  });
+
+  test('set fields: both sides\' changes to a set merge three-way, and disjoint changes merge whatever the policy', () => {
+    assert.equal(mergeSets('a,c', 'b,c', 'a,c,d'), 'b,c,d', 'local removed a and added b; external added d');
+    assert.equal(mergeSets(null, 'a', 'b'), 'a,b');
+    assert.equal(mergeSets('a', null, 'a'), null, 'a removal on one side wins over no change');
+    const sb: Canonical = { labels: 'a,c', unread: 'true', priority: 'normal' };
+    const ext = rec({ labels: 'a,c,d', unread: 'true', priority: 'normal' }, '2026-12-01T11:00:00.000Z');
+    const loc = local({ labels: 'b,c', unread: 'false', priority: 'normal' }, { version: 4, updated_at: '2026-12-01T11:30:00.000Z' });
+    const d = reconcile(input({ rec: ext, reg: reg(sb), local: loc, setFields: ['labels'] }));
+    assert.equal(d.kind, 'apply');
+    if (d.kind !== 'apply') return;
+    assert.deepEqual(d.values, { labels: 'b,c,d', unread: 'false', priority: 'normal' }, 'merged set, the local read state kept');
+    assert.equal(d.pushBack, true, 'the merge differs from the external side: pushed');
+    assert.equal(d.resolution?.winner, 'both');
+    assert.match(d.resolution?.policy ?? '', /sets merged: labels/);
+    // Without setFields the same edit is a whole-record last-write-wins.
+    assert.equal(reconcile(input({ rec: ext, reg: reg(sb), local: loc })).kind, 'keep-local');
+    // A real overlap (both changed priority differently) still goes by the policy.
+    const ext2 = rec({ labels: 'a,c,d', unread: 'true', priority: 'starred' }, '2026-12-01T12:00:00.000Z');
+    const loc2 = local({ labels: 'b,c', unread: 'true', priority: 'urgent' }, { version: 4, updated_at: '2026-12-01T11:30:00.000Z' });
+    const d2 = reconcile(input({ rec: ext2, reg: reg(sb), local: loc2, setFields: ['labels'] }));
+    assert.equal(d2.kind, 'apply');
+    assert.equal(d2.kind === 'apply' && d2.values.priority, 'starred', 'the later write wins the overlap');
+    assert.equal(d2.kind === 'apply' && d2.values.labels, 'b,c,d', 'and the label sets still merge');
+    assert.equal(d2.kind === 'apply' && d2.pushBack, true);
   });
 });

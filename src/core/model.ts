@@ -34,6 +34,11 @@ export interface EntitySpec {
   refs?: Record<string, string>;
   /** for refs fields kept in a join table: the table, its owner id column and its target id column */
   joins?: Record<string, { table: string; own: string; target: string }>;
+  /**
+   * refs fields that are sets (a thread's labels): both sides' changes to one merge three-way, and
+   * changes to different fields of the record merge whatever the conflict policy
+   */
+  setFields?: readonly string[];
   /** a natural key that links a record new to the registry to an existing unlinked local row */
   matchBy?: string;
   direction: Direction;

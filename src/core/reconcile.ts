@@ -51,6 +51,12 @@ export interface ReconcileInput {
   local: LocalView | null;
   policy: ConflictPolicy;
   direction: Direction;
+  /**
+   * Fields that are sets (a thread's labels): when both sides changed one, it merges three-way
+   * (what either side added, less what either removed), and when no other field changed on both
+   * sides the two sides' changes merge whatever the policy (see EntitySpec.setFields).
+   */
+  setFields?: readonly string[];
   /** ISO time of the decision (for conflict and resolution records) */
   now: string;
 }
@@ -84,6 +90,16 @@ export type Decision =
   | { kind: 'keep-local'; resolution: Resolution }
   /** both changed, a person decides */
   | { kind: 'open-conflict'; conflict: OpenConflict };
+
+/** Three-way merge of two sets (canonical comma lists) changed from `base`. */
+export function mergeSets(base: string | null | undefined, local: string | null | undefined, external: string | null | undefined): string | null {
+  const list = (v: string | null | undefined) => new Set((v ?? '').split(',').filter(Boolean));
+  const b = list(base);
+  const l = list(local);
+  const x = list(external);
+  const out = [...new Set([...l, ...x])].filter((id) => !(b.has(id) && (!l.has(id) || !x.has(id)))).sort();
+  return out.length ? out.join(',') : null;
+}
 
 function externalAfter(rec: IncomingRecord, at: Date | string | null): boolean {
   return at !== null && Date.parse(rec.updatedAt) < new Date(at).getTime();
@@ -138,16 +154,22 @@ export function reconcile(input: ReconcileInput): Decision {
   }
 
   let mode: ConflictPolicy['policy'] = linked && !operatorRetry ? policy.policy : 'last-write-wins';
+  // Set fields changed on both sides merge; if nothing else overlaps, so do the two sides' changes.
+  const sets = base && !local.deleted && linked && !operatorRetry ? (input.setFields ?? []).filter((f) => conflicting.includes(f)) : [];
+  const overlapping = conflicting.filter((f) => !sets.includes(f));
+  const setMerge = Boolean(base && !local.deleted && linked && !operatorRetry && input.setFields?.length && overlapping.length === 0);
+  if (setMerge) mode = 'merge';
   let applied: Canonical = rec.fields;
   let pushBack = false;
   if (mode === 'merge') {
     if (!base || local.deleted) mode = policy.fallback;
-    else if (conflicting.length && policy.fallback === 'manual') mode = 'manual';
+    else if (overlapping.length && policy.fallback === 'manual') mode = 'manual';
     else {
       // Three-way merge: each side's changes; fields changed on both sides go to the later writer.
       applied = { ...base };
       for (const f of extCh) applied[f] = rec.fields[f] ?? null;
       for (const f of localCh) if (!conflicting.includes(f) || !externalWins) applied[f] = local.values[f] ?? null;
+      for (const f of sets) applied[f] = mergeSets(base[f], local.values[f], rec.fields[f]);
       pushBack = contentHash(applied) !== hash;
     }
   }
@@ -155,17 +177,26 @@ export function reconcile(input: ReconcileInput): Decision {
     return { kind: 'open-conflict', conflict: { detected_at: now, fields: conflicting, local: snapshot.local, external: snapshot.external, base } };
   }
   const resolution: Resolution = {
-    policy: mode === 'merge' ? `merge${conflicting.length ? ' (overlapping fields: last-write-wins)' : ''}` : 'last-write-wins',
+    policy:
+      (mode === 'merge'
+        ? `merge${setMerge && policy.policy !== 'merge' ? ' (no overlapping fields)' : ''}${overlapping.length ? ' (overlapping fields: last-write-wins)' : ''}`
+        : 'last-write-wins') + (sets.length ? ` (sets merged: ${sets.join(', ')})` : ''),
     reason: !linked
       ? 'first link of records that already existed on both sides'
       : operatorRetry
         ? 'retried by an operator (sync_status set to pending)'
         : 'changed on both sides since the last sync',
-    winner: mode === 'merge' ? (conflicting.length ? (externalWins ? 'external' : 'local') : 'both') : externalWins ? 'external' : 'local',
+    winner: mode === 'merge' ? (overlapping.length ? (externalWins ? 'external' : 'local') : 'both') : externalWins ? 'external' : 'local',
     at: now,
     fields: conflicting,
     ...snapshot,
   };
   if (mode === 'last-write-wins' && !externalWins) return { kind: 'keep-local', resolution };
+  if (mode === 'last-write-wins' && sets.length) {
+    // The external record wins the overlap; the sets still merge (the local side's part is pushed).
+    applied = { ...rec.fields };
+    for (const f of sets) applied[f] = mergeSets(base![f], local.values[f], rec.fields[f]);
+    pushBack = contentHash(applied) !== hash;
+  }
   return { kind: 'apply', values: applied, resolution, pushBack };
 }

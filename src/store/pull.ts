@@ -84,7 +84,7 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
     const registryOnly: RegistryWrite[] = [];
     const conflictEvents: SyncEvent[] = [];
     const now = new Date().toISOString();
-    const matchKey = (rec: ExternalRecord) => (spec.matchBy ? (rec.fields[spec.matchBy] ?? '') : '');
+    const matchKey = (rec: ExternalRecord) => (spec.matchBy ? (rec.fields[spec.matchBy] ?? '').toLowerCase() : '');
 
     for (const rec of records) {
       let reg = regByExt.get(rec.externalId);
@@ -101,7 +101,7 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
       const view = local
         ? { id: local.id, values: localCanonical(spec, local), version: local.version, updated_at: toIso(local.updated_at), deleted: local.deleted_at !== null }
         : null;
-      const d = reconcile({ rec, reg: reg ?? null, local: view, policy, direction: spec.direction, now });
+      const d = reconcile({ rec, reg: reg ?? null, local: view, policy, direction: spec.direction, setFields: spec.setFields, now });
       const hash = contentHash(rec.fields);
       switch (d.kind) {
         case 'held':
@@ -228,7 +228,7 @@ async function matchByNaturalKey(c: PoolClient, scope: Scope, candidates: Extern
   const matched = new Map<string, LocalRow>();
   const key = spec.matchBy;
   if (!key) return matched;
-  const values = candidates.map((r) => r.fields[key] ?? '').filter(Boolean);
+  const values = candidates.map((r) => (r.fields[key] ?? '').toLowerCase()).filter(Boolean);
   if (!values.length) return matched;
   const { rows } = await c.query<LocalRow>(
     `SELECT t.id, ${selectFields(spec)}, t.version, t.updated_at, t.deleted_at FROM ${spec.table} t

@@ -103,7 +103,21 @@ export async function recordPushOutcomes(pool: Pool, scope: Scope, items: PushIt
   const regWrites: RegistryWrite[] = [];
   const events: SyncEvent[] = [];
   const now = new Date().toISOString();
-  for (const { candidate: cand, kind, outcome, unresolved } of items) {
+  const taken = await linkedElsewhere(pool, scope, items);
+  for (const item of items) {
+    const { candidate: cand, kind, unresolved } = item;
+    let { outcome } = item;
+    const other = outcome?.ok ? taken.get(outcome.externalId) : undefined;
+    if (outcome?.ok && other && other !== cand.localId) {
+      // The external system answered with a record another Aurora row is linked to (e.g. a create
+      // adopted an existing record by name): this row is a duplicate of that one.
+      outcome = {
+        localId: cand.localId,
+        ok: false,
+        error: `the external record ${outcome.externalId} is already linked to Aurora record ${other}: this row duplicates it (merge the two or delete this one)`,
+      };
+      item.outcome = outcome;
+    }
     const prevExtVersion = cand.reg?.external_version ?? 0;
     if (kind === 'unchanged') {
       // The local change restored the synced state: nothing to send, just catch the registry up.
@@ -148,6 +162,17 @@ export async function recordPushOutcomes(pool: Pool, scope: Scope, items: PushIt
     await enqueueEvents(c, events);
   });
   return counts;
+}
+
+/** Of the external ids these outcomes name, the ones the registry links to a local row (→ that row). */
+async function linkedElsewhere(pool: Pool, scope: Scope, items: PushItem[]): Promise<Map<string, string>> {
+  const ids = [...new Set(items.flatMap((i) => (i.outcome?.ok && i.kind !== 'deleted' && i.outcome.externalId !== i.candidate.reg?.external_id ? [i.outcome.externalId] : [])))];
+  if (!ids.length) return new Map();
+  const { rows } = await pool.query<{ local_id: string; external_id: string }>(
+    'SELECT local_id, external_id FROM sync_registry WHERE external_system = $1 AND connection = $2 AND entity_type = $3 AND external_id = ANY($4::text[])',
+    [scope.system, scope.connection, scope.spec.type, ids],
+  );
+  return new Map(rows.map((r) => [r.external_id, r.local_id]));
 }
 
 /**

@@ -10,13 +10,14 @@ import { ErrorType } from '../../core/errors';
 import type { ConnectorDefinition } from '../types';
 import { calendarProduct } from './calendar';
 import { driveProduct } from './drive';
+import { gmailProduct } from './gmail';
 import { GOOGLE_CREDENTIALS_FILE, GOOGLE_SYSTEM, googleConfig, parseGoogleWorkspaceConfig } from './config';
 import { GoogleWorkspaceConnector } from './connector';
 import { createSession, type GoogleProductModule } from './session';
 import { googleWebhooks } from './webhooks';
 
 /** The Google products synced: one line each. */
-export const PRODUCTS: readonly GoogleProductModule[] = [calendarProduct, driveProduct as GoogleProductModule];
+export const PRODUCTS: readonly GoogleProductModule[] = [calendarProduct, gmailProduct as GoogleProductModule, driveProduct as GoogleProductModule];
 
 /** The OAuth scopes the products need (a service account asks for these; a refresh token must carry them). */
 export const GOOGLE_SCOPES = [...new Set(PRODUCTS.flatMap((p) => p.scopes))];
@@ -26,7 +27,7 @@ export const googleWorkspace: ConnectorDefinition = {
   title: 'Google Workspace',
   parseConfig(env, secrets) {
     const cfg = parseGoogleWorkspaceConfig(env, secrets);
-    for (const p of PRODUCTS) cfg.products[p.name] = p.parseConfig?.(env);
+    for (const p of PRODUCTS) cfg.products[p.name] = p.parseConfig?.(env, secrets);
     return cfg;
   },
   entities: PRODUCTS.flatMap((p) => p.entities),
@@ -53,5 +54,5 @@ export const googleWorkspace: ConnectorDefinition = {
     const session = createSession(g, g.credentials, connection, GOOGLE_SCOPES, ctx);
     return new GoogleWorkspaceConnector(session, PRODUCTS.map((p) => p.create(session)));
   },
-  webhooks: googleWebhooks,
+  webhooks: googleWebhooks(PRODUCTS),
 };

@@ -7,7 +7,8 @@
 import type { OAuth2Client } from 'google-auth-library';
 import type { EntitySpec } from '../../core/model';
 import { sha256Hex } from '../../core/secure';
-import type { Connector, ConnectorContext } from '../types';
+import type { Connector, ConnectorContext, SecretReader, WebhookContext, WebhookRequest, WebhookVerdict } from '../types';
+import type { Config } from '../../config';
 import { authAdvice, createAuthClient } from './auth';
 import type { GoogleCredentials, GoogleWorkspaceConfig } from './config';
 import { GoogleRequester, type RequesterCalls } from './errors';
@@ -46,8 +47,16 @@ export interface GoogleProductModule<C = unknown> {
   readonly entities: readonly EntitySpec[];
   /** the OAuth scopes it needs (a service account asks for these; a refresh token must carry them) */
   readonly scopes: readonly string[];
-  parseConfig?(env: Record<string, string>): C;
+  parseConfig?(env: Record<string, string>, secrets: SecretReader): C;
   create(session: GoogleSession): GoogleProduct;
+  /**
+   * Its own notifications on POST /api/webhooks/google (Gmail's Pub/Sub pushes), for requests that
+   * are not push-channel notifications (no X-Goog-Channel-ID).
+   */
+  webhook?: {
+    accepts(req: WebhookRequest): boolean;
+    handle(req: WebhookRequest, ctx: WebhookContext, cfg: Config): Promise<WebhookVerdict>;
+  };
 }
 
 /** A product's parsed settings (from its parseConfig). */

@@ -1,25 +1,33 @@
 /**
- * Google push-channel notifications (Calendar events.watch; later Drive): POST /api/webhooks/google.
- * No body and no HMAC: the channel id must be one the engine opened and not stopped, the token's
- * sha256 must match the one stored for it, and the resource id must be the channel's. A `sync`
- * message only confirms the channel; any other state asks for an incremental pull. Nothing else
- * happens in the request.
+ * POST /api/webhooks/google: push-channel notifications (Calendar events.watch, Drive
+ * changes.watch) and, for requests without channel headers, the products' own notifications
+ * (Gmail's Pub/Sub pushes: gmail/webhooks.ts).
+ *
+ * Channel notifications have no body and no HMAC: the channel id must be one the engine opened and
+ * not stopped, the token's sha256 must match the one stored for it, and the resource id must be
+ * the channel's. A `sync` message only confirms the channel; any other state asks for an
+ * incremental pull. Nothing else happens in the request.
  */
 import { safeEqual, sha256Hex } from '../../core/secure';
 import type { WebhookHandler, WebhookVerdict } from '../types';
 import { GOOGLE_SYSTEM } from './config';
+import type { GoogleProductModule } from './session';
 
 const no = (status: number, outcome: string, error: string): WebhookVerdict => ({ status, outcome, body: { error } });
 
-export const googleWebhooks: WebhookHandler = {
+export const googleWebhooks = (products: readonly GoogleProductModule[]): WebhookHandler => ({
   path: 'google',
-  async handle(req, ctx) {
+  async handle(req, ctx, cfg) {
     const h = (name: string): string | undefined => {
       const v = req.headers[name] ?? req.headers[name.toLowerCase()];
       const s = Array.isArray(v) ? v[0] : v;
       return typeof s === 'string' && s.trim() !== '' ? s.trim() : undefined;
     };
     const channelId = h('x-goog-channel-id');
+    if (!channelId) {
+      const own = products.find((p) => p.webhook?.accepts(req));
+      if (own) return own.webhook!.handle(req, ctx, cfg);
+    }
     const token = h('x-goog-channel-token');
     const resourceId = h('x-goog-resource-id');
     const state = h('x-goog-resource-state');
@@ -39,4 +47,4 @@ export const googleWebhooks: WebhookHandler = {
       work: [{ connection: channel.connection, entityType: channel.entityType, incremental: true }],
     };
   },
-};
+});
