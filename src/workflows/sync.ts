@@ -10,6 +10,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -203,8 +204,11 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
 
   // A new workflow syncs at once (unless asked not to); a continued one waits for its timer.
   async function fetchWebhookRecords(): Promise<void> {
+    // Every type's ids are taken at once, so records named together are fetched in dependency
+    // order (a transcript before its action items) even when a signal lands between two fetches.
+    const taken = patched('webhook-ids-taken-together') ? new Map(entityTypes.map((t) => [t, (webhookIds[t] ?? []).splice(0)])) : null;
     for (const type of entityTypes) {
-      const ids = (webhookIds[type] ?? []).splice(0);
+      const ids = taken ? taken.get(type)! : (webhookIds[type] ?? []).splice(0);
       if (!ids.length) continue;
       const st = (state.status[type] ??= blankStatus());
       try {

@@ -4,7 +4,9 @@
  * the `action_item` pull reads what changed since its cursor, so the items cost no request of
  * their own under Fireflies' 50-a-day budget. An entry also remembers the ids a re-summary
  * dropped (`gone`): they become tombstones, however often they are reported (a deletion of a
- * deleted record is a no-op). A read older than the one recorded never replaces it.
+ * deleted record is a no-op). A read older than the one recorded never replaces it. Every read
+ * offers the transcript's items again: unchanged ones cost the action_item pull a comparison, no
+ * write, and an item whose transcript had not reached Postgres yet gets its reference then.
  */
 import type Redis from 'ioredis';
 import type { Canonical } from '../../core/model';
@@ -35,10 +37,9 @@ if old then
   local o = cjson.decode(old)
   if tonumber(o.atMs) > tonumber(ARGV[2]) then return 0 end
   if o.h == ARGV[4] then
-    if tonumber(o.atMs) < tonumber(ARGV[2]) then
-      o.atMs = tonumber(ARGV[2])
-      redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(o))
-    end
+    -- The same items: offered again all the same (a page whose transcripts did not reach Postgres
+    -- leaves items whose transcript reference could not be resolved; applied again, they get it).
+    redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
     return 0
   end
   local now = {}
