@@ -185,4 +185,185 @@ describe('Google Drive two-way', () => {
     assert.deepEqual((await h.db.query('SELECT max(updated_at) m FROM sync_registry')).rows[0].m, regUpdated, 'no registry writes');
     assert.ok(g.stats.requests - before <= 2, `a quiet cycle costs one changes.list per entity type (${g.stats.requests - before})`);
   });
+
+  test('an invalid page token runs a full resync that finds deletions; the mass-delete guard holds a mass deletion until confirmed', async () => {
+    const h = await setup({ google: { users: [ANA] }, env: { MASS_DELETE_MIN_RECORDS: '3' } });
+    const g = h.google!;
+    g.drive.seed(ANA, 80, { folders: 8 });
+    await driveCycle(h, ANA);
+    const live = () => count(h.db, 'SELECT count(*) n FROM drive_files WHERE deleted_at IS NULL');
+    const start = await live();
+    const plain = () => g.drive.list(ANA).filter((f) => f.mimeType !== FOLDER && f.ownedByMe);
+    // Deleted while the engine's page token went invalid: only a full listing can find them.
+    const victims = plain().slice(0, 5);
+    for (const v of victims) g.drive.userDelete(ANA, v.id);
+    g.drive.expireChangeTokens(ANA);
+    const s1 = await h.cycleOf(target(ANA), 'drive_file');
+    assert.equal(s1.entities.drive_file?.lastError, null);
+    assert.equal(s1.entities.drive_file?.lastPull?.fullResync, 1);
+    assert.equal(await live(), start - 5, 'the five deletions were found');
+    for (const v of victims) {
+      const { rows } = await h.db.query('SELECT r.deleted, f.deleted_at FROM sync_registry r JOIN drive_files f ON f.id = r.local_id WHERE r.external_id = $1', [v.id]);
+      assert.equal(rows[0].deleted, true);
+      assert.ok(rows[0].deleted_at);
+    }
+    await assertInSync(h, ANA);
+    // The permission feed's token is invalid too: its full resync drops the deleted files' permissions.
+    const s1p = await h.cycleOf(target(ANA), 'drive_permission');
+    assert.equal(s1p.entities.drive_permission?.lastPull?.fullResync, 1);
+    await assertPermissionsInSync(h, ANA);
+
+    // Now half the files vanish at once: held back, nothing deleted, the type says why.
+    const half = plain().slice(0, Math.ceil(start / 2));
+    for (const v of half) g.drive.userDelete(ANA, v.id);
+    g.drive.expireChangeTokens(ANA);
+    const s2 = await h.cycleOf(target(ANA), 'drive_file');
+    assert.equal(s2.entities.drive_file?.lastPull?.heldDeletions, half.length);
+    assert.equal(await live(), start - 5, 'nothing deleted');
+    assert.equal(await confirmHeldDeletions(h.db, { system: SYSTEM, connection: ANA, entityType: 'drive_file' }), true);
+    await h.cycleOf(target(ANA), 'drive_file');
+    assert.equal(await live(), start - 5 - half.length, 'confirmed deletions applied');
+    await assertInSync(h, ANA);
+  });
+
+  test('a folder or a grant retried after a lost answer makes no duplicate; a concurrent edit is decided by the policy; permissions link to contacts', async () => {
+    const h = await setup({ google: { users: [ANA] } });
+    const g = h.google!;
+    g.drive.seed(ANA, 40, { folders: 4 });
+    await driveCycle(h, ANA);
+    const connector = h.deps.connectors.get(SYSTEM, ANA) as unknown as { session: never; create: (t: string, c: unknown[]) => Promise<{ ok: boolean; externalId?: string }[]> };
+    const folderRow = async (name: string) =>
+      (await h.db.query(`INSERT INTO drive_files (mailbox, name, mime_type) VALUES ($1, $2, $3) RETURNING *`, [ANA, name, FOLDER])).rows[0];
+    const named = (name: string) => g.drive.list(ANA).filter((f) => f.name === name);
+
+    // The same process retries (the id taken from generateIds is reused: Drive answers 409, the folder is found).
+    const a = await folderRow('Retried here');
+    const fa = canonicalize(DRIVE_FILE, a);
+    const [first] = await connector.create('drive_file', [{ localId: a.id, fields: fa }]);
+    assert.ok(first?.ok);
+    const [again] = await connector.create('drive_file', [{ localId: a.id, fields: fa }]);
+    assert.equal(again?.externalId, first?.externalId);
+    assert.equal(named('Retried here').length, 1);
+    // Another worker made it and its answer was lost: the sync's push finds it by its Aurora id.
+    const { DriveProduct } = await import('../src/connectors/google_workspace/drive/product');
+    const other = new DriveProduct(connector.session, { quotaPerUserPerMinute: 12_000, sharedDrives: true, sendNotificationEmail: false });
+    const b = await folderRow('Retried elsewhere');
+    const [lost] = await other.create('drive_file', [{ localId: b.id, fields: canonicalize(DRIVE_FILE, b) }]);
+    assert.ok(lost?.ok);
+    // A grant of the worker's whose answer was lost (Drive permissions carry no Aurora id: the worker remembers its grants).
+    const doc = g.drive.list(ANA).find((f) => f.mimeType !== FOLDER && f.ownedByMe)!;
+    const docLocal = (await localFile(h, ANA, doc.id)).id;
+    const grant = (
+      await h.db.query(`INSERT INTO drive_permissions (mailbox, file_id, type, role, email_address) VALUES ($1, $2, 'user', 'writer', 'elena.rossi@acme.test') RETURNING *`, [ANA, docLocal])
+    ).rows[0];
+    const [lostGrant] = await connector.create('drive_permission', [{ localId: grant.id, fields: { ...canonicalize(DRIVE_PERMISSION, grant), file_id: doc.id } }]);
+    assert.ok(lostGrant?.ok);
+    await driveCycle(h, ANA);
+    await driveCycle(h, ANA);
+    assert.equal(named('Retried elsewhere').length, 1, 'no second folder');
+    assert.equal(g.drive.permissions(doc.id).filter((p) => p.emailAddress === 'elena.rossi@acme.test').length, 1, 'no second permission');
+    const reg = async (localId: string) => (await h.db.query('SELECT external_id, sync_status FROM sync_registry WHERE local_id = $1', [localId])).rows[0];
+    assert.deepEqual(await reg(b.id), { external_id: named('Retried elsewhere')[0]!.id, sync_status: 'synced' });
+    assert.equal((await reg(grant.id)).external_id, permissionExternalId(doc.id, g.drive.permissions(doc.id).find((p) => p.emailAddress === 'elena.rossi@acme.test')!.id));
+    assert.equal(await count(h.db, "SELECT count(*) n FROM drive_permissions WHERE email_address = 'elena.rossi@acme.test' AND deleted_at IS NULL"), 1);
+    await assertInSync(h, ANA);
+    await assertPermissionsInSync(h, ANA);
+
+    // Concurrent edits, pushed without a pull first: x renamed in Drive first, then in Aurora → Aurora wins (last write);
+    // y renamed in Aurora first, then in Drive → Drive wins.
+    const acts = createActivities({ ...h.deps, settings: activitySettings(h.cfg) });
+    const [x, y] = g.drive.list(ANA).filter((f) => f.mimeType !== FOLDER && f.ownedByMe);
+    g.drive.userUpdate(ANA, x!.id, { name: 'Drive X' });
+    await new Promise((r) => setTimeout(r, 20));
+    await h.db.query("UPDATE drive_files SET name = 'Aurora X' WHERE id = $1", [(await localFile(h, ANA, x!.id)).id]);
+    await h.db.query("UPDATE drive_files SET name = 'Aurora Y' WHERE id = $1", [(await localFile(h, ANA, y!.id)).id]);
+    await new Promise((r) => setTimeout(r, 20));
+    g.drive.userUpdate(ANA, y!.id, { name: 'Drive Y' });
+    const pushed = await acts.pushEntity({ system: SYSTEM, connection: ANA, entityType: 'drive_file' });
+    assert.equal(pushed.conflicts, 2, 'both files changed in Drive since the last sync: decided by policy');
+    assert.equal(pushed.errors, 0);
+    assert.equal(g.drive.get(ANA, x!.id)!.name, 'Aurora X');
+    assert.equal((await localFile(h, ANA, y!.id)).name, 'Drive Y');
+    assert.equal(g.drive.get(ANA, y!.id)!.name, 'Drive Y');
+    const res = (await h.db.query('SELECT last_resolution FROM sync_registry WHERE external_id = $1', [y!.id])).rows[0].last_resolution;
+    assert.equal(res.winner, 'external');
+    await driveCycle(h, ANA);
+    await assertInSync(h, ANA);
+
+    // Contacts: a grantee who is a contact is linked, and a contact made later links too.
+    const { rows: [elena] } = await h.db.query("INSERT INTO contacts (first_name, email) VALUES ('Elena', 'Elena.Rossi@acme.test') RETURNING id");
+    const link = async (email: string) =>
+      (await h.db.query('SELECT c.contact_id FROM drive_permission_contacts c JOIN drive_permissions p ON p.id = c.permission_id WHERE p.email_address = $1 AND p.deleted_at IS NULL', [email])).rows;
+    assert.deepEqual(await link('elena.rossi@acme.test'), [{ contact_id: elena.id }]);
+    assert.ok((await link(ANA)).length > 0 && (await link(ANA)).every((r) => r.contact_id === null), 'no contact, no link');
+    const { rows: [ana] } = await h.db.query("INSERT INTO contacts (first_name, email) VALUES ('Ana', $1) RETURNING id", [ANA]);
+    assert.ok((await link(ANA)).every((r) => r.contact_id === ana.id));
+  });
+
+  test('quota 403/429 storms and 5xx still end fully synced', async () => {
+    const h = await setup({
+      google: { users: [ANA, BEN], sandbox: { drive: { quotas: { perUserPerMinute: 100, mode: 'mixed' } } } },
+      env: { GOOGLE_DRIVE_QUOTA_PER_USER_PER_MINUTE: '1000' },
+    });
+    const g = h.google!;
+    const team = g.drive.addSharedDrive(ANA, 'Team', { [BEN]: 'reader' });
+    g.drive.seed(ANA, 1200, { folders: 60 });
+    g.drive.seed(ANA, 30, { driveId: team.id, folders: 3 }); // permissions.list per shared-drive item
+    g.faults.set({ burst: { status: 429, count: 3 } });
+    await driveCycle(h, ANA);
+    g.faults.set({ burst: { status: 403, count: 3, reason: 'userRateLimitExceeded' }, errorRate: 0.1 });
+    for (const f of g.drive.list(ANA).filter((x) => x.driveId && x.mimeType !== FOLDER).slice(0, 15)) g.drive.userUpdate(ANA, f.id, { name: `${f.name} (storm)` });
+    await driveCycle(h, ANA);
+    g.faults.clear();
+    assert.ok(g.stats.rateLimited + g.stats.faulted > 0, 'the storm happened');
+    await assertInSync(h, ANA);
+    await assertPermissionsInSync(h, ANA);
+  });
+});
+
+describe('Google Drive push notifications', () => {
+  async function withApi(h: Harness): Promise<{ app: FastifyInstance; url: string }> {
+    const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot', SYSTEM]) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    h.cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
+    return { app, url: h.cfg.webhooks.publicBaseUrl };
+  }
+
+  test('a change in Drive arrives through the changes.watch channels, verified, without waiting for a cycle; forged and unknown channels change nothing', async () => {
+    const h = await setup({ google: { users: [ANA] }, env: { PUSH_CHANNELS: 'true' }, worker: false });
+    const { app, url } = await withApi(h);
+    try {
+      await h.startWorker();
+      const g = h.google!;
+      const [doc] = g.drive.seed(ANA, 10, { folders: 1 }).filter((f) => f.mimeType !== FOLDER && !f.trashed);
+      await driveCycle(h, ANA); // opens the channels
+      const { rows: channels } = await h.db.query("SELECT * FROM sync_channels WHERE stopped_at IS NULL AND entity_type LIKE 'drive_%' ORDER BY entity_type");
+      assert.deepEqual(channels.map((c) => c.entity_type), DRIVE_TYPES, 'one changes channel per entity type');
+      const active = g.channels.active().filter((c) => c.resourceUri.includes('/drive/v3/changes'));
+      assert.equal(active.length, 2);
+      assert.ok(active.every((c) => c.address === `${url}/api/webhooks/google`));
+      const handle = h.client.workflow.getHandle(syncWorkflowId(SYSTEM, h.cfg.temporal.workflowIdPrefix, ANA));
+      const t0 = Date.now();
+      g.drive.userUpdate(ANA, doc!.id, { name: 'Pushed by Drive' });
+      const carla = g.drive.userShare(ANA, doc!.id, { type: 'user', role: 'reader', emailAddress: 'carla.mendes@acme.test' });
+      await waitFor('row updated through the channel', async () => (await count(h.db, "SELECT count(*) n FROM drive_files WHERE name = 'Pushed by Drive'")) === 1 || undefined, 10_000, 20);
+      console.log(`Drive push notification → row committed: ${Date.now() - t0} ms`);
+      await waitFor('grant pulled through the channel', async () =>
+        (await count(h.db, "SELECT count(*) n FROM drive_permissions WHERE email_address = 'carla.mendes@acme.test' AND permission_id = $1 AND deleted_at IS NULL", [carla.id])) === 1 || undefined, 10_000, 20);
+      await waitFor('triggered cycles done', async () => {
+        const st = await handle.query(statusQuery);
+        return st.state === 'idle' && (await g.channels.flush(), true) ? st.cycles : undefined;
+      }, 10_000);
+      const cycles = (await handle.query(statusQuery)).cycles;
+      const ch = active[0]!;
+      const headers = { 'x-goog-channel-id': ch.id, 'x-goog-resource-id': ch.resourceId, 'x-goog-resource-state': 'change', 'x-goog-message-number': '99', 'x-goog-channel-token': 'forged' };
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/google', headers })).statusCode, 401);
+      assert.equal((await app.inject({ method: 'POST', url: '/api/webhooks/google', headers: { ...headers, 'x-goog-channel-id': 'not-ours', 'x-goog-channel-token': ch.token! } })).statusCode, 404);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await handle.query(statusQuery)).cycles, cycles, 'nothing was triggered');
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -23,7 +23,7 @@ const PERMISSION_FIELDS = 'id,type,role,emailAddress,domain,displayName,allowFil
 /** What the engine reads of a file (files.list / files.get / changes.list `file(...)`). */
 export const FILE_FIELDS =
   'id,name,mimeType,parents,driveId,owners(emailAddress),lastModifyingUser(emailAddress),createdTime,modifiedTime,size,webViewLink,' +
-  `starred,trashed,appProperties,capabilities(canShare),permissions(${PERMISSION_FIELDS})`;
+  `starred,trashed,version,appProperties,capabilities(canShare),permissions(${PERMISSION_FIELDS})`;
 export const PERMISSIONS_FIELDS = `nextPageToken,permissions(${PERMISSION_FIELDS})`;
 export const PERMISSION_ONE_FIELDS = PERMISSION_FIELDS;
 
@@ -70,6 +70,8 @@ export function toFileRecord(f: DriveFile, changedAt?: string | null): ExternalR
     updatedAt: new Date(updatedAt).toISOString(),
     auroraId: f.appProperties?.[AURORA_ID_PROPERTY] ?? null,
     archived: false,
+    // Drive's version rises with every change of the file: the marker of conditional writes
+    ...(f.version ? { etag: String(f.version) } : {}),
   };
 }
 

@@ -17,7 +17,7 @@
  * files.generateIds, kept before the call; written once as appProperties.auroraId so a retry in
  * any process finds it); grant (looks for the grantee's permission first), change a role, revoke.
  * Ownership is never transferred. Drive v3 has no If-Match: an update reads the file first and
- * reports a change made in Drive since the last sync as changedExternally (policy decides).
+ * reports a change since the last synced version (kept as the etag) as changedExternally (policy decides).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../../core/errors';
@@ -120,6 +120,12 @@ export class DriveProduct implements GoogleProduct {
   private readonly client: DriveClient;
   /** Aurora id → the Drive id chosen for its folder, kept before files.create (a retry reuses it) */
   private readonly ledger = new Map<string, string>();
+  /**
+   * `<fileId>|<grantee>` → the Aurora id of a grant this process sent, kept before the call:
+   * Drive permissions carry no property to write it into, so a pull that sees the grant before the
+   * answer came back links it by this (a retried grant finds the permission by its grantee).
+   */
+  private readonly grants = new Map<string, string>();
 
   constructor(
     private readonly session: GoogleSession,
@@ -250,7 +256,7 @@ export class DriveProduct implements GoogleProduct {
       const out: ExternalRecord[] = [];
       for (const f of files) {
         for (const p of (await this.permissionsOf(f)) ?? []) {
-          out.push(toPermissionRecord(f.id!, p, now()));
+          out.push(this.permissionRecord(f.id!, p, now()));
           if (principals.size < MAX_PRINCIPALS) principals.add(p.id!);
         }
       }
@@ -291,7 +297,7 @@ export class DriveProduct implements GoogleProduct {
         const perms = c.removed || !file ? null : await this.permissionsOf(file);
         const current = new Set<string>();
         for (const p of perms ?? []) {
-          records.push(toPermissionRecord(fileId, p, at));
+          records.push(this.permissionRecord(fileId, p, at));
           current.add(p.id!);
           if (principals.size < MAX_PRINCIPALS) principals.add(p.id!);
         }
@@ -332,7 +338,7 @@ export class DriveProduct implements GoogleProduct {
         if (f) out.push(toFileRecord(f));
       } else {
         const found = await this.permissionOrNull(id);
-        if (found) out.push(toPermissionRecord(found.fileId, found.p, new Date().toISOString()));
+        if (found) out.push(this.permissionRecord(found.fileId, found.p, new Date().toISOString()));
       }
     }
     return out;
@@ -372,6 +378,7 @@ export class DriveProduct implements GoogleProduct {
     const rec = toFileRecord(f);
     const o: WriteOutcome = { localId, ok: true, externalId: rec.externalId, fields: fields ?? rec.fields, updatedAt: rec.updatedAt };
     if (created !== undefined) o.created = created;
+    if (rec.etag) o.etag = rec.etag;
     return o;
   }
 
@@ -384,6 +391,12 @@ export class DriveProduct implements GoogleProduct {
   private remember(localId: string, id: string): void {
     if (this.ledger.size >= MAX_LEDGER) this.ledger.clear();
     this.ledger.set(localId, id);
+  }
+
+  private permissionRecord(fileId: string, p: DrivePermission, at: string): ExternalRecord {
+    const rec = toPermissionRecord(fileId, p, at);
+    rec.auroraId = this.grants.get(`${fileId}|${granteeKey(p)}`) ?? null;
+    return rec;
   }
 
   create(type: string, creates: WriteCreate[]): Promise<WriteOutcome[]> {
@@ -427,6 +440,8 @@ export class DriveProduct implements GoogleProduct {
       const body = toPermissionBody(c.fields);
       const fileId = c.fields.file_id;
       if (!fileId) throw new InvalidDriveWriteError('file_id must name a synced Drive file');
+      if (this.grants.size >= MAX_LEDGER) this.grants.clear();
+      this.grants.set(`${fileId}|${granteeKey(body)}`, c.localId);
       // Drive keeps one permission per grantee: a retried grant finds the first one.
       const existing = (await this.client.listPermissions(fileId, clientError)).find((p) => granteeKey(p) === granteeKey(body));
       if (existing) {
@@ -453,12 +468,10 @@ export class DriveProduct implements GoogleProduct {
       const target: Canonical = { ...(prev ?? now), ...pick(u.fields, sent) };
       const parentsNow = splitIds(now.parents);
       const same = (f: string) => (f === 'parents' ? splitIds(target.parents).every((p) => parentsNow.includes(p)) : (now[f] ?? null) === (target[f] ?? null));
-      if (prev) {
-        const changedInDrive = ['name', 'starred', 'trashed'].some((f) => (now[f] ?? null) !== (prev[f] ?? null)) || splitIds(prev.parents).some((p) => !parentsNow.includes(p));
-        if (changedInDrive) {
-          if (sent.every(same)) return this.fileWritten(u.localId, current); // an earlier attempt of this write got through
-          return { localId: u.localId, ok: false, error: `Google Drive: file ${u.externalId} changed in Drive since the last sync`, changedExternally: toFileRecord(current) };
-        }
+      // No If-Match in Drive v3: its version (the etag last synced) tells a change made there since.
+      if (u.etag && current.version && String(current.version) !== u.etag) {
+        if (prev && sent.every(same)) return this.fileWritten(u.localId, current); // an earlier attempt of this write got through
+        return { localId: u.localId, ok: false, error: `Google Drive: file ${u.externalId} changed in Drive since the last sync (version ${u.etag} → ${current.version})`, changedExternally: toFileRecord(current) };
       }
       const body: DriveFile = {};
       if (sent.includes('name') && u.fields.name !== now.name) {
