@@ -4,4 +4,5 @@ set -euo pipefail
 source "$(dirname "$0")/prepare.sh"
 npx tsx bench/pull.ts "$@"
 npx tsx bench/calendar-pull.ts
+npx tsx bench/drive-pull.ts
 npx tsx bench/fireflies.ts
