@@ -298,6 +298,19 @@ describe('Google Drive two-way', () => {
     assert.ok((await link(ANA)).length > 0 && (await link(ANA)).every((r) => r.contact_id === null), 'no contact, no link');
     const { rows: [ana] } = await h.db.query("INSERT INTO contacts (first_name, email) VALUES ('Ana', $1) RETURNING id", [ANA]);
     assert.ok((await link(ANA)).every((r) => r.contact_id === ana.id));
+
+    // Bad input: an ownership grant and a non-folder create fail those records with a clear error; Drive is unchanged.
+    const before = { perms: JSON.stringify(g.drive.permissions(doc.id)), files: g.drive.list(ANA).length };
+    const owner = (await h.db.query(`INSERT INTO drive_permissions (mailbox, file_id, type, role, email_address) VALUES ($1, $2, 'user', 'owner', 'ben@acme.test') RETURNING id`, [ANA, docLocal])).rows[0].id;
+    const pdf = (await h.db.query(`INSERT INTO drive_files (mailbox, name, mime_type) VALUES ($1, 'report.pdf', 'application/pdf') RETURNING id`, [ANA])).rows[0].id;
+    const s1 = await h.cycleOf(target(ANA), 'drive_permission');
+    const s2 = await h.cycleOf(target(ANA), 'drive_file');
+    assert.equal(s1.entities.drive_permission?.lastPush?.errors, 1);
+    assert.equal(s2.entities.drive_file?.lastPush?.errors, 1);
+    const errorOf = async (id: string) => (await h.db.query('SELECT sync_status, error_message FROM sync_registry WHERE local_id = $1', [id])).rows[0];
+    assert.deepEqual(await errorOf(owner), { sync_status: 'error', error_message: 'Google Drive: ownership is never transferred by the sync: grant another role' });
+    assert.match((await errorOf(pdf)).error_message, /only folders can be created from Aurora/);
+    assert.deepEqual({ perms: JSON.stringify(g.drive.permissions(doc.id)), files: g.drive.list(ANA).length }, before);
   });
 
   test('quota 403/429 storms and 5xx still end fully synced', async () => {
