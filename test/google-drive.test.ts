@@ -5,8 +5,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../src/api/server';
 import { activitySettings, createActivities } from '../src/activities';
 import { DRIVE_FILE, DRIVE_PERMISSION } from '../src/connectors/google_workspace/drive/entities';
 import { ownPermissions, permissionExternalId, toFileCanonical, toPermissionCanonical } from '../src/connectors/google_workspace/drive/mapping';
@@ -14,7 +12,7 @@ import { canonicalize } from '../src/core/model';
 import { confirmHeldDeletions } from '../src/store/state';
 import { statusQuery, syncWorkflowId } from '../src/workflows/definitions';
 import type { DriveFile } from '../src/sandbox/google';
-import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
+import { count, harnessPerTest, listeningApi, subscribe, waitFor, type Harness } from './helpers';
 
 const ANA = 'ana@acme.test';
 const BEN = 'ben@acme.test';
@@ -351,17 +349,9 @@ describe('Google Drive two-way', () => {
 });
 
 describe('Google Drive push notifications', () => {
-  async function withApi(h: Harness): Promise<{ app: FastifyInstance; url: string }> {
-    const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot', SYSTEM]) });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as { port: number };
-    h.cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
-    return { app, url: h.cfg.webhooks.publicBaseUrl };
-  }
-
   test('a change in Drive arrives through the changes.watch channels, verified, without waiting for a cycle; forged and unknown channels change nothing', async () => {
     const h = await setup({ google: { users: [ANA] }, env: { PUSH_CHANNELS: 'true' }, worker: false });
-    const { app, url } = await withApi(h);
+    const { app, url } = await listeningApi(h, ['hubspot', SYSTEM]);
     try {
       await h.startWorker();
       const g = h.google!;

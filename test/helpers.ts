@@ -20,6 +20,8 @@ import { startGoogleSandbox, type GoogleSandbox, type GoogleSandboxOptions } fro
 import { startFirefliesSandbox, type FirefliesSandbox, type FirefliesSandboxOptions, type Plan } from '../src/sandbox/fireflies';
 import { syncNowUpdate, syncWorkflowId, type CycleSummary } from '../src/workflows/definitions';
 import { ensureSyncWorkflow, type SyncTarget } from '../src/temporal';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../src/api/server';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -260,4 +262,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 export async function count(db: Pool, sql: string, params: unknown[] = []): Promise<number> {
   const { rows } = await db.query<{ n: string }>(sql, params);
   return Number(rows[0]!.n);
+}
+
+/**
+ * The API on a random local port, with PUBLIC_BASE_URL pointed at it (push channels are opened to
+ * it); `systems`: the systems it treats as configured. Close the app when done.
+ */
+export async function listeningApi(h: Harness, systems: string[]): Promise<{ app: FastifyInstance; url: string }> {
+  const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(systems) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  h.cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
+  return { app, url: h.cfg.webhooks.publicBaseUrl };
 }
