@@ -1,5 +1,5 @@
 /**
- * The demo: full two-way HubSpot and Google Calendar syncs (and Fireflies, pull-only) against the built-in sandboxes, no
+ * The demo: full two-way HubSpot, Google Calendar and Gmail syncs (and Fireflies, pull-only) against the built-in sandboxes, no
  * credentials needed. Seeds both sides, runs the worker (metrics on :9100) and the API (:8000),
  * performs a cycle per system, makes a change on each side and syncs again, shows a change arriving
  * in real time (a signed HubSpot webhook, a Calendar push notification), prints what happened and
@@ -42,6 +42,10 @@ if (values.help) {
 
 const DEMO_DB = process.env.DEMO_POSTGRES_DB ?? 'aurora_demo';
 const GOOGLE_USERS = ['ana@acme.test', 'ben@acme.test'];
+const GMAIL_TOPIC = 'projects/aurora-sandbox/topics/gmail';
+const GMAIL_PUSH_SA = 'gmail-push@aurora-sandbox.iam.gserviceaccount.com';
+const GMAIL_PUSH_AUDIENCE = 'aurora-demo-gmail-push';
+const GMAIL_PUSH_TOKEN = 'demo-gmail-push-token-0123456789';
 const FIREFLIES_KEY = 'fireflies-demo-key';
 const FIREFLIES_SECRET = 'demo-fireflies-secret';
 
@@ -92,6 +96,7 @@ async function main() {
   google.calendar.seed(GOOGLE_USERS[0]!, GOOGLE_USERS[0]!, Math.round(seedN / 3));
   google.calendar.seed(GOOGLE_USERS[0]!, team.id, Math.round(seedN / 6));
   google.calendar.seed(GOOGLE_USERS[1]!, GOOGLE_USERS[1]!, Math.round(seedN / 3));
+  for (const u of GOOGLE_USERS) google.gmail.seed(u, Math.round(seedN / 2));
   const credentialsDir = join(process.cwd(), '.data', 'demo');
   mkdirSync(credentialsDir, { recursive: true });
   writeFileSync(join(credentialsDir, 'google-credentials.json'), JSON.stringify(google.auth.serviceAccount()), { mode: 0o600 });
@@ -120,6 +125,12 @@ async function main() {
     // Calendar push channels post to the API (Google itself requires https; the sandbox takes http).
     PUBLIC_BASE_URL: process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${process.env.API_PORT ?? 8000}`,
     PUSH_CHANNELS: 'true',
+    // Gmail: users.watch publishes to this topic; the sandbox's Pub/Sub push subscription posts to
+    // the API with an OIDC token and a URL token, both verified.
+    GMAIL_PUBSUB_TOPIC: GMAIL_TOPIC,
+    GMAIL_PUSH_AUDIENCE: GMAIL_PUSH_AUDIENCE,
+    GMAIL_PUSH_SERVICE_ACCOUNT: GMAIL_PUSH_SA,
+    GMAIL_PUSH_TOKEN: GMAIL_PUSH_TOKEN,
     FIREFLIES_API_KEY: FIREFLIES_KEY,
     FIREFLIES_API_URL: `${fireflies.url}/graphql`,
     FIREFLIES_WEBHOOK_SECRET: FIREFLIES_SECRET,
@@ -211,7 +222,7 @@ async function main() {
   for (const user of GOOGLE_USERS) {
     const t = Date.now();
     const summary = await calendarCycle(user);
-    printCycle(`calendar ${user}, cycle 1: backfill both ways (${((Date.now() - t) / 1000).toFixed(1)} s)`, summary);
+    printCycle(`google ${user} (calendar, gmail, drive), cycle 1: backfill both ways (${((Date.now() - t) / 1000).toFixed(1)} s)`, summary);
   }
   const googleSide = google.calendar.list(ana, ana)[0]!;
   google.calendar.userPatch(ana, ana, googleSide.id, { summary: 'Renamed in Google Calendar', location: 'Room 4' });
@@ -222,8 +233,8 @@ async function main() {
   await db.query(`INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, start_time_zone, end_time_zone, status, attendees)
     VALUES ($1, $2, 'Quarterly review (planned in Aurora)', now() + interval '7 days', now() + interval '7 days 1 hour', 'Europe/Berlin', 'Europe/Berlin', 'confirmed',
             '[{"email":"local1@aurora.example","responseStatus":"needsAction"}]')`, [ana, team.id]);
-  printCycle(`calendar ${ana}, cycle 2: one edit on each side, one event created in Aurora`, await calendarCycle(ana));
-  printCycle(`calendar ${ana}, cycle 3: nothing changed, nothing written`, await calendarCycle(ana));
+  printCycle(`google ${ana}, cycle 2: one edit on each side, one event created in Aurora`, await calendarCycle(ana));
+  printCycle(`google ${ana}, cycle 3: nothing changed, nothing written`, await calendarCycle(ana));
   const pushed = google.calendar.list(ana, ana)[1]!;
   const t2 = Date.now();
   google.calendar.userPatch(ana, ana, pushed.id, { summary: 'Moved by a push notification' });
@@ -237,6 +248,38 @@ async function main() {
     await new Promise((r2) => setTimeout(r2, 10));
   }
   line(`\n== push channel: a Google Calendar edit of event ${pushed.id} ${notified ? `was in Postgres after ${Date.now() - t2} ms (the notified workflow pulled at once, not on its timer)` : 'did NOT arrive within 15 s'}`);
+  await new Promise((r) => setTimeout(r, 500));
+
+  // Gmail (same workflows: each cycle above also synced the mailboxes): an edit on each side, then a push.
+  const { rows: gm } = await db.query(`SELECT (SELECT count(*) FROM email_threads WHERE mailbox = $1)::int AS t, (SELECT count(*) FROM email_messages WHERE mailbox = $1)::int AS m,
+    (SELECT count(*) FROM email_labels WHERE mailbox = $1 AND label_type = 'user')::int AS l,
+    (SELECT count(DISTINCT p.contact_id) FROM email_thread_participants p JOIN email_threads t ON t.id = p.thread_id WHERE t.mailbox = $1)::int AS c`, [ana]);
+  line(`\nGmail ${ana}: ${gm[0].t} threads, ${gm[0].m} messages, ${gm[0].l} user labels; ${gm[0].c} Aurora contacts among the participants`);
+  const inbox = google.gmail.threads(ana, { labelIds: ['INBOX'] });
+  const starredInAurora = inbox[0]!;
+  const labelledInGmail = inbox[1]!;
+  const userLabel = google.gmail.labels(ana).find((l) => l.type === 'user')!;
+  google.gmail.modifyThread(ana, labelledInGmail.id, { addLabelIds: [userLabel.id] });
+  await db.query(`UPDATE email_threads SET priority = 'urgent', unread = false WHERE id = (SELECT local_id FROM sync_registry WHERE entity_type = 'email' AND external_id = $1)`, [starredInAurora.id]);
+  printCycle(`gmail ${ana}: a label added in Gmail, a thread marked urgent (STARRED + IMPORTANT) and read in Aurora`, await calendarCycle(ana));
+  const starred = google.gmail.thread(ana, starredInAurora.id)!.messages.every((m) => m.labelIds.includes('STARRED') && m.labelIds.includes('IMPORTANT') && !m.labelIds.includes('UNREAD'));
+  line(`  in Gmail, thread ${starredInAurora.id} is ${starred ? 'starred, important and read' : 'NOT updated'}`);
+  google.gmail.pubsub.configure({ topic: GMAIL_TOPIC, endpoint: `${cfg.webhooks.publicBaseUrl}/api/webhooks/google`, token: GMAIL_PUSH_TOKEN, oidc: { serviceAccountEmail: GMAIL_PUSH_SA, audience: GMAIL_PUSH_AUDIENCE } });
+  const t4 = Date.now();
+  const mail = google.gmail.deliver(ana, { from: 'Local1 Person <local1@aurora.example>', to: ana, subject: 'Demo: contract question', text: 'Can we sign this week?' });
+  let mailed = false;
+  while (Date.now() - t4 < 15_000) {
+    const { rows: r } = await db.query(`SELECT 1 FROM email_threads t JOIN sync_registry r ON r.local_id = t.id WHERE r.external_id = $1`, [mail.threadId]);
+    if (r.length) {
+      mailed = true;
+      break;
+    }
+    await new Promise((r2) => setTimeout(r2, 10));
+  }
+  line(`\n== Gmail push (Pub/Sub, OIDC-verified): new mail in thread ${mail.threadId} ${mailed ? `was in Postgres after ${Date.now() - t4} ms (history read at once, not on the timer)` : 'did NOT arrive within 15 s'}`);
+  const { rows: sender } = await db.query(`SELECT p.email, p.contact_id FROM email_thread_participants p JOIN sync_registry r ON r.local_id = p.thread_id
+    WHERE r.external_id = $1 AND 'from' = ANY (p.roles)`, [mail.threadId]);
+  if (sender[0]) line(`  its sender ${sender[0].email} is ${sender[0].contact_id ? `Aurora contact ${sender[0].contact_id} (email_thread_participants.contact_id)` : 'not an Aurora contact'}`);
   await new Promise((r) => setTimeout(r, 500));
 
   // Fireflies (pull-only): a backfill under the daily budget, then a signed webhook bringing one transcript.
@@ -293,7 +336,7 @@ async function main() {
   };
   if (values.once) {
     const status = await syncStatus(db, CONNECTORS);
-    const failed = !arrived || !notified || !transcribed || [status.hubspot!, status.google_workspace!, status.fireflies!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
+    const failed = !arrived || !notified || !mailed || !starred || !transcribed || [status.hubspot!, status.google_workspace!, status.fireflies!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
     line(failed ? '\ndemo: FAILED (see errors above)' : '\ndemo: OK (--once: stopping)');
     await shutdown(failed ? 1 : 0);
     return;

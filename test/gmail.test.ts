@@ -22,7 +22,7 @@ const TOPIC = 'projects/aurora-sandbox/topics/gmail';
 const setup = harnessPerTest();
 const target = (connection: string) => ({ system: SYSTEM, connection });
 /** quotas high enough that a test is not a minute long; the storm test lowers them */
-const FAST = { GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE: '2000000' };
+const FAST = { GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE: '2000000', GMAIL_QUOTA_UNITS_PER_PROJECT_PER_MINUTE: '10000000' };
 const fastSandbox = { gmail: { quotas: { perUserPerMinute: 2_000_000, perProjectPerMinute: 10_000_000 } } };
 
 /** Aurora label id → Gmail label id, per mailbox. */

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RollingWindowLimiter, SharedWindowLimiter, withSlot, type RequestBudget } from '../src/core/ratelimit';
+import { jointBudget, RollingWindowLimiter, SharedWindowLimiter, withSlot, type RequestBudget } from '../src/core/ratelimit';
 import { createRedis } from '../src/deps';
 import { baseEnv } from './helpers';
 
@@ -57,5 +57,64 @@ describe('request budgets', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  /** Units arriving in the busiest window, for requests of different costs (Gmail prices methods in units). */
+  function busiestUnits(arrivals: { at: number; units: number }[], windowMs: number): number {
+    const t = [...arrivals].sort((a, b) => a.at - b.at);
+    let most = 0;
+    for (let i = 0; i < t.length; i++) {
+      let sum = 0;
+      for (let j = i; j < t.length && t[j]!.at - t[i]!.at < windowMs; j++) sum += t[j]!.units;
+      most = Math.max(most, sum);
+    }
+    return most;
+  }
+
+  async function runUnits(budget: RequestBudget, costs: number[]): Promise<{ at: number; units: number }[]> {
+    const arrivals: { at: number; units: number }[] = [];
+    await Promise.all(
+      costs.map((units) =>
+        budget.acquire(units).then(async (release) => {
+          arrivals.push({ at: Date.now(), units });
+          await sleep(5);
+          release();
+        }),
+      ),
+    );
+    return arrivals;
+  }
+
+  test('costs in units: the units in any window stay within the budget, per process and through Redis', async () => {
+    const costs = [10, 2, 10, 1, 10, 10, 5, 2, 10, 10, 1, 10];
+    const local = await runUnits(new RollingWindowLimiter(25, 1_000), costs);
+    assert.equal(local.length, costs.length);
+    assert.ok(busiestUnits(local, 1_000) <= 25, `busiest second had ${busiestUnits(local, 1_000)} units`);
+    const env = baseEnv();
+    const redis = createRedis({ host: env.REDIS_HOST!, port: Number(env.REDIS_PORT) });
+    try {
+      await sleep(200);
+      const shared = await runUnits(new SharedWindowLimiter(redis, `aurora:ratelimit:test-units:${Date.now()}`, 25, 1_000), costs);
+      assert.equal(shared.length, costs.length);
+      assert.ok(busiestUnits(shared, 1_000) <= 25, `busiest second had ${busiestUnits(shared, 1_000)} units`);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('a joint budget (a user\'s within the project\'s) holds both limits', async () => {
+    const project = new RollingWindowLimiter(6, 1_000);
+    const users = [jointBudget(new RollingWindowLimiter(4, 1_000), project), jointBudget(new RollingWindowLimiter(4, 1_000), project)];
+    const byUser: number[][] = [[], []];
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        withSlot(users[i % 2]!, async () => {
+          byUser[i % 2]!.push(Date.now());
+          await sleep(5);
+        }),
+      ),
+    );
+    assert.ok(busiestWindow([...byUser[0]!, ...byUser[1]!], 1_000) <= 6, 'the project limit');
+    for (const u of byUser) assert.ok(busiestWindow(u, 1_000) <= 4, 'each user\'s limit');
   });
 });

@@ -87,6 +87,32 @@ export interface RequestBudget {
   pauseUntil(epochMs: number): void;
 }
 
+/**
+ * Two budgets at once (e.g. a user's and the whole project's): a request takes a slot of each, the
+ * inner one only once the outer has granted, and a pause stops both.
+ */
+export function jointBudget(outer: RequestBudget, inner: RequestBudget): RequestBudget {
+  return {
+    async acquire(units = 1) {
+      const a = await outer.acquire(units);
+      try {
+        const b = await inner.acquire(units);
+        return () => {
+          b();
+          a();
+        };
+      } catch (e) {
+        a();
+        throw e;
+      }
+    },
+    pauseUntil(epochMs) {
+      outer.pauseUntil(epochMs);
+      inner.pauseUntil(epochMs);
+    },
+  };
+}
+
 /** Runs one request under a budget: takes a slot, and stamps it again when the request is done. */
 export async function withSlot<T>(budget: RequestBudget, fn: () => Promise<T>): Promise<T> {
   const release = await budget.acquire();

@@ -6,6 +6,7 @@
  */
 import type { OAuth2Client } from 'google-auth-library';
 import type { EntitySpec } from '../../core/model';
+import { jointBudget } from '../../core/ratelimit';
 import { sha256Hex } from '../../core/secure';
 import type { Connector, ConnectorContext, SecretReader, WebhookContext, WebhookRequest, WebhookVerdict } from '../types';
 import type { Config } from '../../config';
@@ -20,9 +21,11 @@ export interface GoogleSession {
   /**
    * The request budget of one product of this user (per rolling minute, shared by every worker)
    * with Google's backoff. `product` names the budget ('calendar', 'gmail', 'drive'); the limit is
-   * in the product's unit (Calendar and Drive: requests; Gmail: quota units).
+   * in the product's unit (Calendar and Drive: requests; Gmail: quota units). With
+   * `projectLimitPerMinute`, every request also takes its share of the project's budget (all users
+   * of the credentials' project).
    */
-  requester(product: string, limitPerMinute: number): GoogleRequester;
+  requester(product: string, limitPerMinute: number, projectLimitPerMinute?: number): GoogleRequester;
   /** API requests made, rate-limit refusals and retries, over every product */
   calls: RequesterCalls;
   /**
@@ -73,6 +76,10 @@ export function budgetKey(creds: GoogleCredentials, user: string, product = 'cal
   return `google:${sha256Hex(`${creds.clientId}\n${user}`).slice(0, 20)}:${suffix}`;
 }
 
+/** The budget key of a product's project-wide quota (every user of these credentials). */
+export const projectBudgetKey = (creds: GoogleCredentials, product: string): string =>
+  `google:${sha256Hex(`${creds.clientId}\nproject`).slice(0, 20)}:${product}:project:minute`;
+
 export function createSession(
   cfg: GoogleWorkspaceConfig,
   creds: GoogleCredentials,
@@ -84,12 +91,13 @@ export function createSession(
   const auth: OAuth2Client = createAuthClient(creds, user, { scopes, tokenUrl: cfg.tokenUrl });
   const calls: RequesterCalls = { total: 0, rateLimited: 0, retried: 0 };
   const requesters = new Map<string, GoogleRequester>();
-  const requester = (product: string, limitPerMinute: number): GoogleRequester => {
+  const requester = (product: string, limitPerMinute: number, projectLimitPerMinute?: number): GoogleRequester => {
     let r = requesters.get(product);
     if (!r) {
+      const mine = ctx.budget(budgetKey(creds, user, product), limitPerMinute, 60_000);
       r = new GoogleRequester({
         user,
-        budget: ctx.budget(budgetKey(creds, user, product), limitPerMinute, 60_000),
+        budget: projectLimitPerMinute ? jointBudget(mine, ctx.budget(projectBudgetKey(creds, product), projectLimitPerMinute, 60_000)) : mine,
         authAdvice: authAdvice(creds, user, scopes),
         onRequest: ctx.onRequest,
         maxAttempts: opts.maxAttempts,

@@ -40,9 +40,9 @@ export class GmailClient {
   private readonly requester: GoogleRequester;
   private readonly userId: string;
 
-  constructor(session: GoogleSession, unitsPerMinute: number) {
+  constructor(session: GoogleSession, budget: { unitsPerUserPerMinute: number; unitsPerProjectPerMinute: number }) {
     this.api = gmail({ version: 'v1', ...session.apiOptions });
-    this.requester = session.requester('gmail', unitsPerMinute);
+    this.requester = session.requester('gmail', budget.unitsPerUserPerMinute, budget.unitsPerProjectPerMinute);
     this.userId = session.user;
   }
 

@@ -17,6 +17,8 @@ const GmailEnv = {
   GMAIL_SYNC_BODIES: z.enum(['true', 'false']).default('false'),
   /** quota units per user per rolling minute the engine allows itself (Gmail's per-user limit: 15,000) */
   GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE: z.coerce.number().int().min(100).default(15_000),
+  /** quota units per rolling minute for every mailbox together (Gmail's per-project limit: 1,200,000) */
+  GMAIL_QUOTA_UNITS_PER_PROJECT_PER_MINUTE: z.coerce.number().int().min(100).default(1_200_000),
   /** threads.get requests in flight per mailbox (the unit budget still bounds the rate) */
   GMAIL_READ_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** users.watch topic, projects/<project>/topics/<topic>; unset: no watch (polling only) */
@@ -39,6 +41,7 @@ const GmailEnv = {
 export interface GmailConfig {
   syncBodies: boolean;
   unitsPerUserPerMinute: number;
+  unitsPerProjectPerMinute: number;
   readConcurrency: number;
   topic?: string;
   push: {
@@ -61,6 +64,7 @@ export function parseGmailConfig(env: Record<string, string>, secrets: SecretRea
   return {
     syncBodies: e.GMAIL_SYNC_BODIES === 'true',
     unitsPerUserPerMinute: e.GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE,
+    unitsPerProjectPerMinute: e.GMAIL_QUOTA_UNITS_PER_PROJECT_PER_MINUTE,
     readConcurrency: e.GMAIL_READ_CONCURRENCY,
     topic: e.GMAIL_PUBSUB_TOPIC,
     push: {

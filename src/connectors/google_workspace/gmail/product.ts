@@ -90,7 +90,7 @@ export class GmailProduct implements GoogleProduct {
     private readonly session: GoogleSession,
     private readonly cfg: GmailConfig,
   ) {
-    this.client = new GmailClient(session, cfg.unitsPerUserPerMinute);
+    this.client = new GmailClient(session, cfg);
   }
 
   private get user(): string {

@@ -1,0 +1,167 @@
+/**
+ * Benchmark: full Gmail backfill from the Google sandbox into Postgres, through the activity code
+ * the worker runs (pullEntity, the real googleapis client, service-account auth), as a ratio to
+ * the bound measured in the same run:
+ *   - one mailbox of N threads (default 10,000) under a per-user unit quota Q per rolling minute.
+ *     The backfill costs U units (threads.get 10 per thread, threads.list 10 per 500, the profile);
+ *     a rolling window lets the first Q go at once and each further Q a window later, so no client
+ *     can finish before ceil(U / Q) − 1 minutes: the quota bound is N over that time. The bound used is the lower of it and a bare
+ *     googleapis loop making the same calls with nothing written (against a sandbox without quota);
+ *   - several mailboxes at once (default 3 × N/3), each with the same per-user quota but a
+ *     per-project quota of Q for all of them: the project's bound, computed the same way.
+ * Gmail's real quotas are 15,000 units/user/min and 1,200,000/project/min; the default Q (40,000)
+ * keeps each run near two minutes (U is 2.5 Q) — the ratio is what is compared.
+ * Usage: npx tsx bench/gmail-pull.ts [--threads 10000] [--quota 40000] [--mailboxes 3]
+ */
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { google } from 'googleapis';
+import { OAuth2Client } from 'google-auth-library';
+import { loadConfig } from '../src/config';
+import { activitySettings, createActivities } from '../src/activities';
+import { createConnectorPool, createRedis } from '../src/deps';
+import { createMetrics } from '../src/metrics';
+import { createPool } from '../src/store/db';
+import { migrate } from '../src/store/migrate';
+import { startGoogleSandbox } from '../src/sandbox/google';
+import { METADATA_HEADERS } from '../src/connectors/google_workspace/gmail/mapping';
+import { THREADS_PAGE_SIZE, UNITS } from '../src/connectors/google_workspace/gmail/client';
+
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '10000' }, quota: { type: 'string', default: '40000' }, mailboxes: { type: 'string', default: '3' } } });
+const N = Number(values.threads);
+const QUOTA = Number(values.quota);
+const M = Number(values.mailboxes);
+/** the project quota of the second run: what one mailbox may take alone, so it binds */
+const PROJECT = QUOTA;
+const SOLO = 'bench@acme.test';
+const TEAM = Array.from({ length: M }, (_, i) => `user${i + 1}@acme.test`);
+const UNITS_PER_THREAD = UNITS.threadsGet + UNITS.threadsList / THREADS_PAGE_SIZE;
+const CONCURRENCY = 8;
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+
+async function main() {
+  console.log(`bench: Gmail backfill from the Google sandbox (node ${process.version}): ${N} threads in one mailbox at ${QUOTA} units/user/min; then ${M} mailboxes × ${Math.round(N / M)} at ${PROJECT} units/project/min`);
+  const sandbox = await startGoogleSandbox({ users: [SOLO, ...TEAM], gmail: { quotas: { perUserPerMinute: QUOTA, perProjectPerMinute: 1e12, mode: 'mixed' } } });
+  for (let done = 0; done < N; done += 2500) sandbox.gmail.seed(SOLO, Math.min(2500, N - done));
+  for (const u of TEAM) sandbox.gmail.seed(u, Math.round(N / M));
+  const dir = mkdtempSync(join(tmpdir(), 'aurora-bench-'));
+  writeFileSync(join(dir, 'google-credentials.json'), JSON.stringify(sandbox.auth.serviceAccount()));
+  const base = loadConfig();
+  const name = `aurora_bench_${randomUUID().slice(0, 8)}`;
+  const admin = new Pool({ ...base.postgres, max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    const total = sandbox.gmail.threads(SOLO, { includeSpamTrash: true }).length;
+    // The bound: a bare loop making the same calls (threads.list, threads.get metadata, 8 in flight),
+    // nothing written, against a sandbox with the same mailbox and no quota: how fast the sandbox answers.
+    const bare = await startGoogleSandbox({ users: [SOLO], quotas: false });
+    for (let done = 0; done < N; done += 2500) bare.gmail.seed(SOLO, Math.min(2500, N - done));
+    const auth = new OAuth2Client();
+    auth.setCredentials({ access_token: bare.auth.tokenFor(SOLO), expiry_date: Date.now() + 3_600_000 });
+    const gmail = google.gmail({ version: 'v1', auth: auth as never, rootUrl: bare.url });
+    let t0 = performance.now();
+    let read = 0;
+    let pageToken: string | undefined;
+    do {
+      const page = await gmail.users.threads.list({ userId: SOLO, maxResults: THREADS_PAGE_SIZE, includeSpamTrash: true, pageToken });
+      const ids = (page.data.threads ?? []).map((t) => t.id!);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < ids.length) {
+            const id = ids[next++]!;
+            await gmail.users.threads.get({ userId: SOLO, id, format: 'metadata', metadataHeaders: METADATA_HEADERS }, { retry: false });
+            read++;
+          }
+        }),
+      );
+      pageToken = page.data.nextPageToken ?? undefined;
+    } while (pageToken);
+    const bareRate = read / ((performance.now() - t0) / 1000);
+    await bare.close();
+    /**
+     * Threads per second no client can beat under a rolling-window quota of `q` units/min: the first
+     * q units may go at once, each further q only a window after the previous ones, so spending U
+     * units takes at least ceil(U / q) − 1 whole windows.
+     */
+    const windowBound = (threads: number, q: number) => {
+      const units = threads * UNITS_PER_THREAD + UNITS.getProfile;
+      const minutes = Math.ceil(units / q) - 1;
+      return minutes > 0 ? threads / (minutes * 60) : Infinity;
+    };
+    const quotaBound = windowBound(total, QUOTA);
+
+    const cfg = loadConfig({
+      ...process.env,
+      POSTGRES_DB: name,
+      GOOGLE_CREDENTIALS_PATH: join(dir, 'google-credentials.json'),
+      GOOGLE_USERS: [SOLO, ...TEAM].join(','),
+      GOOGLE_API_ROOT_URL: sandbox.url,
+      GOOGLE_TOKEN_URL: sandbox.tokenUrl,
+      GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE: String(QUOTA),
+      GMAIL_QUOTA_UNITS_PER_PROJECT_PER_MINUTE: String(PROJECT),
+      PUSH_CHANNELS: 'false',
+    });
+    const pool = createPool(cfg.postgres, 8);
+    await migrate(pool);
+    const redis = createRedis(cfg.redis);
+    await new Promise((r) => setTimeout(r, 100));
+    const metrics = createMetrics();
+    const acts = createActivities({ db: pool, redis, metrics, connectors: createConnectorPool(cfg, metrics, redis), settings: activitySettings(cfg) });
+    const pull = (connection: string) => acts.pullEntity({ system: 'google_workspace', connection, entityType: 'email', cursor: null });
+
+    const limited0 = sandbox.stats.rateLimited;
+    const calls0 = sandbox.stats.requests;
+    const units0 = JSON.stringify(sandbox.stats.quotaUnits);
+    t0 = performance.now();
+    const solo = await pull(SOLO);
+    console.log(`  (${sandbox.stats.requests - calls0} API calls; sandbox units ${units0} → ${JSON.stringify(sandbox.stats.quotaUnits)})`);
+    const seconds = (performance.now() - t0) / 1000;
+    if (solo.counts.created !== total) throw new Error(`pulled ${solo.counts.created} of ${total}`);
+    const rate = total / seconds;
+    const bound = Math.min(bareRate, quotaBound);
+    console.log(
+      `one mailbox: ${rate.toFixed(0)} threads/s (${total} threads in ${seconds.toFixed(1)} s); bound ${bound.toFixed(0)} threads/s ` +
+        `(quota ${quotaBound.toFixed(0)}, bare loop ${bareRate.toFixed(0)}); ratio ${(rate / bound).toFixed(2)}; refused by quota: ${sandbox.stats.rateLimited - limited0}`,
+    );
+
+    // Several mailboxes at once, the project budget binding.
+    sandbox.faults.clear();
+    const teamTotal = TEAM.reduce((n, u) => n + sandbox.gmail.threads(u, { includeSpamTrash: true }).length, 0);
+    const limited1 = sandbox.stats.rateLimited;
+    t0 = performance.now();
+    const results = await Promise.all(TEAM.map((u) => pull(u)));
+    const teamSeconds = (performance.now() - t0) / 1000;
+    const created = results.reduce((n, r) => n + r.counts.created, 0);
+    if (created !== teamTotal) throw new Error(`pulled ${created} of ${teamTotal}`);
+    const teamRate = teamTotal / teamSeconds;
+    const projectBound = windowBound(teamTotal, Math.min(PROJECT, QUOTA * M));
+    console.log(
+      `${M} mailboxes at once: ${teamRate.toFixed(0)} threads/s (${teamTotal} threads in ${teamSeconds.toFixed(1)} s); project bound ${projectBound.toFixed(0)} threads/s; ` +
+        `ratio ${(teamRate / projectBound).toFixed(2)}; refused by quota: ${sandbox.stats.rateLimited - limited1}`,
+    );
+    redis.disconnect();
+    await pool.end();
+  } finally {
+    clearInterval(sampler);
+    console.log(`peak RSS (pulling process, sandbox in the same process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+    await sandbox.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.stack : String(err));
+    process.exit(1);
+  },
+);
