@@ -49,6 +49,16 @@ const GMAIL_PUSH_TOKEN = 'demo-gmail-push-token-0123456789';
 const FIREFLIES_KEY = 'fireflies-demo-key';
 const FIREFLIES_SECRET = 'demo-fireflies-secret';
 
+/** Polls until the query returns a row (true) or 15 s have passed (false). */
+async function rowWithin(db: Pool, sql: string, params: unknown[] = [], ms = 15_000): Promise<boolean> {
+  const t = Date.now();
+  while (Date.now() - t < ms) {
+    if ((await db.query(sql, params)).rows.length) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
 function line(s = '') {
   process.stdout.write(s + '\n');
 }
@@ -197,18 +207,8 @@ async function main() {
   const live = sandbox.list('contacts')[1]!;
   const t1 = Date.now();
   sandbox.userUpdate('contacts', live.id, { firstname: 'Realtime' });
-  let arrived = false;
-  while (Date.now() - t1 < 15_000) {
-    const { rows: r } = await db.query(
-      `SELECT 1 FROM contacts c JOIN sync_registry s ON s.local_id = c.id WHERE s.external_id = $1 AND c.first_name = 'Realtime'`,
-      [live.id],
-    );
-    if (r.length) {
-      arrived = true;
-      break;
-    }
-    await new Promise((r2) => setTimeout(r2, 10));
-  }
+  const arrived = await rowWithin(db, `SELECT 1 FROM contacts c JOIN sync_registry s ON s.local_id = c.id WHERE s.external_id = $1 AND c.first_name = 'Realtime'`,
+      [live.id],);
   line(`\n== webhook: a HubSpot edit of contact ${live.id} ${arrived ? `was in Postgres after ${Date.now() - t1} ms (no polling cycle)` : 'did NOT arrive within 15 s'}`);
   await new Promise((r) => setTimeout(r, 500));
 
@@ -238,15 +238,7 @@ async function main() {
   const pushed = google.calendar.list(ana, ana)[1]!;
   const t2 = Date.now();
   google.calendar.userPatch(ana, ana, pushed.id, { summary: 'Moved by a push notification' });
-  let notified = false;
-  while (Date.now() - t2 < 15_000) {
-    const { rows: r } = await db.query(`SELECT 1 FROM calendar_events WHERE summary = 'Moved by a push notification'`);
-    if (r.length) {
-      notified = true;
-      break;
-    }
-    await new Promise((r2) => setTimeout(r2, 10));
-  }
+  const notified = await rowWithin(db, `SELECT 1 FROM calendar_events WHERE summary = 'Moved by a push notification'`);
   line(`\n== push channel: a Google Calendar edit of event ${pushed.id} ${notified ? `was in Postgres after ${Date.now() - t2} ms (the notified workflow pulled at once, not on its timer)` : 'did NOT arrive within 15 s'}`);
   await new Promise((r) => setTimeout(r, 500));
 
@@ -267,15 +259,7 @@ async function main() {
   google.gmail.pubsub.configure({ topic: GMAIL_TOPIC, endpoint: `${cfg.webhooks.publicBaseUrl}/api/webhooks/google`, token: GMAIL_PUSH_TOKEN, oidc: { serviceAccountEmail: GMAIL_PUSH_SA, audience: GMAIL_PUSH_AUDIENCE } });
   const t4 = Date.now();
   const mail = google.gmail.deliver(ana, { from: 'Local1 Person <local1@aurora.example>', to: ana, subject: 'Demo: contract question', text: 'Can we sign this week?' });
-  let mailed = false;
-  while (Date.now() - t4 < 15_000) {
-    const { rows: r } = await db.query(`SELECT 1 FROM email_threads t JOIN sync_registry r ON r.local_id = t.id WHERE r.external_id = $1`, [mail.threadId]);
-    if (r.length) {
-      mailed = true;
-      break;
-    }
-    await new Promise((r2) => setTimeout(r2, 10));
-  }
+  const mailed = await rowWithin(db, `SELECT 1 FROM email_threads t JOIN sync_registry r ON r.local_id = t.id WHERE r.external_id = $1`, [mail.threadId]);
   line(`\n== Gmail push (Pub/Sub, OIDC-verified): new mail in thread ${mail.threadId} ${mailed ? `was in Postgres after ${Date.now() - t4} ms (history read at once, not on the timer)` : 'did NOT arrive within 15 s'}`);
   const { rows: sender } = await db.query(`SELECT p.email, p.contact_id FROM email_thread_participants p JOIN sync_registry r ON r.local_id = p.thread_id
     WHERE r.external_id = $1 AND 'from' = ANY (p.roles)`, [mail.threadId]);
@@ -293,15 +277,7 @@ async function main() {
   fireflies.webhooks.configure({ url: `${cfg.webhooks.publicBaseUrl}/api/webhooks/fireflies`, secret: FIREFLIES_SECRET, version: 'v2' });
   const t3 = Date.now();
   const meeting = fireflies.transcripts.add({ title: 'Demo: pricing call with Northwind', date: Date.now() - 3_600_000 }, { notify: true });
-  let transcribed = false;
-  while (Date.now() - t3 < 15_000) {
-    const { rows: r } = await db.query(`SELECT 1 FROM action_items i JOIN transcripts t ON t.id = i.transcript_id WHERE t.title = $1`, [meeting.title]);
-    if (r.length) {
-      transcribed = true;
-      break;
-    }
-    await new Promise((r2) => setTimeout(r2, 10));
-  }
+  const transcribed = await rowWithin(db, `SELECT 1 FROM action_items i JOIN transcripts t ON t.id = i.transcript_id WHERE t.title = $1`, [meeting.title]);
   line(`\n== Fireflies webhook (v2, signed): meeting ${meeting.id} ${transcribed ? `and its action items were in Postgres after ${Date.now() - t3} ms (exactly that transcript fetched)` : 'did NOT arrive within 15 s'}`);
   await new Promise((r) => setTimeout(r, 500));
 

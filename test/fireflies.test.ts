@@ -6,9 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import Redis from 'ioredis';
-import { buildApi } from '../src/api/server';
 import { loadConfig } from '../src/config';
 import { accountPrefix } from '../src/connectors/fireflies';
 import type { FirefliesConnector } from '../src/connectors/fireflies/connector';
@@ -18,7 +16,7 @@ import { CONNECTORS } from '../src/connectors/registry';
 import { createConnectorPool, createDeps, createRedis } from '../src/deps';
 import { syncStatus } from '../src/store/status';
 import { startWorker } from '../src/worker';
-import { baseEnv, count, harnessPerTest, subscribe, waitFor, workflowBundle, type Harness } from './helpers';
+import { baseEnv, count, harnessPerTest, subscribe, waitFor, workflowBundle, type Harness, listeningApi } from './helpers';
 
 const SYSTEM = 'fireflies';
 const FF = { system: SYSTEM };
@@ -54,12 +52,7 @@ async function assertInSync(h: Harness): Promise<number> {
   return items;
 }
 
-async function withApi(h: Harness): Promise<{ app: FastifyInstance; url: string }> {
-  const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set([SYSTEM]) });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as { port: number };
-  return { app, url: `http://127.0.0.1:${port}` };
-}
+const withApi = (h: Harness) => listeningApi(h, [SYSTEM]);
 
 describe('Fireflies transcripts and action items (pull-only)', () => {
   test('backfill; a late summary; a re-summary updates and tombstones items; contacts and calendar events linked; quiet cycle; local edits not pushed', async () => {

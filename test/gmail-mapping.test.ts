@@ -1,7 +1,7 @@
 /** Gmail's pure mappers: addresses, thread state and priority, the label changes of a local edit, push envelopes. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { markersOf, parseAddressList, priorityOf, threadChange, toEmailFields, toLabelBody, type GmailThread } from '../src/connectors/google_workspace/gmail/mapping';
+import { markersOf, parseAddressList, plainTextBody, priorityOf, threadChange, toEmailFields, toLabelBody, type GmailThread } from '../src/connectors/google_workspace/gmail/mapping';
 import { parsePush } from '../src/connectors/google_workspace/gmail/webhooks';
 import { parseGmailConfig } from '../src/connectors/google_workspace/gmail/config';
 import { ConfigError } from '../src/core/env';
@@ -53,6 +53,26 @@ describe('Gmail mapping', () => {
       { email: 'me@acme.test', roles: ['from', 'to'] },
     ]);
     assert.deepEqual(JSON.parse(f.messages!).map((m: { id: string }) => m.id), ['m1', 'm2'], 'oldest first');
+  });
+
+  test('bodies: the first text/plain part of a multipart message, decoded; none without one; only when asked', () => {
+    const b64 = (t: string) => Buffer.from(t).toString('base64url');
+    const m = {
+      id: 'm1',
+      payload: {
+        mimeType: 'multipart/mixed',
+        headers: [],
+        parts: [
+          { mimeType: 'multipart/alternative', headers: [], parts: [{ mimeType: 'text/plain', body: { size: 5, data: b64('Hällo') } }, { mimeType: 'text/html', body: { size: 9, data: b64('<b>x</b>') } }] },
+          { mimeType: 'text/plain', filename: 'notes.txt', body: { size: 3, data: b64('att') } },
+        ],
+      },
+    };
+    assert.equal(plainTextBody(m), 'Hällo');
+    assert.equal(plainTextBody({ id: 'm2', payload: { mimeType: 'text/html', body: { size: 1, data: b64('<p>') } } }), undefined);
+    const t = { id: 't', messages: [{ ...m, threadId: 't', labelIds: ['INBOX'], internalDate: '1000' }] };
+    assert.equal(JSON.parse(toEmailFields(t, true).messages!)[0].body, 'Hällo');
+    assert.equal(JSON.parse(toEmailFields(t, false).messages!)[0].body, undefined);
   });
 
   test('priority both ways over IMPORTANT and STARRED', () => {

@@ -6,14 +6,12 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../src/api/server';
 import { EMAIL, EMAIL_LABEL } from '../src/connectors/google_workspace/gmail/entities';
 import { toEmailFields, toLabelFields } from '../src/connectors/google_workspace/gmail/mapping';
 import { canonicalize } from '../src/core/model';
 import { statusQuery, syncWorkflowId } from '../src/workflows/definitions';
 import type { GmailThread } from '../src/sandbox/google';
-import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
+import { count, harnessPerTest, listeningApi, subscribe, waitFor, type Harness } from './helpers';
 
 const ANA = 'ana@acme.test';
 const BEN = 'ben@acme.test';
@@ -294,13 +292,7 @@ describe('Gmail two-way', () => {
 });
 
 describe('Gmail push (Pub/Sub)', () => {
-  async function withApi(h: Harness): Promise<{ app: FastifyInstance; url: string }> {
-    const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot', SYSTEM]) });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as { port: number };
-    h.cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
-    return { app, url: h.cfg.webhooks.publicBaseUrl };
-  }
+  const withApi = (h: Harness) => listeningApi(h, ['hubspot', SYSTEM]);
 
   test('a delivery, verified by its OIDC token and URL token, brings a change in without waiting for a cycle; forged ones change nothing', async () => {
     const audience = 'https://aurora.example/api/webhooks/google';

@@ -5,8 +5,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../src/api/server';
 import { activitySettings, createActivities } from '../src/activities';
 import { CALENDAR_EVENT } from '../src/connectors/google_workspace/calendar/entities';
 import { toCanonical } from '../src/connectors/google_workspace/calendar/mapping';
@@ -15,7 +13,7 @@ import { confirmHeldDeletions } from '../src/store/state';
 import { syncStatus } from '../src/store/status';
 import { CONNECTORS } from '../src/connectors/registry';
 import { statusQuery, syncWorkflowId } from '../src/workflows/definitions';
-import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
+import { count, harnessPerTest, listeningApi, subscribe, waitFor, type Harness } from './helpers';
 
 const ANA = 'ana@acme.test';
 const BEN = 'ben@acme.test';
@@ -269,13 +267,7 @@ describe('Google Calendar two-way', () => {
 });
 
 describe('Google push notifications', () => {
-  async function withApi(h: Harness): Promise<{ app: FastifyInstance; url: string }> {
-    const app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, configuredSystems: new Set(['hubspot', SYSTEM]) });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as { port: number };
-    h.cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
-    return { app, url: h.cfg.webhooks.publicBaseUrl };
-  }
+  const withApi = (h: Harness) => listeningApi(h, ['hubspot', SYSTEM]);
 
   test('a change in Google arrives through its push channel, verified, without waiting for a cycle; forged and unknown channels change nothing', async () => {
     const h = await setup({ google: { users: [ANA] }, env: { PUSH_CHANNELS: 'true' }, worker: false });

@@ -66,6 +66,9 @@ export function parseThreadCursor(cursor: ChangeCursor | null): ThreadCursor | n
 
 const isSystemLabel = (id: string, fields?: Canonical | null): boolean => fields?.label_type === 'system' || !id.startsWith('Label_');
 
+/** Every record of a write Gmail does not take, failed with the reason. */
+const refuse = (items: { localId: string }[], why: string): WriteOutcome[] => items.map((i) => ({ localId: i.localId, ok: false, error: `Gmail: ${why}` }));
+
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -255,13 +258,7 @@ export class GmailProduct implements GoogleProduct {
   }
 
   async create(type: string, creates: WriteCreate[]): Promise<WriteOutcome[]> {
-    if (type === EMAIL_TYPE) {
-      return creates.map((c) => ({
-        localId: c.localId,
-        ok: false,
-        error: 'Gmail: threads are not created by the sync (sending mail is not part of it); a thread appears when mail arrives',
-      }));
-    }
+    if (type === EMAIL_TYPE) return refuse(creates, 'threads are not created by the sync (sending mail is not part of it); a thread appears when mail arrives');
     const clientError = (e: GoogleApiError) => e.status >= 400 && e.status < 500;
     return this.each(creates, async (c) => {
       if (c.fields.label_type === 'system') throw new InvalidEmailChangeError('system labels are Gmail\'s own: they are never created');
@@ -302,13 +299,7 @@ export class GmailProduct implements GoogleProduct {
   }
 
   async delete(type: string, deletes: WriteDelete[]): Promise<WriteOutcome[]> {
-    if (type === EMAIL_TYPE) {
-      return deletes.map((d) => ({
-        localId: d.localId,
-        ok: false,
-        error: 'Gmail: threads are not deleted by the sync; set trashed = true to move one to the trash',
-      }));
-    }
+    if (type === EMAIL_TYPE) return refuse(deletes, 'threads are not deleted by the sync; set trashed = true to move one to the trash');
     return this.each(deletes, async (d) => {
       if (isSystemLabel(d.externalId)) throw new InvalidEmailChangeError(`${d.externalId} is a system label: never deleted`);
       try {
