@@ -297,20 +297,20 @@ describe('Google Drive two-way', () => {
     const { rows: [ana] } = await h.db.query("INSERT INTO contacts (first_name, email) VALUES ('Ana', $1) RETURNING id", [ANA]);
     assert.ok((await link(ANA)).every((r) => r.contact_id === ana.id));
 
-    // Deleting a row in Aurora trashes the file in Drive (never a permanent delete); the row stays deleted while
-    // the file is in the trash, and comes back (the same row) when someone restores it in Drive.
+    // Deleting a row in Aurora trashes the file in Drive (never a permanent delete); the row comes back as
+    // trashed (Drive's state), and restoring the file in Drive untrashes the same row.
     const z = g.drive.list(ANA).find((f) => f.mimeType !== FOLDER && f.ownedByMe && !f.trashed && f.id !== x!.id && f.id !== y!.id && f.id !== doc.id)!;
     const zLocal = (await localFile(h, ANA, z.id)).id;
-    const deletedAt = async () => (await h.db.query('SELECT deleted_at FROM drive_files WHERE id = $1', [zLocal])).rows[0].deleted_at;
+    const zRow = async () => (await h.db.query('SELECT deleted_at, trashed FROM drive_files WHERE id = $1', [zLocal])).rows[0];
     await h.db.query('UPDATE drive_files SET deleted_at = now() WHERE id = $1', [zLocal]);
     await driveCycle(h, ANA);
     assert.equal(g.drive.get(ANA, z.id)!.trashed, true, 'in the trash, not gone');
     await driveCycle(h, ANA);
-    assert.ok(await deletedAt(), 'the trash echo does not bring the row back');
+    assert.deepEqual(await zRow(), { deleted_at: null, trashed: true }, 'back as trashed');
+    await assertInSync(h, ANA);
     g.drive.userUpdate(ANA, z.id, { trashed: false });
     await driveCycle(h, ANA);
-    assert.equal(await deletedAt(), null, 'restored in Drive → the row is back');
-    assert.equal((await localFile(h, ANA, z.id)).trashed, false);
+    assert.deepEqual(await zRow(), { deleted_at: null, trashed: false }, 'restored in Drive → untrashed');
     await assertInSync(h, ANA);
 
     // Bad input: an ownership grant and a non-folder create fail those records with a clear error; Drive is unchanged.

@@ -521,13 +521,16 @@ export class DriveProduct implements GoogleProduct {
   }
 
   delete(type: string, deletes: WriteDelete[]): Promise<WriteOutcome[]> {
-    const gone = (d: WriteDelete): WriteOutcome => ({ localId: d.localId, ok: true, externalId: d.externalId, fields: {}, updatedAt: new Date().toISOString() });
     const handles = (e: GoogleApiError) => e.status === 404;
     return this.each(deletes, async (d) => {
+      // The time of the deletion: for a file, Drive's modifiedTime of the trashing, so the trashed file
+      // the change feed reports next is not older than it (it comes back into Aurora as trashed).
+      let at = new Date().toISOString();
       try {
         if (type === DRIVE_FILE_TYPE) {
           // Never a permanent delete: into Drive's trash, from where it can be restored.
-          await this.client.updateFile(d.externalId, { trashed: true }, {}, handles);
+          const trashed = await this.client.updateFile(d.externalId, { trashed: true }, {}, handles);
+          at = toFileRecord(trashed).updatedAt;
         } else {
           const { fileId, permissionId } = parsePermissionExternalId(d.externalId);
           await this.client.deletePermission(fileId, permissionId, handles);
@@ -535,7 +538,7 @@ export class DriveProduct implements GoogleProduct {
       } catch (e) {
         if (!isGoogleApiError(e) || e.status !== 404) throw e; // 404: gone already
       }
-      return gone(d);
+      return { localId: d.localId, ok: true, externalId: d.externalId, fields: {}, updatedAt: at };
     });
   }
 
