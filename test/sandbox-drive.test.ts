@@ -175,8 +175,10 @@ test('generateIds and idempotent folder creates; permission validation errors', 
     assert.equal(ids.kind, 'drive#generatedIds');
     assert.equal(ids.ids!.length, 3);
     const id = ids.ids![0]!;
-    const made = (await d.files.create({ requestBody: { id, name: 'Customers', mimeType: FOLDER }, fields: 'id,name' })).data;
+    const made = (await d.files.create({ requestBody: { id, name: 'Customers', mimeType: FOLDER, appProperties: { auroraId: 'a-1' } }, fields: 'id,name' })).data;
     assert.equal(made.id, id);
+    const byProperty = (await d.files.list({ q: "appProperties has { key='auroraId' and value='a-1' }", fields: 'files(id,appProperties)' })).data.files;
+    assert.deepEqual(byProperty, [{ id, appProperties: { auroraId: 'a-1' } }]);
     const again = await gaxiosError(d.files.create({ requestBody: { id, name: 'Customers', mimeType: FOLDER } }));
     assert.equal(again.status, 409);
     assert.equal(reasonOf(again), 'fileIdInUse');
