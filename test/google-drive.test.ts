@@ -182,6 +182,29 @@ describe('Google Drive two-way', () => {
     assert.equal(await count(h.db, 'SELECT count(*) n FROM sync_outbox'), outbox, 'nothing published');
     assert.deepEqual((await h.db.query('SELECT max(updated_at) m FROM sync_registry')).rows[0].m, regUpdated, 'no registry writes');
     assert.ok(g.stats.requests - before <= 2, `a quiet cycle costs one changes.list per entity type (${g.stats.requests - before})`);
+
+    // A listing interrupted after its first page of files resumes from the heartbeated cursor: the rest
+    // of that corpus, then the shared drive, nothing twice, nothing missed.
+    const connector = h.deps.connectors.get(SYSTEM, ANA);
+    const listed = async (cursor: Record<string, unknown> | null, resume: boolean, stopAfterFilesPage: boolean) => {
+      const out: string[] = [];
+      let at: Record<string, unknown> | null = null;
+      for await (const page of connector.listChanges('drive_file', cursor, resume)) {
+        out.push(...page.records.map((r) => r.externalId));
+        at = page.cursor;
+        const full = (page.cursor as { full?: { phase: string; at?: unknown } }).full;
+        if (stopAfterFilesPage && full?.phase === 'files' && full.at) break;
+      }
+      return { out, at };
+    };
+    const whole = await listed(null, false, false);
+    const head = await listed(null, false, true);
+    assert.equal((head.at as { full: { at: { corpus: string } } }).full.at.corpus, 'user', 'stopped inside the user corpus');
+    const tail = await listed(head.at, true, false);
+    assert.ok(!tail.out.includes(g.drive.rootId(ANA)), 'the tree is not listed again');
+    assert.deepEqual([...head.out, ...tail.out].sort(), [...whole.out].sort());
+    assert.equal(new Set(whole.out).size, whole.out.length);
+    assert.ok((tail.at as { token?: string }).token, 'the resumed listing ends with the start page token');
   });
 
   test('an invalid page token runs a full resync that finds deletions; the mass-delete guard holds a mass deletion until confirmed', async () => {

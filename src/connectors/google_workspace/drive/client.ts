@@ -78,17 +78,22 @@ export class DriveClient {
     return res.startPageToken!;
   }
 
-  /** One page of files.list over everything the user can see (My Drive, shared with them, shared drives). */
-  listFiles(p: { q?: string; pageToken?: string; fields?: string }): Promise<drive_v3.Schema$FileList> {
+  /**
+   * One page of files.list: the user's corpus (My Drive and what is shared with them) or, with
+   * `driveId`, one shared drive's. One corpus at a time: over `allDrives` Drive may answer with
+   * `incompleteSearch` (some results missing).
+   */
+  listFiles(p: { q?: string; pageToken?: string; fields?: string; driveId?: string }): Promise<drive_v3.Schema$FileList> {
     const params: drive_v3.Params$Resource$Files$List = {
       pageSize: FILES_PAGE_SIZE,
       pageToken: p.pageToken,
       q: p.q,
       spaces: 'drive',
-      fields: `nextPageToken,files(${p.fields ?? FILE_FIELDS})`,
+      corpora: p.driveId ? 'drive' : 'user',
+      fields: `nextPageToken,incompleteSearch,files(${p.fields ?? FILE_FIELDS})`,
     };
-    if (this.settings.sharedDrives) Object.assign(params, { corpora: 'allDrives', includeItemsFromAllDrives: true, supportsAllDrives: true });
-    return this.call('files.list', () => this.api.files.list(params));
+    if (p.driveId) Object.assign(params, { driveId: p.driveId, includeItemsFromAllDrives: true, supportsAllDrives: true });
+    return this.call(`files.list${p.driveId ? ` of shared drive ${p.driveId}` : ''}`, () => this.api.files.list(params));
   }
 
   getFile(fileId: string, handles: Handles = never): Promise<DriveFile> {

@@ -62,12 +62,22 @@ export interface DriveCursor extends ChangeCursor {
   v: 1;
   /** the changes.list page token to read from (after a full listing: the start token taken before it) */
   token?: string;
-  /** a full listing under way (only a resumed run continues it): the start token, the phase, the files.list page */
-  full?: { start: string; phase: 'tree' | 'files'; pageToken?: string };
+  /**
+   * a full listing under way (only a resumed run continues it): the start token, the phase, and
+   * where the files phase is (the corpus, 'user' or a shared drive id, and its files.list page)
+   */
+  full?: { start: string; phase: 'tree' | 'files'; at?: ListPosition };
   /** drive_permission: the permission ids seen so far (the grantees), to tell a revoked one */
   principals?: string[];
 }
 
+/** A place in a listing: the corpus ('user', or a shared drive's id) and the files.list page in it. */
+export interface ListPosition {
+  corpus: string;
+  pageToken?: string;
+}
+
+const USER_CORPUS = 'user';
 const MAX_PRINCIPALS = 5000;
 const MAX_LEDGER = 100_000;
 const FOLDER_Q = `mimeType = '${FOLDER_MIME}'`;
@@ -79,7 +89,10 @@ export function parseDriveCursor(cursor: ChangeCursor | null): DriveCursor | nul
   const c = cursor as Partial<DriveCursor>;
   const out: DriveCursor = { v: 1 };
   if (typeof c.token === 'string' && c.token) out.token = c.token;
-  if (c.full && typeof c.full === 'object' && typeof c.full.start === 'string') out.full = { start: c.full.start, phase: c.full.phase === 'files' ? 'files' : 'tree', ...(c.full.pageToken ? { pageToken: c.full.pageToken } : {}) };
+  if (c.full && typeof c.full === 'object' && typeof c.full.start === 'string') {
+    const at = c.full.at && typeof c.full.at.corpus === 'string' ? { corpus: c.full.at.corpus, ...(typeof c.full.at.pageToken === 'string' ? { pageToken: c.full.at.pageToken } : {}) } : undefined;
+    out.full = { start: c.full.start, phase: c.full.phase === 'files' ? 'files' : 'tree', ...(at ? { at } : {}) };
+  }
   if (Array.isArray(c.principals)) out.principals = c.principals.filter((p): p is string => typeof p === 'string');
   return out;
 }
@@ -149,12 +162,43 @@ export class DriveProduct implements GoogleProduct {
     return incremental ? this.fileChanges(incremental) : this.fileListing(resumedListing);
   }
 
+  /** The corpora listed one by one: the user's, then each shared drive's (ascending ids). */
+  private async corpora(): Promise<string[]> {
+    return [USER_CORPUS, ...(await this.client.listDrives()).map((d) => d.id!).filter(Boolean).sort()];
+  }
+
+  /**
+   * files.list over every corpus, page by page, from `from` on; `next` is where the page after this
+   * one starts (undefined: this was the last). A corpus gone since `from` was taken is skipped.
+   */
+  private async *listAll(q: string | undefined, fields: string | undefined, from?: ListPosition): AsyncIterable<{ files: DriveFile[]; next?: ListPosition }> {
+    const list = await this.corpora();
+    let i = 0;
+    let pageToken: string | undefined;
+    if (from) {
+      i = list.indexOf(from.corpus);
+      if (i >= 0) pageToken = from.pageToken;
+      else i = list.findIndex((c) => c !== USER_CORPUS && c > from.corpus);
+      if (i < 0) return;
+    }
+    for (; i < list.length; i++) {
+      const corpus = list[i]!;
+      for (;;) {
+        const page = await this.client.listFiles({ q, fields, pageToken, driveId: corpus === USER_CORPUS ? undefined : corpus });
+        pageToken = page.nextPageToken ?? undefined;
+        const next = pageToken ? { corpus, pageToken } : i + 1 < list.length ? { corpus: list[i + 1]! } : undefined;
+        yield { files: (page.files ?? []).filter((f) => f.id), next };
+        if (!pageToken) break;
+      }
+    }
+  }
+
   /** The user's My Drive root and each shared drive's root folder (files.list never lists them). */
   private async roots(): Promise<DriveFile[]> {
     const out = [await this.client.getFile('root')];
-    for (const d of await this.client.listDrives()) {
+    for (const id of (await this.corpora()).slice(1)) {
       try {
-        out.push(await this.client.getFile(d.id!, (e) => e.status === 404));
+        out.push(await this.client.getFile(id, (e) => e.status === 404));
       } catch (e) {
         if (!isGoogleApiError(e)) throw e; // left the drive since drives.list
       }
@@ -164,31 +208,25 @@ export class DriveProduct implements GoogleProduct {
 
   private async *fileListing(resumed: DriveCursor | null): AsyncIterable<ChangePage> {
     const start = resumed?.full?.start ?? (await this.client.startPageToken());
-    let pageToken = resumed?.full?.phase === 'files' ? resumed.full.pageToken : undefined;
+    let from = resumed?.full?.phase === 'files' ? resumed.full.at : undefined;
     if (resumed?.full?.phase !== 'files') {
       // Roots and folders parents-first, so each folder's parent is in the registry before it arrives.
       const tree: ExternalRecord[] = (await this.roots()).map((f) => toFileRecord(f));
-      let folderPage: string | undefined;
-      do {
-        const page = await this.client.listFiles({ q: FOLDER_Q, pageToken: folderPage });
-        for (const f of page.files ?? []) if (f.id) tree.push(toFileRecord(f));
-        folderPage = page.nextPageToken ?? undefined;
-      } while (folderPage);
+      for await (const page of this.listAll(FOLDER_Q, undefined)) for (const f of page.files) tree.push(toFileRecord(f));
       const pages = parentsFirst(tree).flatMap((level) => chunks(level, FILES_PAGE_SIZE));
       for (const [i, records] of pages.entries()) {
         const last = i === pages.length - 1;
         yield { records, cursor: { v: 1, full: { start, phase: last ? 'files' : 'tree' } } satisfies DriveCursor };
       }
+      from = undefined;
     }
-    for (;;) {
-      const page = await this.client.listFiles({ q: NOT_FOLDER_Q, pageToken });
-      const records = (page.files ?? []).filter((f) => f.id).map((f) => toFileRecord(f));
-      const next = page.nextPageToken ?? undefined;
-      const cursor: DriveCursor = next ? { v: 1, full: { start, phase: 'files', pageToken: next } } : { v: 1, token: start };
-      yield { records, cursor };
-      if (!next) return;
-      pageToken = next;
+    let yielded = false;
+    for await (const page of this.listAll(NOT_FOLDER_Q, undefined, from)) {
+      const cursor: DriveCursor = page.next ? { v: 1, full: { start, phase: 'files', at: page.next } } : { v: 1, token: start };
+      yielded = true;
+      yield { records: page.files.map((f) => toFileRecord(f)), cursor };
     }
+    if (!yielded) yield { records: [], cursor: { v: 1, token: start } satisfies DriveCursor };
   }
 
   /** One changes.list page; an invalid or expired token is CursorExpiredError. */
@@ -250,7 +288,7 @@ export class DriveProduct implements GoogleProduct {
   private async *permissionListing(resumed: DriveCursor | null, known: string[] | undefined): AsyncIterable<ChangePage> {
     const principals = new Set(known ?? []);
     const start = resumed?.full?.start ?? (await this.client.startPageToken());
-    let pageToken = resumed?.full?.pageToken;
+    const from = resumed?.full?.at;
     const now = () => new Date().toISOString();
     const recordsOf = async (files: DriveFile[]): Promise<ExternalRecord[]> => {
       const out: ExternalRecord[] = [];
@@ -262,18 +300,17 @@ export class DriveProduct implements GoogleProduct {
       }
       return out;
     };
-    if (!pageToken) {
-      yield { records: await recordsOf(await this.roots()), cursor: { v: 1, full: { start, phase: 'files' }, principals: [...principals] } satisfies DriveCursor };
+    if (!from) {
+      yield { records: await recordsOf(await this.roots()), cursor: { v: 1, full: { start, phase: 'files', at: { corpus: USER_CORPUS } }, principals: [...principals] } satisfies DriveCursor };
     }
-    for (;;) {
-      const page = await this.client.listFiles({ pageToken, fields: PERMISSION_LIST_FIELDS });
-      const records = await recordsOf(page.files ?? []);
-      const next = page.nextPageToken ?? undefined;
+    let yielded = false;
+    for await (const page of this.listAll(undefined, PERMISSION_LIST_FIELDS, from)) {
+      const records = await recordsOf(page.files);
       const list = [...principals].sort();
-      yield { records, cursor: next ? { v: 1, full: { start, phase: 'files', pageToken: next }, principals: list } : { v: 1, token: start, principals: list } };
-      if (!next) return;
-      pageToken = next;
+      yielded = true;
+      yield { records, cursor: page.next ? { v: 1, full: { start, phase: 'files', at: page.next }, principals: list } : { v: 1, token: start, principals: list } };
     }
+    if (!yielded) yield { records: [], cursor: { v: 1, token: start, principals: [...principals].sort() } satisfies DriveCursor };
   }
 
   private async *permissionChanges(prev: DriveCursor): AsyncIterable<ChangePage> {
@@ -413,8 +450,10 @@ export class DriveProduct implements GoogleProduct {
       let id = this.ledger.get(c.localId);
       if (!id) {
         // An earlier attempt (maybe in another worker) made it: its app property says so.
-        const found = await this.client.listFiles({ q: `appProperties has { key='${AURORA_ID_PROPERTY}' and value='${c.localId.replace(/['\\]/g, '\\$&')}' }` });
-        const existing = found.files?.find((f) => f.id && f.trashed !== true) ?? found.files?.[0];
+        const q = `appProperties has { key='${AURORA_ID_PROPERTY}' and value='${c.localId.replace(/['\\]/g, '\\$&')}' }`;
+        const found: DriveFile[] = [];
+        for await (const page of this.listAll(q, undefined)) found.push(...page.files);
+        const existing = found.find((f) => f.trashed !== true) ?? found[0];
         if (existing?.id) return this.fileWritten(c.localId, existing, undefined, false);
         [id] = await this.client.generateIds(1);
         if (!id) throw ApplicationFailure.create({ type: ErrorType.Upstream, message: 'Google Drive files.generateIds answered no id' });
