@@ -4,6 +4,7 @@
  *   npm run cli -- status [--json]
  *   npm run cli -- conflicts list|show|resolve ...
  *   npm run cli -- deletions list|confirm ...
+ *   npm run cli -- schedules list|trigger|pause|unpause|backfill ...
  * The same trigger works with the Temporal CLI:
  *   temporal workflow signal --workflow-id sync:hubspot --name trigger --input '{"entityType":"contact"}'
  */
@@ -17,6 +18,7 @@ import { listConflicts, loadConflict } from './store/conflicts';
 import { createPool } from './store/db';
 import { confirmHeldDeletions, listHeldDeletions } from './store/state';
 import { syncStatus } from './store/status';
+import { backfillSchedule, listSchedules, pauseSchedule, ScheduleInputError, triggerSchedule, unpauseSchedule } from './schedules';
 import { connectClient, ensureSyncWorkflow, queryStatus, triggerSync } from './temporal';
 import {
   conflictWorkflowId,
@@ -48,6 +50,14 @@ Usage:
   aurora-sync deletions confirm <system> <entity_type> [--connection <id>]
       Deletions the mass-delete guard held back (a full listing that would delete more than
       MASS_DELETE_MAX_SHARE of a type's records): list them, or confirm them so the next pull applies them.
+  aurora-sync schedules list [--json]
+  aurora-sync schedules trigger <id>
+  aurora-sync schedules pause <id> --reason <text>
+  aurora-sync schedules unpause <id>
+  aurora-sync schedules backfill <id> --from <ISO time> --to <ISO time>
+      The Temporal Schedules: reconcile:<system>[:<connection>] (a full listing against the
+      registry, RECONCILE_INTERVAL) and renew-channels:<system> (push channels and watches,
+      CHANNEL_RENEW_INTERVAL). Also: temporal schedule list | describe --schedule-id <id> | trigger --schedule-id <id>
   aurora-sync --help
 
 ${CONNECTORS.map((d) => `${d.system}: ${d.entities.map((e) => e.plural).join(', ')}`).join('\n')}
@@ -76,6 +86,9 @@ async function main(argv: string[]): Promise<void> {
       by: { type: 'string' },
       comment: { type: 'string' },
       connection: { type: 'string', short: 'c' },
+      reason: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
     },
   });
   const [command, systemArg] = positionals;
@@ -168,7 +181,39 @@ async function main(argv: string[]): Promise<void> {
     await conflictsCommand(cfg, positionals.slice(1), values);
     return;
   }
+  if (command === 'schedules') {
+    await schedulesCommand(cfg, positionals.slice(1), values);
+    return;
+  }
   fail(`unknown command "${command}"\n\n${HELP}`);
+}
+
+async function schedulesCommand(cfg: Config, args: string[], values: { reason?: string; from?: string; to?: string; json?: boolean }): Promise<void> {
+  const [sub, id] = args;
+  const client = await connectClient(cfg);
+  try {
+    if (sub === 'list') {
+      const list = await listSchedules(client, cfg);
+      if (values.json) return void console.log(JSON.stringify(list, null, 2));
+      if (!list.length) return void console.log('no schedules (the worker creates them at start)');
+      for (const s of list) {
+        console.log(`${s.id}  every ${s.every}${s.paused ? `  PAUSED (${s.note ?? 'no reason'})` : ''}  next ${s.nextRuns[0] ?? '-'}  last ${s.recentRuns.at(-1)?.takenAt ?? 'never'}`);
+        if (s.summary) console.log(`    ${s.summary}`);
+      }
+      return;
+    }
+    if (sub === 'trigger') await triggerSchedule(client, cfg, id);
+    else if (sub === 'pause') await pauseSchedule(client, cfg, id, values.reason);
+    else if (sub === 'unpause') await unpauseSchedule(client, cfg, id);
+    else if (sub === 'backfill') await backfillSchedule(client, cfg, id, values.from, values.to);
+    else fail(`unknown schedules command "${sub ?? ''}"; expected list, trigger, pause, unpause or backfill`);
+    console.log(`${id}: ${sub === 'trigger' ? 'triggered' : sub === 'backfill' ? 'backfill requested' : `${sub}d`}`);
+  } catch (err) {
+    if (err instanceof ScheduleInputError) fail(err.message);
+    throw err;
+  } finally {
+    await client.connection.close();
+  }
 }
 
 async function conflictsCommand(

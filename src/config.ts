@@ -42,6 +42,10 @@ const EnvSchema = z.object({
   PUBLIC_BASE_URL: z.url({ message: 'must be an http(s) URL' }).optional(),
   /** Open push channels (Calendar/Drive watch) to PUBLIC_BASE_URL; default: on when PUBLIC_BASE_URL is set. */
   PUSH_CHANNELS: z.enum(['true', 'false']).optional(),
+  /** How often each connection is reconciled (a full listing against the registry) by its Temporal Schedule, e.g. 24h. */
+  RECONCILE_INTERVAL: z.string().regex(/^\d+(s|m|h|d)$/, 'must be a duration like 24h, 90m or 7d').default('24h'),
+  /** How often the renewal schedule checks push channels and watches (each is renewed CHANNEL_RENEW_BEFORE_SECONDS before it expires). */
+  CHANNEL_RENEW_INTERVAL: z.string().regex(/^\d+(s|m|h|d)$/, 'must be a duration like 6h or 30m').default('6h'),
   /** Renew a push channel this long before it expires. */
   CHANNEL_RENEW_BEFORE_SECONDS: z.coerce.number().int().min(1).default(86_400),
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
@@ -91,6 +95,8 @@ export interface Config {
   };
   /** undefined: the API's write endpoints refuse every request */
   apiToken?: string;
+  /** Temporal Schedules: how often reconciliation and channel renewal run */
+  schedules: { reconcileEveryMs: number; renewChannelsEveryMs: number };
   webhooks: {
     /** base of the URL the sender signed and push channels post to (no trailing slash) */
     publicBaseUrl: string;
@@ -160,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       autoResolveAfterMs: e.CONFLICT_AUTO_RESOLVE_AFTER ? parseDurationMs(e.CONFLICT_AUTO_RESOLVE_AFTER) : null,
     },
     apiToken: e.API_TOKEN ?? readSecretFile(secretsDir, 'api-token.txt'),
+    schedules: { reconcileEveryMs: parseDurationMs(e.RECONCILE_INTERVAL), renewChannelsEveryMs: parseDurationMs(e.CHANNEL_RENEW_INTERVAL) },
     webhooks: {
       publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.API_PORT}`).replace(/\/+$/, ''),
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,

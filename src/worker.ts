@@ -13,6 +13,7 @@ import { log, setLogLevel } from './log';
 import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
+import { ensureSchedules } from './schedules';
 import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow } from './temporal';
 
 export interface RunningWorker {
@@ -63,6 +64,10 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
         await configureSyncWorkflow(client, cfg, target); // a running workflow takes changed settings
       }
     }
+    // Renewal schedules only for systems whose connectors open push channels or watches.
+    const channelSystems = new Set(systems.filter((s) => s.connections.length && deps.connectors.get(s.def.system, s.connections[0]!).openChannel).map((s) => s.def.system));
+    const schedules = await ensureSchedules(client, cfg, channelSystems);
+    log.info('schedules ensured', { schedules: schedules.length });
   }
 
   // Outbox relay: events normally go out at the end of each cycle's activity; this catches up

@@ -211,10 +211,13 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
   return h;
 }
 
-/** Terminates every running workflow whose id starts with the prefix (a harness's own). */
+/** Terminates every running workflow and deletes every schedule whose id starts with the prefix (a harness's own). */
 export async function terminateAll(client: Client, prefix: string): Promise<number> {
   if (!prefix) return 0;
   let n = 0;
+  for await (const s of client.schedule.list()) {
+    if (s.scheduleId.startsWith(prefix)) await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+  }
   for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}" AND ExecutionStatus = "Running"` })) {
     await client.workflow.getHandle(wf.workflowId).terminate('test finished').catch(() => undefined);
     n++;

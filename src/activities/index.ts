@@ -36,7 +36,7 @@ import {
 } from '../store/push';
 import { markPullError, type Scope } from '../store/registry';
 import * as state from '../store/state';
-import type { ConflictDetails, ConflictResult, ResolutionInput } from '../workflows/definitions';
+import type { ConflictDetails, ConflictResult, ReconcileSummary, ResolutionInput } from '../workflows/definitions';
 
 /** How conflicts are decided and how their workflows are reached (the worker wires this to Temporal). */
 export interface ConflictRuntime {
@@ -94,6 +94,8 @@ export interface EntityInput {
 }
 export interface PullInput extends EntityInput {
   cursor: ChangeCursor | null;
+  /** a reconciliation: list everything and compare it with the registry, whatever the cursor */
+  full?: boolean;
 }
 export interface PullResult {
   cursor: ChangeCursor | null;
@@ -235,11 +237,12 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /** Keeps one live push channel per watchable resource: opens missing ones, renews before expiry, stops replaced ones. */
-  async function maintainChannels(scope: Scope, key: state.StateKey, connector: Connector): Promise<number> {
+  async function maintainChannels(scope: Scope, key: state.StateKey, connector: Connector): Promise<{ renewed: number; errors: number }> {
     const channels = deps.settings.channels;
     const path = definitionOf(scope.system)?.webhooks?.path;
-    if (!channels || !path || !connector.watchableResources || !connector.openChannel) return 0;
+    if (!channels || !path || !connector.watchableResources || !connector.openChannel) return { renewed: 0, errors: 0 };
     let errors = 0;
+    let renewed = 0;
     const resources = await connector.watchableResources(scope.spec.type);
     const live = await state.liveChannels(db, key);
     const now = Date.now();
@@ -256,6 +259,7 @@ export function createActivities(deps: ActivityDeps) {
         try {
           const opened = await connector.openChannel(scope.spec.type, { resource, channelId: randomUUID(), token, address: `${channels.baseUrl}/api/webhooks/${path}` });
           await state.saveChannel(db, key, opened, sha256Hex(token));
+          renewed++;
           keep = { ...opened, system: scope.system, connection: scope.connection, entityType: scope.spec.type, tokenHash: '', stopped: false };
         } catch (err) {
           errors++;
@@ -265,7 +269,7 @@ export function createActivities(deps: ActivityDeps) {
       for (const old of mine) if (old.channelId !== keep?.channelId) await stop(old);
     }
     for (const orphan of live.filter((c) => !resources.includes(c.resource))) await stop(orphan);
-    return errors;
+    return { renewed, errors };
   }
 
   /** Applies a decision to both sides: the external write through the connector, then the Aurora side. */
@@ -429,7 +433,7 @@ export function createActivities(deps: ActivityDeps) {
         };
         await runWithProgress(heartbeat, undefined, async () => {
           // An interrupted full listing starts again: the ids it had seen were not heartbeated.
-          let full = Boolean(resumed?.full);
+          let full = Boolean(resumed?.full) || (input.full === true && !resumed);
           if (!full) {
             try {
               await applyChanges(connector.listChanges(type, cursor, Boolean(resumed)), false);
@@ -461,9 +465,9 @@ export function createActivities(deps: ActivityDeps) {
             }
           }
         });
-        const channelErrors = await maintainChannels(scope, key, connector).catch((err: unknown) => {
+        const { errors: channelErrors } = await maintainChannels(scope, key, connector).catch((err: unknown) => {
           log.warn('push channels not maintained', { system: scope.system, connection: scope.connection, error: (err as Error).message });
-          return 1;
+          return { errors: 1 };
         });
         if (channelErrors) counts.channelErrors = channelErrors;
         // Conflicts opened or changed by this pull, and any whose workflow was never started (a crash).
@@ -561,6 +565,20 @@ export function createActivities(deps: ActivityDeps) {
       const n = await relayOutbox(db, redis);
       if (n) metrics.eventsPublished.inc(n);
       return n;
+    },
+
+    /** Push channels and watches of one connection's entity type: opened where missing, renewed before expiry (scheduled). */
+    async renewChannels(input: EntityInput): Promise<{ renewed: number; errors: number }> {
+      const { scope, connector, key } = resolve(input);
+      return maintainChannels(scope, key, connector);
+    },
+
+    /** Keeps a reconciliation's result for the status (one row per connection and run). */
+    async recordReconciliation(summary: ReconcileSummary): Promise<void> {
+      await state.recordReconciliation(db, summary);
+      for (const [type, e] of Object.entries(summary.entities)) {
+        if (e.deleted || e.created || e.updated) log.info('reconciliation repaired', { system: summary.system, connection: summary.connection, entity_type: type, created: e.created, updated: e.updated, deleted: e.deleted });
+      }
     },
 
     /** Records an entity type's outcome for operators (sync_state) and metrics. */

@@ -16,6 +16,7 @@ import { DEFAULT_CONNECTION } from '../core/model';
 import { systemConnections } from '../deps';
 import { syncStatus } from '../store/status';
 import { queryStatus, triggerSync } from '../temporal';
+import { backfillSchedule, listSchedules, pauseSchedule, ScheduleInputError, triggerSchedule, unpauseSchedule } from '../schedules';
 import {
   conflictWorkflowId,
   detailsQuery,
@@ -93,6 +94,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/api/sync/status', async () => syncStatus(deps.db, CONNECTORS));
+
+  // Temporal Schedules (reconciliation, channel renewal): read openly, changed with the API token.
+  app.get('/api/schedules', async () => ({ schedules: await listSchedules(deps.temporal, deps.cfg) }));
+  const scheduleAction = (run: (id: string, body: Record<string, unknown>) => Promise<void>, done: string) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const { id } = req.params as { id: string };
+      const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
+      try {
+        await run(id, body);
+      } catch (err) {
+        if (err instanceof ScheduleInputError) return reply.code(err.status).send({ error: err.message });
+        throw err;
+      }
+      return reply.code(202).send({ schedule: id, [done]: true });
+    };
+  app.post('/api/schedules/:id/trigger', { preHandler: requireToken }, scheduleAction((id) => triggerSchedule(deps.temporal, deps.cfg, id), 'triggered'));
+  app.post('/api/schedules/:id/pause', { preHandler: requireToken }, scheduleAction((id, b) => pauseSchedule(deps.temporal, deps.cfg, id, b.reason), 'paused'));
+  app.post('/api/schedules/:id/unpause', { preHandler: requireToken }, scheduleAction((id, b) => unpauseSchedule(deps.temporal, deps.cfg, id, b.note), 'unpaused'));
+  app.post('/api/schedules/:id/backfill', { preHandler: requireToken }, scheduleAction((id, b) => backfillSchedule(deps.temporal, deps.cfg, id, b.from, b.to), 'backfilled'));
 
   /** The running workflow's own view (cursor, counts, last error per entity type). `?connection=` for systems with several. */
   app.get('/api/sync/workflows/:system', async (req, reply) => {

@@ -24,6 +24,20 @@ export async function saveState(db: Pool, k: StateKey, patch: { cursor?: ChangeC
   );
 }
 
+/** A reconciliation's result, per entity type (what the status shows as last_reconciled). */
+export async function recordReconciliation(
+  db: Pool,
+  summary: { system: string; connection: string; finishedAt: string; entities: Record<string, Record<string, unknown>> },
+): Promise<void> {
+  for (const [entityType, result] of Object.entries(summary.entities)) {
+    await db.query(
+      `INSERT INTO sync_state (external_system, connection, entity_type, last_reconciled_at, last_reconcile) VALUES ($1, $2, $3, $4, $5::jsonb)
+       ON CONFLICT (external_system, connection, entity_type) DO UPDATE SET last_reconciled_at = EXCLUDED.last_reconciled_at, last_reconcile = EXCLUDED.last_reconcile`,
+      [summary.system, summary.connection, entityType, summary.finishedAt, JSON.stringify(result)],
+    );
+  }
+}
+
 /** The cursor mirrored in Postgres (a brand-new workflow continues from it). */
 export async function loadCursor(db: Pool, k: StateKey): Promise<ChangeCursor | null> {
   const { rows } = await db.query<{ cursor: ChangeCursor | null }>(

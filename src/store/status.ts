@@ -19,6 +19,8 @@ export interface EntitySyncStatus {
   held_deletions?: number;
   /** the request budget is spent: the change feed stopped early and goes on then (its cursor's `deferredUntil`) */
   deferred_until?: string;
+  /** the last scheduled reconciliation (full listing against the registry) and what it repaired */
+  last_reconciled?: { at: string; checked: number; created: number; updated: number; deleted: number; held_deletions: number; error: string | null };
   /** per connection (systems with more than one, e.g. each Google user) */
   connections?: Record<string, Omit<EntitySyncStatus, 'connections' | 'direction'>>;
 }
@@ -27,6 +29,8 @@ interface Count { external_system: string; connection: string; entity_type: stri
 interface State {
   external_system: string; connection: string; entity_type: string; last_error: string | null; ignored_local_edits: number;
   pending_deletions: { external_ids: string[] } | null; deferred_until: string | null;
+  last_reconciled_at: Date | null;
+  last_reconcile: { checked: number; created: number; updated: number; deleted: number; heldDeletions?: number; error: string | null } | null;
 }
 
 function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'connections' | 'direction'> {
@@ -42,6 +46,8 @@ function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'co
   const edits = states.reduce((a, s) => a + (s.ignored_local_edits ?? 0), 0);
   const held = states.reduce((a, s) => a + (s.pending_deletions?.external_ids.length ?? 0), 0);
   const deferred = states.map((s) => s.deferred_until).filter((d): d is string => Boolean(d) && Date.parse(d!) > Date.now()).sort().pop();
+  const reconciled = states.filter((s) => s.last_reconciled_at && s.last_reconcile).sort((a, b) => b.last_reconciled_at!.getTime() - a.last_reconciled_at!.getTime());
+  const sum = (k: 'checked' | 'created' | 'updated' | 'deleted' | 'heldDeletions') => reconciled.reduce((a, s) => a + Number(s.last_reconcile![k] ?? 0), 0);
   return {
     // last_synced is TIMESTAMP (UTC, no zone) in the registry: present it as UTC.
     last_synced: lastSynced ? utcIso(lastSynced) : null,
@@ -52,6 +58,19 @@ function summarize(counts: Count[], states: State[]): Omit<EntitySyncStatus, 'co
     ...(edits ? { local_edits_not_pushed: edits } : {}),
     ...(held ? { held_deletions: held } : {}),
     ...(deferred ? { deferred_until: deferred } : {}),
+    ...(reconciled.length
+      ? {
+          last_reconciled: {
+            at: reconciled[0]!.last_reconciled_at!.toISOString(),
+            checked: sum('checked'),
+            created: sum('created'),
+            updated: sum('updated'),
+            deleted: sum('deleted'),
+            held_deletions: sum('heldDeletions'),
+            error: reconciled.map((s) => s.last_reconcile!.error).find(Boolean) ?? null,
+          },
+        }
+      : {}),
   };
 }
 
@@ -61,7 +80,8 @@ export async function syncStatus(pool: Pool, systems: readonly ConnectorDefiniti
      FROM sync_registry WHERE NOT deleted GROUP BY external_system, connection, entity_type, sync_status`,
   );
   const { rows: states } = await pool.query<State>(
-    `SELECT external_system, connection, entity_type, last_error, ignored_local_edits, pending_deletions, cursor ->> 'deferredUntil' AS deferred_until
+    `SELECT external_system, connection, entity_type, last_error, ignored_local_edits, pending_deletions, cursor ->> 'deferredUntil' AS deferred_until,
+            last_reconciled_at, last_reconcile
      FROM sync_state`,
   );
   const out: Record<string, Record<string, EntitySyncStatus>> = {};

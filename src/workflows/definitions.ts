@@ -217,3 +217,39 @@ export function validateResolution(input: unknown, details: Pick<ConflictDetails
   }
   return null;
 }
+
+// ---- scheduled maintenance (Temporal Schedules) ----------------------------------------------------
+
+/** `reconcile:<system>` for a system's only connection, `reconcile:<system>:<connection>` otherwise: the schedule's and its runs' id. */
+export const reconcileScheduleId = (system: string, prefix = '', connection: string = DEFAULT_CONNECTION): string =>
+  connection === DEFAULT_CONNECTION ? `${prefix}reconcile:${system}` : `${prefix}reconcile:${system}:${connection}`;
+/** `renew-channels:<system>`: renews every connection's push channels (Calendar, Drive) and Gmail watches. */
+export const renewScheduleId = (system: string, prefix = ''): string => `${prefix}renew-channels:${system}`;
+
+export interface ReconcileWorkflowInput {
+  system: string;
+  connection: string;
+  /** in dependency order (records pointed at first) */
+  entityTypes: EntityType[];
+}
+
+/** What a reconciliation checked and repaired, per entity type (the workflow's result). */
+export interface ReconcileSummary {
+  system: string;
+  connection: string;
+  startedAt: string;
+  finishedAt: string;
+  entities: Record<string, { checked: number; created: number; updated: number; deleted: number; heldDeletions: number; conflicts: number; error: string | null }>;
+}
+
+export interface RenewChannelsWorkflowInput {
+  system: string;
+  connections: string[];
+  entityTypes: EntityType[];
+}
+
+export interface RenewChannelsSummary {
+  system: string;
+  /** per connection: channels opened or renewed, and failures */
+  connections: Record<string, { renewed: number; errors: number }>;
+}

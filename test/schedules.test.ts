@@ -1,0 +1,127 @@
+/**
+ * Temporal Schedules on the real dev server: created idempotently from the configuration,
+ * operable through our functions (the CLI's), REST and the `temporal` CLI; a reconciliation repairs
+ * what the change feed never reported; a renewal renews a channel about to expire.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { backfillSchedule, ensureSchedules, listSchedules, pauseSchedule, triggerSchedule, unpauseSchedule } from '../src/schedules';
+import { syncStatus } from '../src/store/status';
+import { CONNECTORS } from '../src/connectors/registry';
+import { count, harnessPerTest, listeningApi, waitFor } from './helpers';
+
+const ANA = 'ana@acme.test';
+const SYSTEM = 'google_workspace';
+const setup = harnessPerTest();
+const temporalCli = join(__dirname, '..', '.tools', 'venv', 'bin', 'temporal');
+
+describe('Temporal Schedules', () => {
+  test('created once per connection and system, operable by CLI functions, REST and temporal schedule; a reconciliation repairs a record the feed never reported gone', async () => {
+    const h = await setup({ google: { users: [ANA] }, env: { PUSH_CHANNELS: 'true', RECONCILE_INTERVAL: '24h', CHANNEL_RENEW_INTERVAL: '6h' } });
+    const prefix = h.cfg.temporal.workflowIdPrefix;
+    const channelSystems = new Set([SYSTEM]);
+    const first = await ensureSchedules(h.client, h.cfg, channelSystems);
+    const again = await ensureSchedules(h.client, h.cfg, channelSystems); // a second worker, or a restart
+    assert.deepEqual(again, first);
+    // (the list comes from Temporal's visibility store, which catches up within moments)
+    const ids = await waitFor('the schedules are listed', async () => {
+      const list = (await listSchedules(h.client, h.cfg)).map((s) => s.id);
+      return list.length >= 3 ? list : undefined;
+    }, 15_000, 200);
+    assert.deepEqual(ids, [`${prefix}reconcile:google_workspace:${ANA}`, `${prefix}reconcile:hubspot`, `${prefix}renew-channels:google_workspace`], 'one each, no duplicates');
+    const view = (await listSchedules(h.client, h.cfg)).find((s) => s.id.endsWith(`reconcile:google_workspace:${ANA}`))!;
+    assert.equal(view.every, '1d');
+    assert.equal(view.paused, false);
+    assert.equal(view.workflow, 'reconcileWorkflow');
+    assert.match(view.summary ?? '', /reconcile calendar_events, email_labels, emails/);
+    // The Temporal CLI sees the same schedules.
+    const cli = execFileSync(temporalCli, ['schedule', 'list', '--address', h.cfg.temporal.address, '--namespace', h.cfg.temporal.namespace], { encoding: 'utf8' });
+    for (const id of ids) assert.ok(cli.includes(id), `temporal schedule list shows ${id}`);
+
+    // A synced event whose Google record vanished without the feed saying so (a registry row whose record is gone).
+    const g = h.google!;
+    g.calendar.seed(ANA, ANA, 10);
+    await h.cycleOf({ system: SYSTEM, connection: ANA });
+    const ghost = (await h.db.query(
+      `INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, status) VALUES ($1, $1, 'Ghost', now(), now() + interval '1 hour', 'confirmed') RETURNING id, version`,
+      [ANA],
+    )).rows[0];
+    await h.db.query(
+      `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
+       VALUES ($1, 'ghost0event0id0000000', $2, $3, 'calendar_event', $4, 1, 'synced', now())`,
+      [ghost.id, SYSTEM, ANA, ghost.version],
+    );
+    const live = await count(h.db, 'SELECT count(*) n FROM calendar_events WHERE deleted_at IS NULL');
+    await triggerSchedule(h.client, h.cfg, `reconcile:google_workspace:${ANA}`);
+    await waitFor('the reconciliation tombstoned the ghost', async () =>
+      (await h.db.query('SELECT deleted_at FROM calendar_events WHERE id = $1', [ghost.id])).rows[0].deleted_at ? true : undefined, 60_000, 200);
+    assert.equal(await count(h.db, 'SELECT count(*) n FROM calendar_events WHERE deleted_at IS NULL'), live - 1, 'nothing else deleted');
+    const st = await waitFor('the result is in the status', async () => (await syncStatus(h.db, CONNECTORS))[SYSTEM]!.calendar_events!.last_reconciled, 30_000, 200);
+    assert.equal(st.deleted, 1);
+    assert.ok(st.checked >= live - 1);
+    assert.equal(st.error, null);
+    const runs = [];
+    for await (const wf of h.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}reconcile:google_workspace:" AND ExecutionStatus = "Completed"` })) runs.push(wf);
+    assert.equal(runs.length, 1, 'the run is in Temporal (its result: what was checked and repaired)');
+    const result = await h.client.workflow.getHandle(runs[0]!.workflowId).result();
+    assert.equal(result.entities.calendar_event.deleted, 1);
+
+    // Pause, unpause, backfill; REST reads openly and writes with the token; bad input is a clear 4xx.
+    const { app } = await listeningApi(h, ['hubspot', SYSTEM]);
+    try {
+      await pauseSchedule(h.client, h.cfg, 'reconcile:hubspot', 'maintenance window');
+      let hub = (await listSchedules(h.client, h.cfg)).find((s) => s.id.endsWith('reconcile:hubspot'))!;
+      assert.equal(hub.paused, true);
+      assert.equal(hub.note, 'maintenance window');
+      await assert.rejects(pauseSchedule(h.client, h.cfg, 'reconcile:hubspot', ''), /needs a reason/);
+      const auth = { authorization: `Bearer ${h.cfg.apiToken}`, 'content-type': 'application/json' };
+      assert.equal((await app.inject({ method: 'POST', url: '/api/schedules/reconcile:hubspot/unpause', payload: {} })).statusCode, 401, 'writes need the token');
+      assert.equal((await app.inject({ method: 'POST', url: '/api/schedules/reconcile:hubspot/unpause', headers: auth, payload: {} })).statusCode, 202);
+      hub = (await listSchedules(h.client, h.cfg)).find((s) => s.id.endsWith('reconcile:hubspot'))!;
+      assert.equal(hub.paused, false);
+      await unpauseSchedule(h.client, h.cfg, 'reconcile:hubspot');
+      const listed = JSON.parse((await app.inject({ method: 'GET', url: '/api/schedules' })).body) as { schedules: { id: string }[] };
+      assert.equal(listed.schedules.length, 3);
+      const unknown = await app.inject({ method: 'POST', url: '/api/schedules/reconcile:salesforce/trigger', headers: auth, payload: {} });
+      assert.equal(unknown.statusCode, 404);
+      assert.match(JSON.parse(unknown.body).error, /not one of this engine's schedules/);
+      assert.equal((await app.inject({ method: 'POST', url: `/api/schedules/${encodeURIComponent("reconcile:hubspot'; DROP")}/trigger`, headers: auth, payload: {} })).statusCode, 400);
+      const badBackfill = await app.inject({ method: 'POST', url: '/api/schedules/reconcile:hubspot/backfill', headers: auth, payload: { from: '2026-12-02T00:00:00Z', to: '2026-12-01T00:00:00Z' } });
+      assert.equal(badBackfill.statusCode, 400);
+      await pauseSchedule(h.client, h.cfg, `reconcile:google_workspace:${ANA}`, 'no more runs in this test');
+      await backfillSchedule(h.client, h.cfg, 'renew-channels:google_workspace', new Date(Date.now() - 7 * 3_600_000).toISOString(), new Date().toISOString());
+      await waitFor('the backfilled renewal ran', async () => {
+        let n = 0;
+        for await (const _ of h.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}renew-channels:google_workspace"` })) n++;
+        return n >= 1 ? n : undefined;
+      }, 30_000, 200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a renewal schedule renews a channel about to expire, without a sync cycle', async () => {
+    // Every channel counts as about to expire: renewed at each run.
+    const h = await setup({ google: { users: [ANA] }, env: { PUSH_CHANNELS: 'true', CHANNEL_RENEW_BEFORE_SECONDS: String(30 * 86_400) } });
+    const { app } = await listeningApi(h, ['hubspot', SYSTEM]);
+    try {
+      h.google!.calendar.seed(ANA, ANA, 3);
+      await h.cycleOf({ system: SYSTEM, connection: ANA }, 'calendar_event');
+      const before = (await h.db.query("SELECT channel_id FROM sync_channels WHERE entity_type = 'calendar_event' AND stopped_at IS NULL")).rows.map((r) => r.channel_id);
+      assert.equal(before.length, 1);
+      await ensureSchedules(h.client, h.cfg, new Set([SYSTEM]));
+      await triggerSchedule(h.client, h.cfg, 'renew-channels:google_workspace');
+      const after = await waitFor('a new channel replaced the old one', async () => {
+        const rows = (await h.db.query("SELECT channel_id FROM sync_channels WHERE entity_type = 'calendar_event' AND stopped_at IS NULL")).rows.map((r) => r.channel_id);
+        return rows.length === 1 && rows[0] !== before[0] ? rows : undefined;
+      }, 30_000, 200);
+      assert.notEqual(after[0], before[0]);
+      assert.ok((await h.db.query('SELECT stopped_at FROM sync_channels WHERE channel_id = $1', [before[0]])).rows[0].stopped_at, 'the old one stopped');
+      assert.ok(!h.google!.channels.active().some((c) => c.id === before[0]), 'and stopped at Google');
+    } finally {
+      await app.close();
+    }
+  });
+});
