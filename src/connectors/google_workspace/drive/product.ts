@@ -78,7 +78,11 @@ export interface ListPosition {
 }
 
 const USER_CORPUS = 'user';
-const MAX_PRINCIPALS = 5000;
+/**
+ * Grantees kept in the permission cursor (it travels through workflow history: ~22 bytes each). Past
+ * this, new grantees' revocations are found by the next full listing only.
+ */
+const MAX_PRINCIPALS = 2000;
 const MAX_LEDGER = 100_000;
 const FOLDER_Q = `mimeType = '${FOLDER_MIME}'`;
 const NOT_FOLDER_Q = `mimeType != '${FOLDER_MIME}'`;
