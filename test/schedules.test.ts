@@ -124,4 +124,30 @@ describe('Temporal Schedules', () => {
       await app.close();
     }
   });
+
+  test('the mass-delete guard holds in a reconciliation too', async () => {
+    const h = await setup({ google: { users: [ANA] }, env: { MASS_DELETE_MIN_RECORDS: '3' } });
+    h.google!.calendar.seed(ANA, ANA, 10);
+    await h.cycleOf({ system: SYSTEM, connection: ANA }, 'calendar_event');
+    // Eight synced events whose records are gone: far more than MASS_DELETE_MAX_SHARE at once.
+    const { rows: ghosts } = await h.db.query(
+      `INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, status)
+       SELECT $1, $1, 'Ghost ' || i, now(), now() + interval '1 hour', 'confirmed' FROM generate_series(1, 8) i RETURNING id, version`,
+      [ANA],
+    );
+    for (const [i, g] of ghosts.entries()) {
+      await h.db.query(
+        `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
+         VALUES ($1, $2, $3, $4, 'calendar_event', $5, 1, 'synced', now())`,
+        [g.id, `ghost0event0id00000${i}`, SYSTEM, ANA, g.version],
+      );
+    }
+    await ensureSchedules(h.client, h.cfg);
+    await triggerSchedule(h.client, h.cfg, `reconcile:google_workspace:${ANA}`);
+    const st = await waitFor('the reconciliation ran', async () => (await syncStatus(h.db, CONNECTORS))[SYSTEM]!.calendar_events!.last_reconciled, 60_000, 200);
+    assert.equal(st.deleted, 0);
+    assert.equal(st.held_deletions, 8);
+    assert.equal(await count(h.db, "SELECT count(*) n FROM calendar_events WHERE summary LIKE 'Ghost %' AND deleted_at IS NULL"), 8, 'nothing deleted');
+    assert.equal((await syncStatus(h.db, CONNECTORS))[SYSTEM]!.calendar_events!.held_deletions, 8, 'held for an operator (deletions confirm)');
+  });
 });
