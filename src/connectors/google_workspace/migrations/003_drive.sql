@@ -79,22 +79,9 @@ CREATE TRIGGER drive_permissions_contact
     AFTER INSERT OR UPDATE OF email_address, deleted_at ON drive_permissions
     FOR EACH ROW EXECUTE FUNCTION aurora_drive_permission_contact_sync();
 
--- A contact created, re-addressed, deleted or restored: relink the permissions with its old and new email.
-CREATE OR REPLACE FUNCTION aurora_drive_permission_contact_relink() RETURNS trigger AS $$
-DECLARE addrs TEXT[] := ARRAY[]::TEXT[];
-BEGIN
-  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.email IS NOT NULL THEN addrs := addrs || lower(NEW.email); END IF;
-  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.email IS NOT NULL THEN addrs := addrs || lower(OLD.email); END IF;
-  IF cardinality(addrs) > 0 THEN
-    UPDATE drive_permission_contacts p
-       SET contact_id = aurora_contact_of(p.email)
-     WHERE p.email = ANY (addrs)
-       AND p.contact_id IS DISTINCT FROM aurora_contact_of(p.email);
-  END IF;
-  RETURN NULL;
-END $$ LANGUAGE plpgsql;
-
+-- A contact created, re-addressed, deleted or restored: relink the permissions with its old and new
+-- email (the generic relink of 002_gmail.sql).
 DROP TRIGGER IF EXISTS contacts_drive_permissions ON contacts;
 CREATE TRIGGER contacts_drive_permissions
     AFTER INSERT OR UPDATE OF email, deleted_at OR DELETE ON contacts
-    FOR EACH ROW EXECUTE FUNCTION aurora_drive_permission_contact_relink();
+    FOR EACH ROW EXECUTE FUNCTION aurora_relink_contact_emails('drive_permission_contacts');
