@@ -66,8 +66,11 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
     }
     // Renewal schedules only for systems whose connectors open push channels or watches.
     const channelSystems = new Set(systems.filter((s) => s.connections.length && deps.connectors.get(s.def.system, s.connections[0]!).openChannel).map((s) => s.def.system));
-    const schedules = await ensureSchedules(client, cfg, channelSystems);
-    log.info('schedules ensured', { schedules: schedules.length });
+    // Syncing does not wait on the schedules: a server refusing them is logged and retried at the next start.
+    await ensureSchedules(client, cfg, channelSystems).then(
+      (ids) => log.info('schedules ensured', { schedules: ids.length }),
+      (err: unknown) => log.error('schedules not ensured (reconciliation and channel renewal will not run until the next worker start)', { error: (err as Error).message }),
+    );
   }
 
   // Outbox relay: events normally go out at the end of each cycle's activity; this catches up
