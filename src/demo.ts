@@ -1,5 +1,5 @@
 /**
- * The demo: full two-way HubSpot, Google Calendar and Gmail syncs (and Fireflies, pull-only) against the built-in sandboxes, no
+ * The demo: full two-way HubSpot, Google Calendar, Gmail and Drive syncs (and Fireflies, pull-only) against the built-in sandboxes, no
  * credentials needed. Seeds both sides, runs the worker (metrics on :9100) and the API (:8000),
  * performs a cycle per system, makes a change on each side and syncs again, shows a change arriving
  * in real time (a signed HubSpot webhook, a Calendar push notification), prints what happened and
@@ -107,6 +107,7 @@ async function main() {
   google.calendar.seed(GOOGLE_USERS[0]!, team.id, Math.round(seedN / 6));
   google.calendar.seed(GOOGLE_USERS[1]!, GOOGLE_USERS[1]!, Math.round(seedN / 3));
   for (const u of GOOGLE_USERS) google.gmail.seed(u, Math.round(seedN / 2));
+  for (const u of GOOGLE_USERS) google.drive.seed(u, Math.round(seedN / 3));
   const credentialsDir = join(process.cwd(), '.data', 'demo');
   mkdirSync(credentialsDir, { recursive: true });
   writeFileSync(join(credentialsDir, 'google-credentials.json'), JSON.stringify(google.auth.serviceAccount()), { mode: 0o600 });
@@ -252,7 +253,8 @@ async function main() {
   const labelledInGmail = inbox[1]!;
   const userLabel = google.gmail.labels(ana).find((l) => l.type === 'user')!;
   google.gmail.modifyThread(ana, labelledInGmail.id, { addLabelIds: [userLabel.id] });
-  await db.query(`UPDATE email_threads SET priority = 'urgent', unread = false WHERE id = (SELECT local_id FROM sync_registry WHERE entity_type = 'email' AND external_id = $1)`, [starredInAurora.id]);
+  await db.query(`UPDATE email_threads SET priority = 'urgent', unread = false
+    WHERE id = (SELECT local_id FROM sync_registry WHERE entity_type = 'email' AND connection = $2 AND external_id = $1)`, [starredInAurora.id, ana]);
   printCycle(`gmail ${ana}: a label added in Gmail, a thread marked urgent (STARRED + IMPORTANT) and read in Aurora`, await calendarCycle(ana));
   const starred = google.gmail.thread(ana, starredInAurora.id)!.messages.every((m) => m.labelIds.includes('STARRED') && m.labelIds.includes('IMPORTANT') && !m.labelIds.includes('UNREAD'));
   line(`  in Gmail, thread ${starredInAurora.id} is ${starred ? 'starred, important and read' : 'NOT updated'}`);
@@ -265,6 +267,20 @@ async function main() {
     WHERE r.external_id = $1 AND 'from' = ANY (p.roles)`, [mail.threadId]);
   if (sender[0]) line(`  its sender ${sender[0].email} is ${sender[0].contact_id ? `Aurora contact ${sender[0].contact_id} (email_thread_participants.contact_id)` : 'not an Aurora contact'}`);
   await new Promise((r) => setTimeout(r, 500));
+
+  // Google Drive (same workflows): a rename in Drive, a star and a rename in Aurora.
+  const { rows: dv } = await db.query(`SELECT (SELECT count(*) FROM drive_files WHERE mailbox = $1)::int AS f, (SELECT count(*) FROM drive_permissions WHERE mailbox = $1)::int AS p`, [ana]);
+  line(`\nDrive ${ana}: ${dv[0].f} files and folders, ${dv[0].p} permissions`);
+  const files = google.drive.list(ana).filter((f) => !f.trashed && !f.driveId && f.capabilities.canRename && f.mimeType !== 'application/vnd.google-apps.folder');
+  const renamedInDrive = files[0]!;
+  const renamedInAurora = files[1]!;
+  google.drive.userUpdate(ana, renamedInDrive.id, { name: 'Renamed in Drive' });
+  await db.query(`UPDATE drive_files SET name = 'Renamed in Aurora', starred = true
+    WHERE id = (SELECT local_id FROM sync_registry WHERE entity_type = 'drive_file' AND connection = $2 AND external_id = $1)`, [renamedInAurora.id, ana]);
+  printCycle(`drive ${ana}: a rename in Drive, a rename and a star in Aurora`, await calendarCycle(ana));
+  const driveOk = google.drive.get(ana, renamedInAurora.id)?.name === 'Renamed in Aurora' &&
+    (await db.query(`SELECT 1 FROM drive_files WHERE mailbox = $1 AND name = 'Renamed in Drive'`, [ana])).rows.length === 1;
+  line(`  ${driveOk ? 'both renames are on both sides' : 'the renames did NOT reach both sides'}`);
 
   // Fireflies (pull-only): a backfill under the daily budget, then a signed webhook bringing one transcript.
   line(`\nFireflies sandbox at ${fireflies.url}: ${fireflies.transcripts.list().length} meetings, key on the Free plan (50 requests a day)`);
@@ -312,7 +328,7 @@ async function main() {
   };
   if (values.once) {
     const status = await syncStatus(db, CONNECTORS);
-    const failed = !arrived || !notified || !mailed || !starred || !transcribed || [status.hubspot!, status.google_workspace!, status.fireflies!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
+    const failed = !arrived || !notified || !mailed || !starred || !driveOk || !transcribed || [status.hubspot!, status.google_workspace!, status.fireflies!].some((sys) => Object.values(sys).some((s) => s.status === 'error'));
     line(failed ? '\ndemo: FAILED (see errors above)' : '\ndemo: OK (--once: stopping)');
     await shutdown(failed ? 1 : 0);
     return;

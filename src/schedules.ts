@@ -37,7 +37,7 @@ export function desiredSchedules(cfg: Config, channelSystems?: ReadonlySet<strin
   const out: ScheduleOptions[] = [];
   for (const { def, connections } of systemConnections(cfg)) {
     if (!connections.length) continue;
-    for (const connection of connections) {
+    for (const connection of def.reconcile === false ? [] : connections) {
       const id = reconcileScheduleId(def.system, prefix, connection);
       const args: [ReconcileWorkflowInput] = [{ system: def.system, connection, entityTypes: def.entities.map((e) => e.type) }];
       const who = connection === DEFAULT_CONNECTION ? def.title : `${def.title} (${connection})`;

@@ -237,4 +237,9 @@ export interface ConnectorDefinition {
   /** builds the client of one connection (once per process) */
   create(cfg: Config, connection: string, ctx: ConnectorContext): Connector;
   webhooks?: WebhookHandler;
+  /**
+   * false: no scheduled reconciliation (a full listing would spend a budget the sync needs and
+   * could not confirm a deletion anyway); default: a `reconcile:` schedule per connection
+   */
+  reconcile?: false;
 }

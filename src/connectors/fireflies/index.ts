@@ -48,4 +48,7 @@ export const fireflies: ConnectorDefinition = {
     return new FirefliesConnector(ff, client, new ItemLedger(ctx.redis, prefix), ctx.redis, `${prefix}:wanted`);
   },
   webhooks: firefliesWebhooks,
+  // A full listing costs a request per 50 transcripts of a 50-a-day budget, and the API reports no
+  // deletions to confirm: a daily reconciliation would only spend the day's requests.
+  reconcile: false,
 };
