@@ -529,19 +529,25 @@ export function generateActionItems(r: Prng, ctx: MeetingContext, sentences: Gen
     const who = r.pick(ctx.speakers.filter((s) => s.internal).concat(ctx.speakers)).name;
     add(who, { text: r.pick(LOOSE_ITEMS).replace('{company}', vars.company).replace('{integration}', vars.integration) });
   }
-  if (byName.size === 0) add(ctx.speakers[0]!.name, { text: `Send a recap of the meeting to the ${ctx.company} team` });
+  // Fireflies finds at least a couple of follow-ups in a sales meeting.
+  const total = () => [...byName.values()].reduce((n, l) => n + l.length, 0);
+  if (total() < 2) add(ctx.speakers[0]!.name, { text: `Send a recap of the meeting to the ${ctx.company} team` });
+  if (total() < 2) add(ctx.speakers[ctx.speakers.length - 1]!.name, { text: `Schedule the next call with ${ctx.company}` });
   return [...byName.entries()].map(([assignee, items]) => ({ assignee, items }));
 }
 
 /**
- * A re-summarisation: some items kept, one reworded, at least one gone, one or two new.
+ * A re-summarisation: some items kept (at least one unchanged when there were two or more), one
+ * reworded when more than one is kept, at least one gone, one or two new.
  * Deterministic for a given Prng.
  */
 export function resummarizeActionItems(r: Prng, ctx: MeetingContext, before: ActionItemGroup[]): ActionItemGroup[] {
   const flat = before.flatMap((g) => g.items.map((i) => ({ assignee: g.assignee, ...i })));
   const keep = flat.filter(() => r.chance(0.6));
   if (keep.length === flat.length && keep.length > 0) keep.splice(r.int(0, keep.length - 1), 1);
-  if (keep.length > 0) {
+  // Most items survive a re-summary: at least one, unchanged (the reworded one is a new item).
+  if (keep.length === 0 && flat.length > 1) keep.push(flat[r.int(0, flat.length - 1)]!);
+  if (keep.length > 1) {
     const k = r.int(0, keep.length - 1);
     const it = keep[k]!;
     const reworded = it.text.includes(' by ')
