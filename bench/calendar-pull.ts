@@ -8,20 +8,10 @@
  * Usage: npx tsx bench/calendar-pull.ts [--events 20000] [--quota 600]
  */
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Pool } from 'pg';
 import { google } from 'googleapis';
 import { OAuth2Client } from 'google-auth-library';
-import { loadConfig } from '../src/config';
-import { activitySettings, createActivities } from '../src/activities';
-import { createConnectorPool, createRedis } from '../src/deps';
-import { createMetrics } from '../src/metrics';
-import { createPool } from '../src/store/db';
-import { migrate } from '../src/store/migrate';
 import { startGoogleSandbox } from '../src/sandbox/google';
+import { benchDatabase, benchEngine, googleBenchEnv, rssSampler, runBench } from './lib';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, quota: { type: 'string', default: '600' } } });
 const N = Number(values.events);
@@ -29,20 +19,15 @@ const QUOTA = Number(values.quota);
 const USER = 'bench@acme.test';
 const PAGE = 2500; // events.list maxResults, as the connector asks
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+const rss = rssSampler();
 
 async function main() {
   console.log(`bench: full Google Calendar pull of ${N} events from the Google sandbox (node ${process.version}, quota ${QUOTA}/user/min)`);
   const sandbox = await startGoogleSandbox({ users: [USER], quotas: { perUserPerMinute: QUOTA } });
   for (let done = 0; done < N; done += 5000) sandbox.calendar.seed(USER, USER, Math.min(5000, N - done));
   const live = sandbox.calendar.list(USER, USER).length;
-  const dir = mkdtempSync(join(tmpdir(), 'aurora-bench-'));
-  writeFileSync(join(dir, 'google-credentials.json'), JSON.stringify(sandbox.auth.serviceAccount()));
-  const base = loadConfig();
-  const name = `aurora_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new Pool({ ...base.postgres, max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
+  const creds = googleBenchEnv(sandbox, [USER]);
+  const db = await benchDatabase();
   try {
     // The bound: a bare listing loop, same sandbox, same quota.
     const auth = new OAuth2Client();
@@ -62,29 +47,14 @@ async function main() {
     const quotaBound = (QUOTA / 60) * PAGE;
 
     // The engine.
-    const cfg = loadConfig({
-      ...process.env,
-      POSTGRES_DB: name,
-      GOOGLE_CREDENTIALS_PATH: join(dir, 'google-credentials.json'),
-      GOOGLE_USERS: USER,
-      GOOGLE_API_ROOT_URL: sandbox.url,
-      GOOGLE_TOKEN_URL: sandbox.tokenUrl,
-      GOOGLE_QUOTA_PER_USER_PER_MINUTE: String(QUOTA),
-      PUSH_CHANNELS: 'false',
-    });
-    const pool = createPool(cfg.postgres, 4);
-    await migrate(pool);
-    const redis = createRedis(cfg.redis);
-    await new Promise((r) => setTimeout(r, 100));
-    const metrics = createMetrics();
-    const acts = createActivities({ db: pool, redis, metrics, connectors: createConnectorPool(cfg, metrics, redis), settings: activitySettings(cfg) });
+    const engine = await benchEngine({ POSTGRES_DB: db.name, ...creds.env, GOOGLE_QUOTA_PER_USER_PER_MINUTE: String(QUOTA) });
+    const { acts } = engine;
     const before = sandbox.stats.requests;
     t0 = performance.now();
     const res = await acts.pullEntity({ system: 'google_workspace', connection: USER, entityType: 'calendar_event', cursor: null });
     const seconds = (performance.now() - t0) / 1000;
     const calls = sandbox.stats.requests - before;
-    redis.disconnect();
-    await pool.end();
+    await engine.close();
     if (res.counts.created !== live) throw new Error(`pulled ${res.counts.created} of ${live}`);
     const rate = live / seconds;
     const bound = Math.min(bareRate, quotaBound);
@@ -94,19 +64,11 @@ async function main() {
     );
     console.log(`rate-limited answers: ${sandbox.stats.rateLimited}`);
   } finally {
-    clearInterval(sampler);
-    console.log(`peak RSS (pulling process, sandbox in the same process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+    console.log(`peak RSS (pulling process, sandbox in the same process): ${rss.stop()}`);
     await sandbox.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+    creds.cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.stack : String(err));
-    process.exit(1);
-  },
-);
+runBench(main);

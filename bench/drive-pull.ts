@@ -8,21 +8,11 @@
  * Usage: npx tsx bench/drive-pull.ts [--files 50000] [--quota 12000]
  */
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Pool } from 'pg';
 import { drive } from 'googleapis/build/src/apis/drive';
 import { OAuth2Client } from 'google-auth-library';
-import { loadConfig } from '../src/config';
-import { activitySettings, createActivities } from '../src/activities';
 import { FILE_FIELDS } from '../src/connectors/google_workspace/drive/mapping';
-import { createConnectorPool, createRedis } from '../src/deps';
-import { createMetrics } from '../src/metrics';
-import { createPool } from '../src/store/db';
-import { migrate } from '../src/store/migrate';
 import { startGoogleSandbox } from '../src/sandbox/google';
+import { benchDatabase, benchEngine, googleBenchEnv, rssSampler, runBench } from './lib';
 
 const { values } = parseArgs({ options: { files: { type: 'string', default: '50000' }, quota: { type: 'string', default: '12000' } } });
 const N = Number(values.files);
@@ -30,20 +20,15 @@ const QUOTA = Number(values.quota);
 const USER = 'bench@acme.test';
 const PAGE = 1000; // files.list pageSize, as the connector asks
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+const rss = rssSampler();
 
 async function main() {
   console.log(`bench: full Google Drive listing of ${N} files from the Google sandbox (node ${process.version}, quota ${QUOTA}/user/min)`);
   const sandbox = await startGoogleSandbox({ users: [USER], drive: { quotas: { perUserPerMinute: QUOTA, perProjectPerMinute: Math.max(QUOTA, 12_000) } } });
   sandbox.drive.seed(USER, N, { folders: Math.round(N / 20), depth: 5 });
   const total = sandbox.drive.list(USER).length + 1; // + the My Drive root
-  const dir = mkdtempSync(join(tmpdir(), 'aurora-bench-'));
-  writeFileSync(join(dir, 'google-credentials.json'), JSON.stringify(sandbox.auth.serviceAccount()));
-  const base = loadConfig();
-  const name = `aurora_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new Pool({ ...base.postgres, max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
+  const creds = googleBenchEnv(sandbox, [USER]);
+  const db = await benchDatabase();
   try {
     // The bound: a bare listing loop, same sandbox, same quota, same fields.
     const auth = new OAuth2Client();
@@ -64,30 +49,15 @@ async function main() {
     sandbox.resetQuotas();
 
     // The engine.
-    const cfg = loadConfig({
-      ...process.env,
-      POSTGRES_DB: name,
-      GOOGLE_CREDENTIALS_PATH: join(dir, 'google-credentials.json'),
-      GOOGLE_USERS: USER,
-      GOOGLE_API_ROOT_URL: sandbox.url,
-      GOOGLE_TOKEN_URL: sandbox.tokenUrl,
-      GOOGLE_DRIVE_QUOTA_PER_USER_PER_MINUTE: String(QUOTA),
-      PUSH_CHANNELS: 'false',
-    });
-    const pool = createPool(cfg.postgres, 4);
-    await migrate(pool);
-    const redis = createRedis(cfg.redis);
-    await new Promise((r) => setTimeout(r, 100));
-    const metrics = createMetrics();
-    const acts = createActivities({ db: pool, redis, metrics, connectors: createConnectorPool(cfg, metrics, redis), settings: activitySettings(cfg) });
+    const engine = await benchEngine({ POSTGRES_DB: db.name, ...creds.env, GOOGLE_DRIVE_QUOTA_PER_USER_PER_MINUTE: String(QUOTA) });
+    const { acts, pool } = engine;
     const before = sandbox.stats.requests;
     t0 = performance.now();
     const res = await acts.pullEntity({ system: 'google_workspace', connection: USER, entityType: 'drive_file', cursor: null });
     const seconds = (performance.now() - t0) / 1000;
     const calls = sandbox.stats.requests - before;
     const linked = Number((await pool.query("SELECT count(*) n FROM drive_files WHERE parents IS NOT NULL")).rows[0].n);
-    redis.disconnect();
-    await pool.end();
+    await engine.close();
     if (res.counts.created !== total) throw new Error(`pulled ${res.counts.created} of ${total}`);
     if (linked !== total - 1) throw new Error(`${linked} of ${total - 1} files linked to their folder`);
     const rate = total / seconds;
@@ -98,23 +68,11 @@ async function main() {
     );
     console.log(`rate-limited answers: ${sandbox.stats.rateLimited}`);
   } finally {
-    clearInterval(sampler);
-    console.log(`peak RSS (pulling process, sandbox in the same process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+    console.log(`peak RSS (pulling process, sandbox in the same process): ${rss.stop()}`);
     await sandbox.close();
-    // WITH (FORCE) is refused when a session of another role (e.g. autovacuum) is in it: then a plain drop, a little later.
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(async () => {
-      await new Promise((r) => setTimeout(r, 2000));
-      await admin.query(`DROP DATABASE IF EXISTS ${name}`).catch((e: unknown) => console.log(`could not drop ${name}: ${String(e)}`));
-    });
-    await admin.end();
-    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+    creds.cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.stack : String(err));
-    process.exit(1);
-  },
-);
+runBench(main);

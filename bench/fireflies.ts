@@ -14,15 +14,9 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
-import { loadConfig } from '../src/config';
-import { activitySettings, createActivities } from '../src/activities';
 import type { ChangeCursor } from '../src/connectors/types';
-import { createConnectorPool, createRedis } from '../src/deps';
-import { createMetrics } from '../src/metrics';
-import { createPool } from '../src/store/db';
-import { migrate } from '../src/store/migrate';
 import { startFirefliesSandbox } from '../src/sandbox/fireflies';
+import { benchDatabase, benchEngine, runBench } from './lib';
 
 const { values } = parseArgs({ options: { transcripts: { type: 'string', default: '1000' }, cycles: { type: 'string', default: '10' }, 'per-cycle': { type: 'string', default: '6' } } });
 const N = Number(values.transcripts);
@@ -34,18 +28,10 @@ async function main() {
   console.log(`bench: Fireflies pull of ${N} transcripts, then ${CYCLES} cycles of ${PER_CYCLE} new meetings (node ${process.version})`);
   const sandbox = await startFirefliesSandbox({ keys: [{ key: KEY, plan: 'business', email: 'ana@acme.test' }] });
   sandbox.transcripts.seed(N, { pendingShare: 0 });
-  const base = loadConfig();
-  const name = `aurora_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new Pool({ ...base.postgres, max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
+  const db = await benchDatabase();
   try {
-    const cfg = loadConfig({ ...process.env, POSTGRES_DB: name, FIREFLIES_API_KEY: KEY, FIREFLIES_API_URL: `${sandbox.url}/graphql`, FIREFLIES_PLAN: 'business' });
-    const pool = createPool(cfg.postgres, 4);
-    await migrate(pool);
-    const redis = createRedis(cfg.redis);
-    await new Promise((r) => setTimeout(r, 100));
-    const metrics = createMetrics();
-    const acts = createActivities({ db: pool, redis, metrics, connectors: createConnectorPool(cfg, metrics, redis), settings: activitySettings(cfg) });
+    const engine = await benchEngine({ POSTGRES_DB: db.name, FIREFLIES_API_KEY: KEY, FIREFLIES_API_URL: `${sandbox.url}/graphql`, FIREFLIES_PLAN: 'business' });
+    const { acts, pool } = engine;
     const cursors: Record<string, ChangeCursor | null> = { transcript: null, action_item: null };
     const cycle = async () => {
       const out: Record<string, number> = {};
@@ -99,19 +85,11 @@ async function main() {
     const quietBefore = sandbox.stats.requests;
     const quiet = await cycle();
     console.log(`quiet cycle: ${sandbox.stats.requests - quietBefore} request(s), ${quiet.transcript + quiet.action_item} records written; rate-limited answers: ${sandbox.stats.rateLimited}`);
-    redis.disconnect();
-    await pool.end();
+    await engine.close();
   } finally {
     await sandbox.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.stack : String(err));
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -14,20 +14,10 @@
  * Usage: npx tsx bench/gmail-pull.ts [--threads 10000] [--quota 40000] [--mailboxes 3]
  */
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Pool } from 'pg';
 import { google } from 'googleapis';
 import { OAuth2Client } from 'google-auth-library';
-import { loadConfig } from '../src/config';
-import { activitySettings, createActivities } from '../src/activities';
-import { createConnectorPool, createRedis } from '../src/deps';
-import { createMetrics } from '../src/metrics';
-import { createPool } from '../src/store/db';
-import { migrate } from '../src/store/migrate';
 import { startGoogleSandbox } from '../src/sandbox/google';
+import { benchDatabase, benchEngine, googleBenchEnv, rssSampler, runBench } from './lib';
 import { METADATA_HEADERS } from '../src/connectors/google_workspace/gmail/mapping';
 import { THREADS_PAGE_SIZE, UNITS } from '../src/connectors/google_workspace/gmail/client';
 
@@ -42,20 +32,15 @@ const TEAM = Array.from({ length: M }, (_, i) => `user${i + 1}@acme.test`);
 const UNITS_PER_THREAD = UNITS.threadsGet + UNITS.threadsList / THREADS_PAGE_SIZE;
 const CONCURRENCY = 8;
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+const rss = rssSampler();
 
 async function main() {
   console.log(`bench: Gmail backfill from the Google sandbox (node ${process.version}): ${N} threads in one mailbox at ${QUOTA} units/user/min; then ${M} mailboxes × ${Math.round(N / M)} at ${PROJECT} units/project/min`);
   const sandbox = await startGoogleSandbox({ users: [SOLO, ...TEAM], gmail: { quotas: { perUserPerMinute: QUOTA, perProjectPerMinute: 1e12, mode: 'mixed' } } });
   for (let done = 0; done < N; done += 2500) sandbox.gmail.seed(SOLO, Math.min(2500, N - done));
   for (const u of TEAM) sandbox.gmail.seed(u, Math.round(N / M));
-  const dir = mkdtempSync(join(tmpdir(), 'aurora-bench-'));
-  writeFileSync(join(dir, 'google-credentials.json'), JSON.stringify(sandbox.auth.serviceAccount()));
-  const base = loadConfig();
-  const name = `aurora_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new Pool({ ...base.postgres, max: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
+  const creds = googleBenchEnv(sandbox, [SOLO, ...TEAM]);
+  const db = await benchDatabase();
   try {
     const total = sandbox.gmail.threads(SOLO, { includeSpamTrash: true }).length;
     // The bound: a bare loop making the same calls (threads.list, threads.get metadata, 8 in flight),
@@ -97,23 +82,11 @@ async function main() {
     };
     const quotaBound = windowBound(total, QUOTA);
 
-    const cfg = loadConfig({
-      ...process.env,
-      POSTGRES_DB: name,
-      GOOGLE_CREDENTIALS_PATH: join(dir, 'google-credentials.json'),
-      GOOGLE_USERS: [SOLO, ...TEAM].join(','),
-      GOOGLE_API_ROOT_URL: sandbox.url,
-      GOOGLE_TOKEN_URL: sandbox.tokenUrl,
-      GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE: String(QUOTA),
-      GMAIL_QUOTA_UNITS_PER_PROJECT_PER_MINUTE: String(PROJECT),
-      PUSH_CHANNELS: 'false',
-    });
-    const pool = createPool(cfg.postgres, 8);
-    await migrate(pool);
-    const redis = createRedis(cfg.redis);
-    await new Promise((r) => setTimeout(r, 100));
-    const metrics = createMetrics();
-    const acts = createActivities({ db: pool, redis, metrics, connectors: createConnectorPool(cfg, metrics, redis), settings: activitySettings(cfg) });
+    const engine = await benchEngine(
+      { POSTGRES_DB: db.name, ...creds.env, GMAIL_QUOTA_UNITS_PER_USER_PER_MINUTE: String(QUOTA), GMAIL_QUOTA_UNITS_PER_PROJECT_PER_MINUTE: String(PROJECT) },
+      8,
+    );
+    const { acts } = engine;
     const pull = (connection: string) => acts.pullEntity({ system: 'google_workspace', connection, entityType: 'email', cursor: null });
 
     const limited0 = sandbox.stats.rateLimited;
@@ -147,22 +120,13 @@ async function main() {
       `${M} mailboxes at once: ${teamRate.toFixed(0)} threads/s (${teamTotal} threads in ${teamSeconds.toFixed(1)} s); project bound ${projectBound.toFixed(0)} threads/s; ` +
         `ratio ${(teamRate / projectBound).toFixed(2)}; refused by quota: ${sandbox.stats.rateLimited - limited1}`,
     );
-    redis.disconnect();
-    await pool.end();
+    await engine.close();
   } finally {
-    clearInterval(sampler);
-    console.log(`peak RSS (pulling process, sandbox in the same process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+    console.log(`peak RSS (pulling process, sandbox in the same process): ${rss.stop()}`);
     await sandbox.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+    creds.cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.stack : String(err));
-    process.exit(1);
-  },
-);
+runBench(main);
