@@ -9,7 +9,7 @@ import type { Connector, ConnectorDefinition } from './connectors/types';
 import { ErrorType } from './core/errors';
 import { DEFAULT_CONNECTION } from './core/model';
 import { RollingWindowLimiter, SharedWindowLimiter } from './core/ratelimit';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, observeBudget, observeState, windowLabel, type Metrics } from './metrics';
 import { createPool } from './store/db';
 
 export interface Deps {
@@ -71,9 +71,14 @@ export function createConnectorPool(cfg: Config, metrics?: Metrics, redis?: Redi
       }
       const connector = def.create(cfg, connection, {
         cfg,
-        budget: (name, limit, windowMs) =>
-          redis ? new SharedWindowLimiter(redis, `aurora:ratelimit:${name}`, limit, windowMs) : new RollingWindowLimiter(limit, windowMs),
+        budget: (name, limit, windowMs) => {
+          const b = redis ? new SharedWindowLimiter(redis, `aurora:ratelimit:${name}`, limit, windowMs) : new RollingWindowLimiter(limit, windowMs);
+          if (metrics) observeBudget(metrics, { system, budget: name, window: windowLabel(windowMs), limit, remaining: () => b.remaining() });
+          return b;
+        },
         onRequest: () => metrics?.apiCalls.inc({ system }),
+        onRateLimited: () => metrics?.rateLimited.inc({ system }),
+        reportBudget: (name, window, limit, remaining) => metrics && observeBudget(metrics, { system, budget: name, window, limit, remaining }),
         redis,
       });
       built.set(key, connector);
@@ -86,10 +91,14 @@ export function createDeps(cfg: Config): Deps {
   const db = createPool(cfg.postgres, 10);
   const redis = createRedis(cfg.redis);
   const metrics = createMetrics();
+  const connectors = createConnectorPool(cfg, metrics, redis);
+  observeState(metrics, db, () =>
+    [...connectors.configured().keys()].map((system) => ({ system, types: (definitionOf(system)?.entities ?? []).map((e) => e.type) })),
+  );
   return {
     db,
     redis,
-    connectors: createConnectorPool(cfg, metrics, redis),
+    connectors,
     metrics,
     async close() {
       redis.disconnect();

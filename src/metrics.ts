@@ -1,6 +1,8 @@
 /** Prometheus metrics (names from the design), served by the worker on METRICS_PORT (:9100). */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Pool } from 'pg';
+import { log } from './log';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -55,9 +57,137 @@ export function createMetrics() {
       help: 'Events relayed from the outbox to Redis',
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: 'aurora_sync_api_rate_limited_total',
+      help: 'Requests the external API refused for rate or quota (HTTP 429, Google rate-limit 403s, Fireflies too_many_requests)',
+      labelNames: ['system'] as const,
+      registers: [registry],
+    }),
+    reconcileRepairs: new Counter({
+      name: 'aurora_sync_reconcile_repairs_total',
+      help: 'Differences a reconciliation found and repaired (created, updated or deleted in Aurora)',
+      labelNames: ['system', 'type', 'kind'] as const,
+      registers: [registry],
+    }),
+    reconcileChecked: new Counter({
+      name: 'aurora_sync_reconcile_checked_total',
+      help: 'Records a reconciliation compared with the registry',
+      labelNames: ['system', 'type'] as const,
+      registers: [registry],
+    }),
+    lastReconcile: new Gauge({
+      name: 'aurora_sync_last_reconcile_timestamp',
+      help: 'Unix time of the last finished reconciliation of a system',
+      labelNames: ['system'] as const,
+      registers: [registry],
+    }),
+    /** budgets the connectors built, read on each scrape (see observeBudget) */
+    budgets: new Map<string, { system: string; budget: string; window: string; limit: number; remaining: () => Promise<number> }>(),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A request budget a connector built: its remaining units are read on each scrape. */
+export function observeBudget(metrics: Metrics, b: { system: string; budget: string; window: string; limit: number; remaining: () => Promise<number> }): void {
+  metrics.budgets.set(`${b.system}\u0000${b.budget}`, b);
+}
+
+/** `60000` → `60s`, `86400000` → `1d` (the budgets' window label) */
+export function windowLabel(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * The gauges a worker reads from its state on each scrape: open conflicts (0 for every type of every
+ * configured system), the outbox backlog, live channels' expiry, and the budgets the connectors
+ * built. One worker's registry only: the API process serves its webhook counters and no state.
+ */
+export function observeState(metrics: Metrics, db: Pool, systems: () => { system: string; types: string[] }[]): void {
+  const registers = [metrics.registry];
+  const safely = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn('metrics: could not read state', { metric: what, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  new Gauge({
+    name: 'aurora_sync_conflicts_open',
+    help: 'Registry entries in conflict (waiting for a resolution)',
+    labelNames: ['system', 'type'] as const,
+    registers,
+    async collect() {
+      await safely('aurora_sync_conflicts_open', async () => {
+        const { rows } = await db.query<{ system: string; type: string; n: string }>(
+          `SELECT external_system AS system, entity_type AS type, count(*) AS n FROM sync_registry WHERE sync_status = 'conflict' GROUP BY 1, 2`,
+        );
+        this.reset();
+        for (const { system, types } of systems()) for (const type of types) this.set({ system, type }, 0);
+        for (const r of rows) this.set({ system: r.system, type: r.type }, Number(r.n));
+      });
+    },
+  });
+  new Gauge({
+    name: 'aurora_sync_outbox_backlog',
+    help: 'Events written with their change but not yet relayed to Redis',
+    labelNames: ['system'] as const,
+    registers,
+    async collect() {
+      await safely('aurora_sync_outbox_backlog', async () => {
+        const { rows } = await db.query<{ system: string | null; n: string }>(
+          `SELECT payload->>'source' AS system, count(*) AS n FROM sync_outbox WHERE published_at IS NULL GROUP BY 1`,
+        );
+        this.reset();
+        for (const { system } of systems()) this.set({ system }, 0);
+        for (const r of rows) this.set({ system: r.system ?? 'unknown' }, Number(r.n));
+      });
+    },
+  });
+  new Gauge({
+    name: 'aurora_sync_outbox_oldest_age_seconds',
+    help: 'Age of the oldest event not yet relayed to Redis (0 when none waits)',
+    registers,
+    async collect() {
+      await safely('aurora_sync_outbox_oldest_age_seconds', async () => {
+        const { rows } = await db.query<{ age: number | null }>(
+          `SELECT extract(epoch FROM now() - min(created_at))::float8 AS age FROM sync_outbox WHERE published_at IS NULL`,
+        );
+        this.set(Math.max(0, rows[0]?.age ?? 0));
+      });
+    },
+  });
+  new Gauge({
+    name: 'aurora_sync_channel_expiry_timestamp',
+    help: 'Unix time the earliest live push channel or watch of a system, connection and type expires',
+    labelNames: ['system', 'connection', 'type'] as const,
+    registers,
+    async collect() {
+      await safely('aurora_sync_channel_expiry_timestamp', async () => {
+        const { rows } = await db.query<{ system: string; connection: string; type: string; at: number }>(
+          `SELECT external_system AS system, connection, entity_type AS type, extract(epoch FROM min(expires_at))::float8 AS at
+             FROM sync_channels WHERE stopped_at IS NULL GROUP BY 1, 2, 3`,
+        );
+        this.reset();
+        for (const r of rows) this.set({ system: r.system, connection: r.connection, type: r.type }, r.at);
+      });
+    },
+  });
+  const budgetGauge = (name: string, help: string, value: (b: Parameters<typeof observeBudget>[1]) => Promise<number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['system', 'budget', 'window'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of metrics.budgets.values()) {
+          await safely(name, async () => this.set({ system: b.system, budget: b.budget, window: b.window }, await value(b)));
+        }
+      },
+    });
+  budgetGauge('aurora_sync_rate_budget_remaining', 'Requests (or quota units) of a budget that could be spent now', (b) => b.remaining());
+  budgetGauge('aurora_sync_rate_budget_limit', 'Size of a request budget per window', async (b) => b.limit);
+}
 
 export function serveMetrics(metrics: Metrics, port: number, host = '0.0.0.0'): Promise<Server> {
   const server = createServer((req, res) => {

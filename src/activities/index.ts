@@ -577,8 +577,12 @@ export function createActivities(deps: ActivityDeps) {
     async recordReconciliation(summary: ReconcileSummary): Promise<void> {
       await state.recordReconciliation(db, summary);
       for (const [type, e] of Object.entries(summary.entities)) {
+        const labels = { system: summary.system, type };
+        metrics.reconcileChecked.inc(labels, e.checked);
+        for (const kind of ['created', 'updated', 'deleted'] as const) metrics.reconcileRepairs.inc({ ...labels, kind }, e[kind]);
         if (e.deleted || e.created || e.updated) log.info('reconciliation repaired', { system: summary.system, connection: summary.connection, entity_type: type, created: e.created, updated: e.updated, deleted: e.deleted });
       }
+      metrics.lastReconcile.set({ system: summary.system }, Date.parse(summary.finishedAt) / 1000);
     },
 
     /** Records an entity type's outcome for operators (sync_state) and metrics. */

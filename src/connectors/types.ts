@@ -204,6 +204,13 @@ export interface ConnectorContext {
   budget(key: string, limit: number, windowMs: number): RequestBudget;
   /** called once per API request (metrics) */
   onRequest(): void;
+  /** called once per refusal for rate or quota (429, Google's rate-limit 403s, Fireflies' too_many_requests) */
+  onRateLimited?(): void;
+  /**
+   * Reports a budget that `budget()` did not make (e.g. Fireflies' daily counter) to the metrics:
+   * `remaining` is read on each scrape.
+   */
+  reportBudget?(name: string, window: string, limit: number, remaining: () => Promise<number>): void;
   /** the shared Redis, for connector state every worker must see (e.g. a daily request counter); absent without one */
   redis?: Redis;
 }

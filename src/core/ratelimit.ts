@@ -42,6 +42,12 @@ export class RollingWindowLimiter implements RequestBudget {
     this.pausedUntil = Math.max(this.pausedUntil, epochMs);
   }
 
+  remaining(): Promise<number> {
+    const now = Date.now();
+    if (this.pausedUntil > now) return Promise.resolve(0);
+    return Promise.resolve(Math.max(0, this.limit - this.stamps.filter((at) => at > now - this.windowMs).length));
+  }
+
   private async waitForSlot(units: number): Promise<Release> {
     for (;;) {
       const now = Date.now();
@@ -85,6 +91,8 @@ export interface RequestBudget {
   /** a slot for one request costing `units` of the budget (default 1) */
   acquire(units?: number): Promise<Release>;
   pauseUntil(epochMs: number): void;
+  /** units that could be taken now without waiting (0 while paused); for metrics */
+  remaining?(): Promise<number>;
 }
 
 /**
@@ -201,6 +209,13 @@ export class SharedWindowLimiter implements RequestBudget {
       }
       await new Promise((r) => setTimeout(r, Math.min(waitMs, this.windowMs)));
     }
+  }
+
+  async remaining(): Promise<number> {
+    if (this.redis.status !== 'ready') return this.local.remaining();
+    const now = Date.now();
+    const [paused, used] = await Promise.all([this.redis.pttl(`${this.key}:pause`), this.redis.zcount(this.key, `(${now - this.windowMs}`, '+inf')]);
+    return paused > 0 ? 0 : Math.max(0, this.limit - used);
   }
 
   pauseUntil(epochMs: number): void {

@@ -71,6 +71,7 @@ export class FirefliesClient {
       apiKey: string;
       budget: FirefliesBudget;
       onRequest?: () => void;
+      onRateLimited?: () => void;
       fetch?: typeof fetch;
     },
   ) {}
@@ -132,6 +133,7 @@ export class FirefliesClient {
       const limited = errors.find((e) => code(e) === 'too_many_requests');
       if (res.status === 429 || limited) {
         this.stats.rateLimited++;
+        this.opts.onRateLimited?.();
         const retryAfterS = Number(res.headers.get('retry-after'));
         const retryAt = Number(limited?.extensions?.metadata?.retryAfter) || (Number.isFinite(retryAfterS) && retryAfterS >= 0 ? Date.now() + retryAfterS * 1000 : Date.now() + 60_000);
         await budget.pauseUntil(retryAt);

@@ -44,7 +44,8 @@ export const fireflies: ConnectorDefinition = {
       webhookReserve: ff.webhookReserve,
       minute: ctx.budget(`${prefix.slice('aurora:'.length)}:minute`, ff.limit, 60_000),
     });
-    const client = new FirefliesClient({ url: ff.apiUrl, apiKey: ff.apiKey, budget, onRequest: ctx.onRequest });
+    if (ff.window === 'day') ctx.reportBudget?.(`${prefix.slice('aurora:'.length)}:day`, '1d', ff.limit, async () => ff.limit - (await budget.used()));
+    const client = new FirefliesClient({ url: ff.apiUrl, apiKey: ff.apiKey, budget, onRequest: ctx.onRequest, onRateLimited: ctx.onRateLimited });
     return new FirefliesConnector(ff, client, new ItemLedger(ctx.redis, prefix), ctx.redis, `${prefix}:wanted`);
   },
   webhooks: firefliesWebhooks,

@@ -116,6 +116,7 @@ export interface RequesterOptions {
   /** what an operator should check when the credentials are refused */
   authAdvice: string;
   onRequest?: () => void;
+  onRateLimited?: () => void;
   /** attempts per request on quota refusals, 5xx and network errors (default 6: waits of ~1, 2, 4, 8, 16 s) */
   maxAttempts?: number;
   /** first backoff step (default 1 s, as Google recommends) */
@@ -188,6 +189,7 @@ export class GoogleRequester {
         const wait = backoffMs(attempt - 1, Math.random, this.opts.backoffBaseMs);
         if (kind === 'rate') {
           this.calls.rateLimited++;
+          this.opts.onRateLimited?.();
           // Every request of this user (other activities, other workers) waits too.
           this.opts.budget.pauseUntil(Date.now() + wait);
         }

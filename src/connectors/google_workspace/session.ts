@@ -85,7 +85,7 @@ export function createSession(
   creds: GoogleCredentials,
   user: string,
   scopes: string[],
-  ctx: Pick<ConnectorContext, 'budget' | 'onRequest'>,
+  ctx: Pick<ConnectorContext, 'budget' | 'onRequest' | 'onRateLimited'>,
   opts: { maxAttempts?: number; backoffBaseMs?: number } = {},
 ): GoogleSession {
   const auth: OAuth2Client = createAuthClient(creds, user, { scopes, tokenUrl: cfg.tokenUrl });
@@ -100,6 +100,7 @@ export function createSession(
         budget: projectLimitPerMinute ? jointBudget(mine, ctx.budget(projectBudgetKey(creds, product), projectLimitPerMinute, 60_000)) : mine,
         authAdvice: authAdvice(creds, user, scopes),
         onRequest: ctx.onRequest,
+        onRateLimited: ctx.onRateLimited,
         maxAttempts: opts.maxAttempts,
         backoffBaseMs: opts.backoffBaseMs,
         calls,

@@ -43,6 +43,7 @@ export interface HubSpotConnectorOptions {
   maxAttempts?: number;
   /** called once per API request (metrics) */
   onRequest?: () => void;
+  onRateLimited?: () => void;
   /** the account's request budgets, shared by all workers (default: this process only) */
   budgets?: { general: RequestBudget; search: RequestBudget };
 }
@@ -208,6 +209,7 @@ export class HubSpotConnector implements Connector {
         const code = err.code;
         if (code === 429) {
           this.calls.rateLimited++;
+          this.opts.onRateLimited?.();
           const body = (err.body ?? {}) as { policyName?: string };
           const headers = err.headers ?? {};
           const retryAfterS = Number(headers['retry-after'] ?? headers['Retry-After']);

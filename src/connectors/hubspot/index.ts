@@ -32,6 +32,7 @@ export const hubspot: ConnectorDefinition = {
       searchPerSecond: hs.searchPerSecond,
       searchLookbackMs: hs.searchLookbackMs,
       onRequest: ctx.onRequest,
+      onRateLimited: ctx.onRateLimited,
       budgets: {
         general: ctx.budget(`hubspot:${account}:10s`, hs.ratePer10s, 10_000),
         search: ctx.budget(`hubspot:${account}:search`, hs.searchPerSecond, 1_000),
