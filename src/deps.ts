@@ -9,7 +9,7 @@ import type { Connector, ConnectorDefinition } from './connectors/types';
 import { ErrorType } from './core/errors';
 import { DEFAULT_CONNECTION } from './core/model';
 import { RollingWindowLimiter, SharedWindowLimiter } from './core/ratelimit';
-import { createMetrics, observeBudget, observeState, windowLabel, type Metrics } from './metrics';
+import { createMetrics, observeBudget, observeState, seriesAtZero, windowLabel, type Metrics } from './metrics';
 import { createPool } from './store/db';
 
 export interface Deps {
@@ -92,6 +92,7 @@ export function createDeps(cfg: Config): Deps {
   const redis = createRedis(cfg.redis);
   const metrics = createMetrics();
   const connectors = createConnectorPool(cfg, metrics, redis);
+  for (const system of connectors.configured().keys()) { const def = definitionOf(system); if (def) seriesAtZero(metrics, def); }
   observeState(metrics, db, () =>
     [...connectors.configured().keys()].map((system) => ({ system, types: (definitionOf(system)?.entities ?? []).map((e) => e.type) })),
   );

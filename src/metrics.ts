@@ -48,7 +48,7 @@ export function createMetrics() {
     }),
     webhooks: new Counter({
       name: 'aurora_sync_webhooks_total',
-      help: 'Webhook deliveries by outcome (accepted, duplicate, bad_signature, stale, malformed, too_large, unknown_type, not_configured)',
+      help: `Webhook deliveries by outcome (${WEBHOOK_OUTCOMES.join(', ')})`,
       labelNames: ['system', 'outcome'] as const,
       registers: [registry],
     }),
@@ -86,6 +86,30 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Every outcome a webhook delivery can have (the API's counter). */
+export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'ignored', 'bad_signature', 'stale', 'malformed', 'too_large', 'unknown_type', 'not_configured', 'error'] as const;
+
+/**
+ * Every labelled counter of a configured system exists from the start, at 0: a first increment
+ * between two scrapes then shows in rate()/increase() instead of being taken for the series' birth.
+ */
+export function seriesAtZero(metrics: Metrics, def: { system: string; reconcile?: boolean; entities: readonly { type: string; direction?: string }[] }): void {
+  const { system } = def;
+  metrics.apiCalls.inc({ system }, 0);
+  metrics.rateLimited.inc({ system }, 0);
+  for (const e of def.entities) {
+    const labels = { system, type: e.type };
+    metrics.errors.inc(labels, 0);
+    metrics.conflicts.inc(labels, 0);
+    const directions = e.direction === 'pull-only' ? (['pull'] as const) : (['pull', 'push'] as const);
+    for (const direction of directions) for (const action of ['created', 'updated', 'deleted'] as const) metrics.records.inc({ ...labels, direction, action }, 0);
+    if (def.reconcile !== false) {
+      metrics.reconcileChecked.inc(labels, 0);
+      for (const kind of ['created', 'updated', 'deleted'] as const) metrics.reconcileRepairs.inc({ ...labels, kind }, 0);
+    }
+  }
+}
 
 /** A request budget a connector built: its remaining units are read on each scrape. */
 export function observeBudget(metrics: Metrics, b: { system: string; budget: string; window: string; limit: number; remaining: () => Promise<number> }): void {

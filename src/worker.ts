@@ -14,7 +14,7 @@ import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
 import { ensureSchedules } from './schedules';
-import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow } from './temporal';
+import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow, triggerSync } from './temporal';
 
 export interface RunningWorker {
   worker: Worker;
@@ -62,6 +62,8 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
         const target = { system: def.system, connection };
         await ensureSyncWorkflow(client, cfg, target);
         await configureSyncWorkflow(client, cfg, target); // a running workflow takes changed settings
+        // A (re)start syncs now, as the design's runbook expects of `docker restart aurora-integration-sync`.
+        await triggerSync(client, cfg, target);
       }
     }
     // Renewal schedules only for systems whose connectors open push channels or watches.

@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { startHubSpotSandbox, type HubSpotSandbox, type SandboxOptions } from '../src/sandbox/hubspot';
 import { startGoogleSandbox, type GoogleSandbox, type GoogleSandboxOptions } from '../src/sandbox/google';
 import { startFirefliesSandbox, type FirefliesSandbox, type FirefliesSandboxOptions, type Plan } from '../src/sandbox/fireflies';
-import { syncNowUpdate, syncWorkflowId, type CycleSummary } from '../src/workflows/definitions';
+import { reconcileScheduleId, syncNowUpdate, syncWorkflowId, type CycleSummary, type ReconcileSummary, type ReconcileWorkflowInput } from '../src/workflows/definitions';
+import { desiredSchedules } from '../src/schedules';
+import { DEFAULT_CONNECTION } from '../src/core/model';
 import { ensureSyncWorkflow, type SyncTarget } from '../src/temporal';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/server';
@@ -85,6 +87,8 @@ export interface Harness {
   cycle(entityType?: string): Promise<CycleSummary>;
   /** the same for any system's connection, e.g. { system: 'google_workspace', connection: 'ana@acme.test' } */
   cycleOf(target: SyncTarget, entityType?: string): Promise<CycleSummary>;
+  /** runs one reconciliation of a connection now, as its schedule would start it, and returns its result */
+  reconcile(target: SyncTarget): Promise<ReconcileSummary>;
   close(): Promise<void>;
 }
 
@@ -192,6 +196,16 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
       await ensureSyncWorkflow(client, cfg, target, { runImmediately: false });
       const handle = client.workflow.getHandle(syncWorkflowId(target.system, cfg.temporal.workflowIdPrefix, target.connection));
       return handle.executeUpdate(syncNowUpdate, { args: [{ entityType }] });
+    },
+    async reconcile(target) {
+      const id = reconcileScheduleId(target.system, cfg.temporal.workflowIdPrefix, target.connection ?? DEFAULT_CONNECTION);
+      const action = desiredSchedules(cfg).find((s) => s.scheduleId === id)?.action;
+      if (action?.type !== 'startWorkflow') throw new Error(`no reconciliation schedule ${id} in this configuration`);
+      return client.workflow.execute('reconcileWorkflow', {
+        taskQueue: cfg.temporal.taskQueue,
+        workflowId: `${id}:test-${randomUUID().slice(0, 8)}`,
+        args: action.args as [ReconcileWorkflowInput],
+      });
     },
     async close() {
       // A test run closes what it started: every workflow of this harness (sync and conflict ones).

@@ -41,8 +41,7 @@ function events(type: string, kind: string, objectIds: string[]) {
 }
 
 async function metricValue(metrics: ReturnType<typeof createMetrics>, outcome: string): Promise<number> {
-  const m = (await metrics.webhooks.get()).values.find((v) => v.labels.outcome === outcome);
-  return m?.value ?? 0;
+  return (await metrics.webhooks.get()).values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
 }
 
 describe('HubSpot webhooks', () => {

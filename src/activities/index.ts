@@ -15,7 +15,7 @@ import { changedFields, DEFAULT_CONNECTION, findEntity, refFields, type Canonica
 import { runWithProgress, setProgress } from '../core/progress';
 import { sha256Hex } from '../core/secure';
 import { CONNECTORS } from '../connectors/registry';
-import { isCursorExpired, type ChangeCursor, type Connector, type ConnectorDefinition, type ExternalRecord, type WriteOutcome } from '../connectors/types';
+import { isCursorExpired, type ChangeCursor, type Connector, type ConnectorDefinition, type ExternalDeletion, type ExternalRecord, type WriteOutcome } from '../connectors/types';
 import type { Metrics } from '../metrics';
 import { log } from '../log';
 import { commitResolution, decide, externalChange, loadConflict } from '../store/conflicts';
@@ -221,8 +221,11 @@ export function createActivities(deps: ActivityDeps) {
   async function reconcileDeletions(scope: Scope, key: state.StateKey, connector: Connector, seen: ReadonlySet<string>): Promise<{ deleted: number; held: number }> {
     const { missing, total } = await unseenRecords(db, scope, seen);
     if (!missing.length) return { deleted: 0, held: 0 };
-    // Where the system can tell, only what it confirms as deleted goes (a lagging listing proves nothing).
-    const gone = connector.readArchived ? (await connector.readArchived(scope.spec.type, missing)).map((r) => r.externalId) : missing;
+    // Where the system can tell, only what it confirms as deleted goes (a lagging listing proves
+    // nothing), at the time it says (an Aurora edit made after it still wins).
+    const gone: ExternalDeletion[] = connector.readArchived
+      ? (await connector.readArchived(scope.spec.type, missing)).map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt }))
+      : missing.map((externalId) => ({ externalId }));
     const { maxShare, minRecords } = deps.settings.massDelete;
     if (gone.length > minRecords && gone.length > maxShare * total) {
       const reason =
@@ -230,10 +233,10 @@ export function createActivities(deps: ActivityDeps) {
         `${Math.round(maxShare * 100)}%); nothing was deleted. If that is right: npm run cli -- deletions confirm ${scope.system} ${scope.spec.plural}` +
         (scope.connection !== DEFAULT_CONNECTION ? ` --connection ${scope.connection}` : '');
       log.warn('mass deletion held', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, count: gone.length, total });
-      await state.holdDeletions(db, key, { external_ids: gone, total, detected_at: new Date().toISOString(), reason });
+      await state.holdDeletions(db, key, { external_ids: gone.map((g) => g.externalId), total, detected_at: new Date().toISOString(), reason });
       return { deleted: 0, held: gone.length };
     }
-    return { deleted: await applyExternalDeletions(db, scope, gone.map((externalId) => ({ externalId }))), held: 0 };
+    return { deleted: await applyExternalDeletions(db, scope, gone, connector.readArchived ? 'archived' : 'deleted'), held: 0 };
   }
 
   /** Keeps one live push channel per watchable resource: opens missing ones, renews before expiry, stops replaced ones. */
@@ -315,7 +318,7 @@ export function createActivities(deps: ActivityDeps) {
    * Associations travel as the external system's ids and come back as Aurora ids. Updates the
    * external side refused because it changed meanwhile (412) come back in `changedExternally`.
    */
-  async function pushBatch(scope: Scope, connector: Connector, batch: PushCandidate[]): Promise<{ items: PushItem[]; changedExternally: ExternalRecord[] }> {
+  async function pushBatch(scope: Scope, connector: Connector, batch: PushCandidate[]): Promise<{ items: PushItem[]; changedExternally: ExternalRecord[]; vanished: string[] }> {
     const type = scope.spec.type;
     const external = new Map(batch.map((c) => [c.localId, { fields: { ...c.fields }, previous: c.reg?.synced_snapshot ? { ...c.reg.synced_snapshot } : null }]));
     await translateRefs(db, scope, [...external.values()].map((e) => e.fields), 'external');
@@ -327,6 +330,8 @@ export function createActivities(deps: ActivityDeps) {
     const deletes: PushCandidate[] = [];
     const items: PushItem[] = [];
     const changedExternally: ExternalRecord[] = [];
+    /** external ids an update found gone (deleted there since the last sync, not reported yet) */
+    const vanished: string[] = [];
     for (const c of batch) {
       const ext = c.reg?.external_id;
       if (c.deleted) {
@@ -346,6 +351,10 @@ export function createActivities(deps: ActivityDeps) {
         const outcome = outcomes.get(c.localId);
         if (outcome && !outcome.ok && outcome.changedExternally) {
           changedExternally.push(outcome.changedExternally);
+          continue;
+        }
+        if (outcome && !outcome.ok && outcome.notFound && kind === 'updated') {
+          vanished.push(c.reg!.external_id!);
           continue;
         }
         const unresolved = kind !== 'deleted' && refCount(c.fields) > refCount(ext(c).fields);
@@ -372,7 +381,25 @@ export function createActivities(deps: ActivityDeps) {
     await run(deletes, 'deleted', () =>
       connector.delete(type, deletes.map((c) => ({ localId: c.localId, externalId: c.reg!.external_id!, etag: c.reg?.external_etag ?? null }))),
     );
-    return { items, changedExternally };
+    return { items, changedExternally, vanished };
+  }
+
+  /**
+   * Records an update found gone: where the system confirms the deletion (readArchived), it is
+   * applied as a pulled one would be — a local edit made after it wins, so the record is created
+   * again; unconfirmed ones stay pending for the next cycle. Answers how many were applied.
+   */
+  async function applyVanished(scope: Scope, connector: Connector, externalIds: string[]): Promise<number> {
+    if (!externalIds.length) return 0;
+    const confirmed = connector.readArchived
+      ? (await connector.readArchived(scope.spec.type, externalIds)).map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt }))
+      : externalIds.map((externalId) => ({ externalId }));
+    if (confirmed.length < externalIds.length) {
+      log.warn('update found no record, deletion not confirmed', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, count: externalIds.length - confirmed.length });
+    }
+    const n = await applyExternalDeletions(db, scope, confirmed, connector.readArchived ? 'archived' : 'deleted');
+    if (n) metrics.records.inc({ system: scope.system, type: scope.spec.type, direction: 'pull', action: 'deleted' }, n);
+    return confirmed.length;
   }
 
   return {
@@ -457,13 +484,6 @@ export function createActivities(deps: ActivityDeps) {
             if (deleted) metrics.records.inc({ system: scope.system, type, direction: 'pull', action: 'deleted' }, deleted);
             await state.saveState(db, key, { full: true });
           }
-          if (connector.listDeleted) {
-            for await (const archived of connector.listDeleted(type)) {
-              const n = await applyExternalDeletions(db, scope, archived.map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt })), 'archived');
-              counts.deleted += n;
-              if (n) metrics.records.inc({ system: scope.system, type, direction: 'pull', action: 'deleted' }, n);
-            }
-          }
         });
         const { errors: channelErrors } = await maintainChannels(scope, key, connector).catch((err: unknown) => {
           log.warn('push channels not maintained', { system: scope.system, connection: scope.connection, error: (err as Error).message });
@@ -536,8 +556,10 @@ export function createActivities(deps: ActivityDeps) {
               const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
               if (!batch.length) break;
               afterId = batch[batch.length - 1]!.localId;
-              const { items, changedExternally } = await pushBatch(scope, connector, batch);
+              const { items, changedExternally, vanished } = await pushBatch(scope, connector, batch);
               const c = await recordPushOutcomes(db, scope, items);
+              // Deleted externally since the last sync: the tombstone (kept, if edited here later) goes again in the next pass.
+              refused += await applyVanished(scope, connector, vanished);
               if (changedExternally.length) {
                 // Changed on both sides since the last sync: decide by the conflict policy, as a pull would.
                 refused += changedExternally.length;

@@ -134,8 +134,6 @@ export interface Connector {
    * cursor can no longer be used.
    */
   listChanges(entityType: string, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage>;
-  /** Systems without inline deletions (HubSpot): records deleted/archived, by a separate scan. */
-  listDeleted?(entityType: string): AsyncIterable<ExternalRecord[]>;
   /** The records with these ids that exist (deleted ones are left out). */
   readByIds(entityType: string, externalIds: string[]): Promise<ExternalRecord[]>;
   /** Of these ids, the ones deleted/archived in the external system. */

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../../config';
-import type { Metrics } from '../../metrics';
+import { WEBHOOK_OUTCOMES, type Metrics } from '../../metrics';
 import { CONNECTORS } from '../../connectors/registry';
 import type { WebhookContext } from '../../connectors/types';
 import { findChannel, touchChannel } from '../../store/state';
@@ -34,8 +34,10 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
     // The signature covers the exact bytes: keep the raw body.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.cfg.webhooks.maxBodyBytes }, (_req, body, done) => done(null, body));
+    const systemOfPath = new Map(CONNECTORS.flatMap((d) => (d.webhooks ? [[d.webhooks.path, d.system] as const] : [])));
     scope.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
-      const system = req.url.split('/').pop()?.split('?')[0] ?? 'unknown';
+      const path = req.url.split('/').pop()?.split('?')[0] ?? 'unknown';
+      const system = systemOfPath.get(path) ?? 'unknown';
       if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reject(reply, system, 413, 'too_large', 'body too large');
       return reject(reply, system, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, 'error', err.statusCode && err.statusCode < 500 ? err.message : 'internal error');
     });
@@ -43,6 +45,8 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
     for (const def of CONNECTORS) {
       const handler = def.webhooks;
       if (!handler) continue;
+      // every outcome of a configured system exists from the start (at 0), so its first delivery shows in rate()/increase()
+      if (deps.configuredSystems.has(def.system)) for (const outcome of WEBHOOK_OUTCOMES) deps.metrics?.webhooks.inc({ system: def.system, outcome }, 0);
       const ctx: WebhookContext = {
         fresh: (ids) => freshEventIds(deps.db, def.system, ids),
         channel: async (id) => {
@@ -52,14 +56,14 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
       };
       scope.post(`/api/webhooks/${handler.path}`, async (req, reply) => {
         if (!deps.configuredSystems.has(def.system)) {
-          return reject(reply, handler.path, 503, 'not_configured', `${def.system} is not configured on this installation (no credentials)`);
+          return reject(reply, def.system, 503, 'not_configured', `${def.system} is not configured on this installation (no credentials)`);
         }
         const verdict = await handler.handle(
           { method: req.method, publicUrl: deps.cfg.webhooks.publicBaseUrl + req.url, headers: req.headers, rawBody: typeof req.body === 'string' ? req.body : '' },
           ctx,
           deps.cfg,
         );
-        count(handler.path, verdict.outcome);
+        count(def.system, verdict.outcome);
         const channelId = req.headers['x-goog-channel-id'];
         if (verdict.status < 300 && typeof channelId === 'string') await touchChannel(deps.db, channelId);
         for (const work of verdict.work ?? []) {

@@ -57,7 +57,15 @@ export interface HubSpotCursor extends ChangeCursor {
   afterId?: string | null;
   /** `ts` itself is done: continue strictly after it */
   pastTs?: boolean;
+  /**
+   * `id@lastmodified` of records already yielded within the lookback before `ts` (at most
+   * KNOWN_MAX): a re-read of the lookback skips them, so an idle cycle costs one search and no
+   * association reads; a record the index shows late (or changed again) is not among them.
+   */
+  known?: string[];
 }
+
+const KNOWN_MAX = 500;
 
 interface ApiErrorLike {
   code?: number;
@@ -301,6 +309,9 @@ export class HubSpotConnector implements Connector {
     let tie = false;
     let afterId: string | null = null;
     let pastTs = false;
+    const known = new Map<string, number>((prev?.known ?? []).map((k) => [k, Number(k.slice(k.lastIndexOf('@') + 1))]));
+    const isKnown = (r: HubSpotObject, stamp: number) => known.has(`${r.id}@${stamp}`);
+    const remember = (rs: HubSpotObject[], stamps: number[]) => rs.forEach((r, i) => known.set(`${r.id}@${stamps[i]}`, stamps[i]!));
     if (prev && resume) {
       ts = prev.ts;
       seen = new Set(prev.seen ?? []);
@@ -310,14 +321,23 @@ export class HubSpotConnector implements Connector {
     } else if (prev) {
       ts = Math.max(0, prev.ts - this.opts.searchLookbackMs);
     }
-    const here = (): HubSpotCursor => (tie ? { ts, tie, afterId } : pastTs ? { ts, pastTs } : { ts, seen: [...seen] });
+    const knownNow = (): string[] => {
+      const floor = ts - this.opts.searchLookbackMs;
+      return [...known].filter(([, at]) => at >= floor).sort((a, b) => b[1] - a[1]).slice(0, KNOWN_MAX).map(([k]) => k);
+    };
+    const here = (): HubSpotCursor => {
+      const base: HubSpotCursor = tie ? { ts, tie, afterId } : pastTs ? { ts, pastTs } : { ts, seen: [...seen] };
+      const k = this.opts.searchLookbackMs > 0 ? knownNow() : [];
+      return k.length ? { ...base, known: k } : base;
+    };
 
     for (;;) {
       if (tie) {
         const filters: object[] = [{ propertyName: lm, operator: 'EQ', value: String(ts) }];
         if (afterId) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: afterId });
         const res = await this.call('search', () => apis.searchApi.doSearch(this.searchBody(type, filters, 'hs_object_id')));
-        const fresh = res.results.filter((r) => !seen.has(String(r.id)));
+        const fresh = res.results.filter((r) => !seen.has(String(r.id)) && !isKnown(r, ts));
+        remember(fresh, fresh.map(() => ts));
         if (res.results.length) afterId = String(res.results[res.results.length - 1]!.id);
         const done = res.results.length < this.pageSize;
         if (done) {
@@ -334,7 +354,8 @@ export class HubSpotConnector implements Connector {
       );
       if (res.results.length === 0) return;
       const stamps = res.results.map((r) => lastModifiedMs(type, r));
-      const fresh = res.results.filter((r, i) => !(stamps[i] === ts && seen.has(String(r.id))));
+      const freshAt = res.results.map((r, i) => !(stamps[i] === ts && seen.has(String(r.id))) && !isKnown(r, stamps[i]!));
+      const fresh = res.results.filter((_, i) => freshAt[i]);
       const first = stamps[0]!;
       const last = stamps[stamps.length - 1]!;
       const full = res.results.length >= this.pageSize;
@@ -347,6 +368,7 @@ export class HubSpotConnector implements Connector {
         pastTs = false;
         continue;
       }
+      remember(fresh, stamps.filter((_, i) => freshAt[i]));
       const atLast = res.results.filter((_, i) => stamps[i] === last).map((r) => String(r.id));
       seen = last === ts ? new Set([...seen, ...atLast]) : new Set(atLast);
       ts = last;
@@ -354,18 +376,6 @@ export class HubSpotConnector implements Connector {
       yield { records: await this.withAssociations(type, fresh.map((r) => toExternalRecord(type, r))), cursor: here() };
       if (!full) return;
     }
-  }
-
-  async *listDeleted(type: string): AsyncIterable<ExternalRecord[]> {
-    const apis = this.apis(type);
-    let after: string | undefined;
-    do {
-      const page = await this.call('general', () =>
-        apis.basicApi.getPage(100, after, [AURORA_ID_PROPERTY, hubspotMap(type).lastModified], undefined, undefined, true),
-      );
-      if (page.results.length) yield page.results.map((r) => ({ ...toExternalRecord(type, r), archived: true }));
-      after = page.paging?.next?.after;
-    } while (after);
   }
 
   async readByIds(type: string, externalIds: string[]): Promise<ExternalRecord[]> {
