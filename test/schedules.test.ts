@@ -129,6 +129,68 @@ describe('Temporal Schedules', () => {
     }
   });
 
+  // HubSpot's reconciliation is covered in test/hubspot-sync.test.ts ('deletes propagate both ways');
+  // Fireflies has none (ConnectorDefinition.reconcile: false, reasoned in src/connectors/fireflies/index.ts:
+  // a full listing would spend its daily request budget, and its API reports no deletions to confirm).
+  test('a reconciliation repairs what the feed missed for Gmail and Drive', async () => {
+    const h = await setup({ google: { users: [ANA] } });
+    const g = h.google!;
+    g.gmail.seed(ANA, 12);
+    g.drive.seed(ANA, 12, { folders: 2 });
+    await h.cycleOf({ system: SYSTEM, connection: ANA });
+    // A synced thread and a synced file whose Google records vanished without the feed saying so (ids of
+    // Google's shapes: Gmail answers 400, not 404, to an id that is not hex).
+    const thread = (await h.db.query(
+      `INSERT INTO email_threads (mailbox, subject, message_count, unread, archived, trashed) VALUES ($1, 'Ghost thread', 1, false, false, false) RETURNING id, version`,
+      [ANA],
+    )).rows[0];
+    const file = (await h.db.query(
+      `INSERT INTO drive_files (mailbox, name, mime_type, owners, starred, trashed) VALUES ($1, 'Ghost file', 'text/plain', $2, false, false) RETURNING id, version`,
+      [ANA, JSON.stringify([ANA])],
+    )).rows[0];
+    for (const [row, externalId, entityType] of [[thread, '7fffffff0000dead', 'email'], [file, '1GhostDriveFileGoneWithoutAChange0', 'drive_file']] as const) {
+      await h.db.query(
+        `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
+         VALUES ($1, $2, $3, $4, $5, $6, 1, 'synced', now())`,
+        [row.id, externalId, SYSTEM, ANA, entityType, row.version],
+      );
+    }
+    const live = async () => ({
+      threads: await count(h.db, 'SELECT count(*) n FROM email_threads WHERE deleted_at IS NULL'),
+      files: await count(h.db, 'SELECT count(*) n FROM drive_files WHERE deleted_at IS NULL'),
+      labels: await count(h.db, 'SELECT count(*) n FROM email_labels WHERE deleted_at IS NULL'),
+      permissions: await count(h.db, 'SELECT count(*) n FROM drive_permissions WHERE deleted_at IS NULL'),
+      events: await count(h.db, 'SELECT count(*) n FROM calendar_events WHERE deleted_at IS NULL'),
+    });
+    const before = await live();
+    assert.ok(before.threads > 1 && before.files > 1 && before.permissions > 0, 'the first cycle synced threads, files and permissions');
+
+    const result = await h.reconcile({ system: SYSTEM, connection: ANA });
+    assert.equal(result.entities.email!.deleted, 1);
+    assert.equal(result.entities.drive_file!.deleted, 1);
+    for (const [type, e] of Object.entries(result.entities)) {
+      assert.equal(e.error, null, `${type}: no error`);
+      assert.equal(e.heldDeletions, 0, `${type}: nothing held`);
+      assert.deepEqual([e.created, e.updated, e.conflicts], [0, 0, 0], `${type}: nothing else repaired`);
+      if (type !== 'email' && type !== 'drive_file') assert.equal(e.deleted, 0, `${type}: nothing deleted`);
+    }
+    assert.ok(result.entities.email!.checked >= before.threads - 1);
+    assert.ok(result.entities.drive_file!.checked >= before.files - 1);
+    assert.ok((await h.db.query('SELECT deleted_at FROM email_threads WHERE id = $1', [thread.id])).rows[0].deleted_at, 'the ghost thread is tombstoned');
+    assert.ok((await h.db.query('SELECT deleted_at FROM drive_files WHERE id = $1', [file.id])).rows[0].deleted_at, 'the ghost file is tombstoned');
+    assert.deepEqual(await live(), { ...before, threads: before.threads - 1, files: before.files - 1 }, 'nothing else deleted or created');
+
+    const status = (await syncStatus(h.db, CONNECTORS))[SYSTEM]!;
+    for (const [plural, checked] of [['emails', result.entities.email!.checked], ['drive_files', result.entities.drive_file!.checked]] as const) {
+      const st = status[plural]!.last_reconciled;
+      assert.ok(st, `${plural}: last_reconciled in the status`);
+      assert.equal(st.deleted, 1, plural);
+      assert.equal(st.checked, checked, plural);
+      assert.equal(st.held_deletions, 0, plural);
+      assert.equal(st.error, null, plural);
+    }
+  });
+
   test('the mass-delete guard holds in a reconciliation too', async () => {
     const h = await setup({ google: { users: [ANA] }, env: { MASS_DELETE_MIN_RECORDS: '3' } });
     h.google!.calendar.seed(ANA, ANA, 10);
