@@ -13,13 +13,13 @@ import { loadConfigOrExit, type Config } from './config';
 import { CONNECTORS, SYSTEM_NAMES, definitionOf, entityNames, entitySpec } from './connectors/registry';
 import { DEFAULT_CONNECTION } from './core/model';
 import { checkServices, cliServices, describeServiceError } from './core/preflight';
-import { systemConnections } from './deps';
+import { createConnectorPool, createRedis, systemConnections } from './deps';
 import { listConflicts, loadConflict } from './store/conflicts';
 import { createPool } from './store/db';
 import { confirmHeldDeletions, listHeldDeletions } from './store/state';
-import { syncStatus } from './store/status';
+import { operatorStatus, type BudgetView } from './status';
 import { backfillSchedule, listSchedules, pauseSchedule, ScheduleInputError, triggerSchedule, unpauseSchedule } from './schedules';
-import { connectClient, ensureSyncWorkflow, queryStatus, triggerSync } from './temporal';
+import { connectClient, ensureSyncWorkflow, triggerSync } from './temporal';
 import {
   conflictWorkflowId,
   resolveUpdate,
@@ -141,33 +141,18 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'status') {
     const db = createPool(cfg.postgres, 2);
     const client = await connectClient(cfg).catch(() => null);
+    const redis = createRedis(cfg.redis);
     try {
-      const registry = await syncStatus(db, CONNECTORS);
-      const workflows: Record<string, unknown> = {};
-      const lines: string[] = [];
-      for (const { def, connections, notConfigured } of systemConnections(cfg)) {
-        if (notConfigured) lines.push(`${def.system}: not configured (${notConfigured})`);
-        for (const connection of connections) {
-          const wf = client ? await queryStatus(client, cfg, { system: def.system, connection }).catch(() => null) : null;
-          const name = connection === DEFAULT_CONNECTION ? def.system : `${def.system}:${connection}`;
-          workflows[name] = wf;
-          lines.push(`${name}: workflow ${wf ? `${wf.state}, ${wf.cycles} cycles${wf.nextCycleAt ? `, next at ${wf.nextCycleAt}` : ''}` : 'not running'}`);
-        }
-        for (const [type, st] of Object.entries(registry[def.system] ?? {})) {
-          const err = st.last_error ? `  last error: ${st.last_error}` : '';
-          const extra = [st.direction === 'pull-only' ? 'pull-only' : '', st.local_edits_not_pushed ? `local edits not pushed=${st.local_edits_not_pushed}` : '', st.held_deletions ? `held deletions=${st.held_deletions}` : '',
-            st.deferred_until ? `budget spent: deferred until ${st.deferred_until}` : '']
-            .filter(Boolean)
-            .join(' ');
-          lines.push(`  ${type.padEnd(16)} ${st.status.padEnd(8)} records=${st.records} last_synced=${st.last_synced ?? '-'}${extra ? ` ${extra}` : ''}${err}`);
-        }
-      }
+      const status = await operatorStatus({ cfg, db, temporal: client, connectors: createConnectorPool(cfg, undefined, redis) });
       if (values.json) {
-        console.log(JSON.stringify({ registry, workflows }, null, 2));
+        console.log(JSON.stringify(status, null, 2));
         return;
       }
-      console.log(lines.join('\n'));
+      const notes = systemConnections(cfg).filter((s) => s.notConfigured).map((s) => `${s.def.system}: not configured (${s.notConfigured})`);
+      console.log(statusTable(status));
+      if (notes.length) console.log(`\n${notes.join('\n')}`);
     } finally {
+      redis.disconnect();
       await db.end();
       await client?.connection.close();
     }
@@ -324,3 +309,28 @@ main(process.argv.slice(2)).catch((err) => {
   console.error(describeServiceError(err) ?? (err instanceof Error ? err.message : String(err)));
   process.exit(1);
 });
+
+/** The status as a table: one row per system, connection and entity type. */
+export function statusTable(status: Awaited<ReturnType<typeof operatorStatus>>): string {
+  const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, 'Z') : '-');
+  const budget = (bs: BudgetView[]) => bs.map((b) => `${b.remaining ?? '?'}/${b.limit} per ${b.window}`).join(', ') || '-';
+  const rows: string[][] = [['SYSTEM', 'CONNECTION', 'TYPE', 'STATUS', 'RECORDS', 'CONFLICTS', 'LAST SYNCED', 'NEXT RUN', 'NEXT RECONCILE', 'BUDGET LEFT', 'NOTES']];
+  for (const [system, types] of Object.entries(status)) {
+    for (const [type, st] of Object.entries(types)) {
+      const notes = (x: { last_error: string | null; held_deletions?: number; deferred_until?: string; local_edits_not_pushed?: number }) =>
+        [
+          st.direction === 'pull-only' ? 'pull-only' : '',
+          x.local_edits_not_pushed ? `${x.local_edits_not_pushed} local edits not pushed` : '',
+          x.held_deletions ? `${x.held_deletions} deletions held` : '',
+          x.deferred_until ? `budget spent until ${when(x.deferred_until)}` : '',
+          x.last_error ? `last error: ${x.last_error.slice(0, 120)}` : '',
+        ].filter(Boolean).join('; ');
+      const conns = st.connections ? Object.entries(st.connections) : [[DEFAULT_CONNECTION, st] as const];
+      for (const [connection, c] of conns) {
+        rows.push([system, connection, type, c.status, String(c.records), String(c.open_conflicts), when(c.last_synced), when(c.next_run), when(c.next_reconcile), budget(c.rate_budget), notes(c)]);
+      }
+    }
+  }
+  const widths = rows[0]!.map((_, k) => Math.max(...rows.map((r) => r[k]!.length)));
+  return rows.map((r) => r.map((cell, k) => (k === r.length - 1 ? cell : cell.padEnd(widths[k]!))).join('  ').trimEnd()).join('\n');
+}

@@ -9,7 +9,7 @@ import type { Connector, ConnectorDefinition } from './connectors/types';
 import { ErrorType } from './core/errors';
 import { DEFAULT_CONNECTION } from './core/model';
 import { RollingWindowLimiter, SharedWindowLimiter } from './core/ratelimit';
-import { createMetrics, observeBudget, observeState, seriesAtZero, windowLabel, type Metrics } from './metrics';
+import { createMetrics, observeBudget, observeState, seriesAtZero, windowLabel, type BudgetInfo, type Metrics } from './metrics';
 import { createPool } from './store/db';
 
 export interface Deps {
@@ -54,9 +54,18 @@ export function configuredSystems(cfg: Config): Set<string> {
  */
 export function createConnectorPool(cfg: Config, metrics?: Metrics, redis?: Redis): ConnectorPool {
   const built = new Map<string, Connector>();
+  const budgets = new Map<string, BudgetInfo[]>();
+  const track = (b: BudgetInfo) => {
+    const key = `${b.system}\u0000${b.connection}`;
+    const mine = budgets.get(key) ?? [];
+    if (!mine.some((x) => x.budget === b.budget)) mine.push(b);
+    budgets.set(key, mine);
+    if (metrics) observeBudget(metrics, b);
+  };
   const configured = new Map(systemConnections(cfg).filter((s) => s.connections.length).map((s) => [s.def.system, s.connections]));
   return {
     configured: () => configured,
+    budgets: (system, connection) => budgets.get(`${system}\u0000${connection}`) ?? [],
     get(system, connection) {
       const key = `${system}\u0000${connection}`;
       const existing = built.get(key);
@@ -73,12 +82,12 @@ export function createConnectorPool(cfg: Config, metrics?: Metrics, redis?: Redi
         cfg,
         budget: (name, limit, windowMs) => {
           const b = redis ? new SharedWindowLimiter(redis, `aurora:ratelimit:${name}`, limit, windowMs) : new RollingWindowLimiter(limit, windowMs);
-          if (metrics) observeBudget(metrics, { system, budget: name, window: windowLabel(windowMs), limit, remaining: () => b.remaining() });
+          track({ system, connection, budget: name, window: windowLabel(windowMs), limit, remaining: () => b.remaining() });
           return b;
         },
         onRequest: () => metrics?.apiCalls.inc({ system }),
         onRateLimited: () => metrics?.rateLimited.inc({ system }),
-        reportBudget: (name, window, limit, remaining) => metrics && observeBudget(metrics, { system, budget: name, window, limit, remaining }),
+        reportBudget: (name, window, limit, remaining) => track({ system, connection, budget: name, window, limit, remaining }),
         redis,
       });
       built.set(key, connector);

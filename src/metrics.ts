@@ -82,7 +82,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     /** budgets the connectors built, read on each scrape (see observeBudget) */
-    budgets: new Map<string, { system: string; budget: string; window: string; limit: number; remaining: () => Promise<number> }>(),
+    budgets: new Map<string, BudgetInfo>(),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -111,8 +111,19 @@ export function seriesAtZero(metrics: Metrics, def: { system: string; reconcile?
   }
 }
 
+/** A request budget a connector built (its name never holds a credential: keys are hashed). */
+export interface BudgetInfo {
+  system: string;
+  connection: string;
+  budget: string;
+  /** `10s`, `60s`, `1d` */
+  window: string;
+  limit: number;
+  remaining: () => Promise<number>;
+}
+
 /** A request budget a connector built: its remaining units are read on each scrape. */
-export function observeBudget(metrics: Metrics, b: { system: string; budget: string; window: string; limit: number; remaining: () => Promise<number> }): void {
+export function observeBudget(metrics: Metrics, b: BudgetInfo): void {
   metrics.budgets.set(`${b.system}\u0000${b.budget}`, b);
 }
 

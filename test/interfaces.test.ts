@@ -105,10 +105,16 @@ describe('interfaces', () => {
 
     const status = await cli(h, 'status');
     assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, /companies\s+synced\s+records=12/);
+    assert.match(status.stdout, /^SYSTEM\s+CONNECTION\s+TYPE\s+STATUS\s+RECORDS\s+CONFLICTS\s+LAST SYNCED\s+NEXT RUN\s+NEXT RECONCILE\s+BUDGET LEFT\s+NOTES$/m);
+    assert.match(status.stdout, /^hubspot\s+default\s+companies\s+synced\s+12\s+0\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+-\s+\d+\/100 per 10s, \d+\/\d+ per 1s/m);
     const json = JSON.parse((await cli(h, 'status', '--json')).stdout);
-    assert.equal(json.registry.hubspot.companies.records, 12);
-    assert.equal(json.workflows.hubspot.cycles, 1);
+    assert.equal(json.hubspot.companies.records, 12);
+    assert.equal(json.hubspot.companies.open_conflicts, 0);
+    assert.ok(Date.parse(json.hubspot.companies.next_run) > Date.now(), 'the next cycle, from the sync workflow');
+    assert.equal(json.hubspot.companies.next_reconcile, null, 'no schedules in this test');
+    const general = json.hubspot.companies.rate_budget.find((b: { window: string }) => b.window === '10s');
+    assert.equal(general.limit, 100);
+    assert.ok(general.remaining >= 0 && general.remaining <= 100);
   });
 
   test('the Temporal CLI triggers a cycle with `temporal workflow signal --name trigger`', async () => {

@@ -16,8 +16,8 @@ import { runWithProgress, setProgress } from '../core/progress';
 import { sha256Hex } from '../core/secure';
 import { CONNECTORS } from '../connectors/registry';
 import { isCursorExpired, type ChangeCursor, type Connector, type ConnectorDefinition, type ExternalDeletion, type ExternalRecord, type WriteOutcome } from '../connectors/types';
-import type { Metrics } from '../metrics';
-import { log } from '../log';
+import type { BudgetInfo, Metrics } from '../metrics';
+import { log, withoutValue } from '../log';
 import { commitResolution, decide, externalChange, loadConflict } from '../store/conflicts';
 import { translateRefs } from '../store/local';
 import { relayOutbox } from '../store/outbox';
@@ -61,6 +61,8 @@ export interface ConnectorPool {
   get(system: string, connection: string): Connector;
   /** systems with credentials, and their connections */
   configured(): Map<string, string[]>;
+  /** the request budgets the connector of this connection built (its requests spend them) */
+  budgets?(system: string, connection: string): BudgetInfo[];
 }
 
 /** The activities' settings from the configuration. */
@@ -204,7 +206,7 @@ export function createActivities(deps: ActivityDeps) {
           total.fetched++;
           total.failed++;
           const message = `pull rejected by Postgres: ${(one as Error).message}`.slice(0, 2000);
-          log.warn('record not applied', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, external_id: rec.externalId, error: message });
+          log.warn('record not applied', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, external_id: rec.externalId, error: withoutValue(message) });
           await markPullError(db, scope, rec.externalId, message);
           metrics.errors.inc({ system: scope.system, type: scope.spec.type });
         }
@@ -266,7 +268,7 @@ export function createActivities(deps: ActivityDeps) {
           keep = { ...opened, system: scope.system, connection: scope.connection, entityType: scope.spec.type, tokenHash: '', stopped: false };
         } catch (err) {
           errors++;
-          log.warn('push channel not opened', { system: scope.system, connection: scope.connection, resource, error: (err as Error).message });
+          log.warn('push channel not opened', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, resource, error: (err as Error).message });
         }
       }
       for (const old of mine) if (old.channelId !== keep?.channelId) await stop(old);
@@ -486,7 +488,7 @@ export function createActivities(deps: ActivityDeps) {
           }
         });
         const { errors: channelErrors } = await maintainChannels(scope, key, connector).catch((err: unknown) => {
-          log.warn('push channels not maintained', { system: scope.system, connection: scope.connection, error: (err as Error).message });
+          log.warn('push channels not maintained', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, error: (err as Error).message });
           return { errors: 1 };
         });
         if (channelErrors) counts.channelErrors = channelErrors;

@@ -1,7 +1,7 @@
 /** Runs the REST API on API_PORT. */
 import { loadConfigOrExit } from '../config';
 import { checkServices, describeServiceError } from '../core/preflight';
-import { configuredSystems } from '../deps';
+import { configuredSystems, createConnectorPool, createRedis } from '../deps';
 import { log } from '../log';
 import { createPool } from '../store/db';
 import { migrate } from '../store/migrate';
@@ -17,7 +17,9 @@ async function main() {
   await migrate(db);
   const temporal = await connectClient(cfg);
   const metrics = createMetrics();
-  const app = buildApi({ cfg, db, temporal, metrics, configuredSystems: configuredSystems(cfg) });
+  // Connectors are built (never called) only to read their request budgets in Redis for the status.
+  const redis = createRedis(cfg.redis);
+  const app = buildApi({ cfg, db, temporal, metrics, configuredSystems: configuredSystems(cfg), connectors: createConnectorPool(cfg, undefined, redis) });
   await app.listen({ host: cfg.api.host, port: cfg.api.port });
   // Webhook event ids are kept for deduplication well past HubSpot's 24 h of retries, then dropped.
   const prune = setInterval(() => {
@@ -25,7 +27,7 @@ async function main() {
   }, 3_600_000);
   prune.unref();
   log.info('api listening', { url: `http://localhost:${cfg.api.port}` });
-  const stop = () => void app.close().then(() => db.end()).then(() => process.exit(0));
+  const stop = () => void app.close().then(() => redis.disconnect()).then(() => db.end()).then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

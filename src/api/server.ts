@@ -14,7 +14,8 @@ import type { Config } from '../config';
 import { CONNECTORS, SYSTEM_NAMES, definitionOf, entityNames, entitySpec } from '../connectors/registry';
 import { DEFAULT_CONNECTION } from '../core/model';
 import { systemConnections } from '../deps';
-import { syncStatus } from '../store/status';
+import { operatorStatus } from '../status';
+import type { ConnectorPool } from '../activities';
 import { queryStatus, triggerSync } from '../temporal';
 import { backfillSchedule, listSchedules, pauseSchedule, ScheduleInputError, triggerSchedule, unpauseSchedule } from '../schedules';
 import {
@@ -33,6 +34,8 @@ export interface ApiDeps {
   temporal: Client;
   /** systems with credentials on this installation */
   configuredSystems: ReadonlySet<string>;
+  /** this configuration's connectors (built, never called), for the budgets in the status */
+  connectors?: ConnectorPool;
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -93,7 +96,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  app.get('/api/sync/status', async () => syncStatus(deps.db, CONNECTORS));
+  app.get('/api/sync/status', async () => operatorStatus({ cfg: deps.cfg, db: deps.db, temporal: deps.temporal, connectors: deps.connectors }));
 
   // Temporal Schedules (reconciliation, channel renewal): read openly, changed with the API token.
   app.get('/api/schedules', async () => ({ schedules: await listSchedules(deps.temporal, deps.cfg) }));

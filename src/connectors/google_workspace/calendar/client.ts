@@ -27,6 +27,7 @@ export class CalendarClient {
 
   constructor(private readonly session: GoogleSession) {
     this.api = calendar({ version: 'v3', ...session.apiOptions });
+    session.requester('calendar', session.cfg.quotaPerUserPerMinute); // its budget exists from the start (status, metrics)
   }
 
   private call<T>(what: string, fn: () => Promise<{ data: T }>, handles: Handles = never): Promise<T> {

@@ -53,6 +53,7 @@ export class DriveClient {
     private readonly settings: DriveSettings,
   ) {
     this.api = drive({ version: 'v3', ...session.apiOptions });
+    session.requester('drive', this.settings.quotaPerUserPerMinute); // its budget exists from the start (status, metrics)
   }
 
   /** supportsAllDrives (+ includeItemsFromAllDrives for listings) when shared drives are synced */
