@@ -40,7 +40,7 @@ printed() { # label fallback
 REGISTRY_SQL='SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;'
 
 # What the demo prints under "Where to look" (the read-only ones; its API, worker and sandbox are gone after --once).
-check 'contacts +[a-z]+ +records=[1-9]' "$(printed 'CLI' 'POSTGRES_DB=aurora_demo npm run cli -- status')"
+check 'contacts +[a-z]+ +[1-9][0-9]* +[0-9]+ ' "$(printed 'CLI' 'POSTGRES_DB=aurora_demo npm run cli -- status')"
 check 'hubspot' "$(printed 'Registry \(psql\)' "PGPASSWORD=aurora_dev_password psql -h 127.0.0.1 -p 5432 -U aurora_app -d aurora_demo -c \"$REGISTRY_SQL\"")"
 
 # The README's read-only commands.
