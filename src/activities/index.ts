@@ -215,6 +215,12 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /** Of these ids, those the system confirms deleted, with when (all of them where it cannot tell). */
+  async function confirmDeleted(scope: Scope, connector: Connector, externalIds: string[]): Promise<ExternalDeletion[]> {
+    if (!connector.readArchived) return externalIds.map((externalId) => ({ externalId }));
+    return (await connector.readArchived(scope.spec.type, externalIds)).map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt }));
+  }
+
   /**
    * After a full listing (a cursor expired): registry rows the listing did not see were deleted
    * externally. More than the configured share of a type's records at once is held back for an
@@ -225,9 +231,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!missing.length) return { deleted: 0, held: 0 };
     // Where the system can tell, only what it confirms as deleted goes (a lagging listing proves
     // nothing), at the time it says (an Aurora edit made after it still wins).
-    const gone: ExternalDeletion[] = connector.readArchived
-      ? (await connector.readArchived(scope.spec.type, missing)).map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt }))
-      : missing.map((externalId) => ({ externalId }));
+    const gone = await confirmDeleted(scope, connector, missing);
     const { maxShare, minRecords } = deps.settings.massDelete;
     if (gone.length > minRecords && gone.length > maxShare * total) {
       const reason =
@@ -393,9 +397,7 @@ export function createActivities(deps: ActivityDeps) {
    */
   async function applyVanished(scope: Scope, connector: Connector, externalIds: string[]): Promise<number> {
     if (!externalIds.length) return 0;
-    const confirmed = connector.readArchived
-      ? (await connector.readArchived(scope.spec.type, externalIds)).map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt }))
-      : externalIds.map((externalId) => ({ externalId }));
+    const confirmed = await confirmDeleted(scope, connector, externalIds);
     if (confirmed.length < externalIds.length) {
       log.warn('update found no record, deletion not confirmed', { system: scope.system, connection: scope.connection, entity_type: scope.spec.type, count: externalIds.length - confirmed.length });
     }
