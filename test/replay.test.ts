@@ -13,6 +13,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { historyFromJSON as sdkHistoryFromJSON, type History } from '@temporalio/common/lib/proto-utils';
+import * as workflows from '../src/workflows';
 import { workflowBundle } from './helpers';
 
 Runtime.install({ logger: new DefaultLogger('WARN') }); // this file runs in its own process
@@ -44,6 +45,9 @@ function historyFromJSON(json: unknown): History {
 
 const load = (file: string): History => historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
 
+/** The workflow type a history ran (from its WorkflowExecutionStarted event). */
+const workflowTypeOf = (history: History): string | undefined => history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? undefined;
+
 describe('replay of recorded workflow histories', () => {
   test('the fixtures are all there: one index entry per history, at least 5, each with more than 10 events', () => {
     assert.ok(files.length >= 5, `expected at least 5 histories in ${DIR}, found ${files.length}`);
@@ -53,6 +57,20 @@ describe('replay of recorded workflow histories', () => {
       assert.ok(events.length > 10, `${file}: only ${events.length} events`);
       assert.equal(events.length, index[file]!.events, `${file}: event count differs from index.json`);
     }
+  });
+
+  test('every workflow type the worker registers has at least one history here', () => {
+    // (the worker registers what src/workflows/index.ts exports; a new type needs its fixtures recorded)
+    const registered = Object.entries(workflows).filter(([, v]) => typeof v === 'function').map(([name]) => name).sort();
+    assert.ok(registered.includes('reconcileWorkflow') && registered.includes('renewChannelsWorkflow'), `registered workflow types: ${registered.join(', ')}`);
+    const byType = new Map<string, string[]>();
+    for (const file of files) {
+      const type = workflowTypeOf(load(file));
+      assert.ok(type, `${file}: no WorkflowExecutionStarted event first`);
+      byType.set(type, [...(byType.get(type) ?? []), file]);
+    }
+    for (const type of registered) assert.ok(byType.get(type)?.length, `no history of ${type} in ${DIR}: record one (README.md there)`);
+    assert.deepEqual([...byType.keys()].filter((t) => !registered.includes(t)), [], 'every history is of a registered workflow type (a removed type breaks its running executions)');
   });
 
   test('every history replays with the current workflow code', async () => {
