@@ -3,13 +3,13 @@
  * Prometheus metrics on METRICS_PORT, relays outbox events to Redis, and makes sure each configured
  * system's sync workflow is running.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { loadConfigOrExit, type Config } from './config';
 import { checkServices, describeServiceError } from './core/preflight';
 import { activitySettings, createActivities } from './activities';
 import { createDeps, systemConnections, type Deps } from './deps';
-import { log, setLogLevel } from './log';
+import { log, sdkLogger, setLogLevel } from './log';
 import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
@@ -54,7 +54,7 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
   if (opts.serveMetrics ?? true) metricsServer = await serveMetrics(deps.metrics, cfg.metricsPort);
 
   const systems = systemConnections(cfg);
-  for (const s of systems) if (s.notConfigured) log.warn(`${s.def.system}: not configured (${s.notConfigured}); not syncing it`);
+  for (const s of systems) if (s.notConfigured) log.warn(`${s.def.system}: not configured (${s.notConfigured}); not syncing it`, { system: s.def.system });
   const done = worker.run();
   if (opts.ensureWorkflows ?? true) {
     for (const { def, connections } of systems) {
@@ -107,7 +107,8 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
 if (require.main === module) {
   const cfg = loadConfigOrExit();
   setLogLevel(cfg.logLevel);
-  Runtime.install({ logger: new DefaultLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
+  // The SDK's own lines (activity failures, worker state, Core's) as the same JSON lines, without payloads or task tokens.
+  Runtime.install({ logger: sdkLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
   checkServices(cfg, ['postgres', 'redis', 'temporal'])
     .then(() => startWorker(cfg))
     .then((w) => {
