@@ -52,9 +52,12 @@ export const localCanonical = (spec: EntitySpec, row: Record<string, unknown>): 
 
 export async function loadLocal(c: PoolClient, spec: EntitySpec, ids: string[]): Promise<Map<string, LocalRow>> {
   if (!ids.length) return new Map();
+  // One primary-key probe per id, locked in id order (see the registry read in pull.ts).
   const { rows } = await c.query<LocalRow>(
-    `SELECT t.id, ${selectFields(spec)}, t.version, t.updated_at, t.deleted_at FROM ${spec.table} t
-     WHERE t.id = ANY($1::text[]) FOR UPDATE OF t`,
+    `SELECT x.* FROM (SELECT DISTINCT id FROM unnest($1::text[]) AS k(id) ORDER BY id) k
+     CROSS JOIN LATERAL (
+       SELECT t.id, ${selectFields(spec)}, t.version, t.updated_at, t.deleted_at FROM ${spec.table} t
+        WHERE t.id = k.id FOR UPDATE OF t) x`,
     [ids],
   );
   return new Map(rows.map((r) => [r.id, r]));
