@@ -12,7 +12,7 @@ import { drive } from 'googleapis/build/src/apis/drive';
 import { OAuth2Client } from 'google-auth-library';
 import { FILE_FIELDS } from '../src/connectors/google_workspace/drive/mapping';
 import { startGoogleSandbox } from '../src/sandbox/google';
-import { benchDatabase, benchEngine, googleBenchEnv, rssSampler, runBench } from './lib';
+import { benchDatabase, benchEngine, emit, googleBenchEnv, rssSampler, runBench } from './lib';
 
 const { values } = parseArgs({ options: { files: { type: 'string', default: '50000' }, quota: { type: 'string', default: '12000' } } });
 const N = Number(values.files);
@@ -62,13 +62,18 @@ async function main() {
     if (linked !== total - 1) throw new Error(`${linked} of ${total - 1} files linked to their folder`);
     const rate = total / seconds;
     const bound = Math.min(bareRate, quotaBound);
+    emit({
+      figure: 'pull', system: 'drive', records: total, value: rate, unit: 'files/s', bound,
+      note: `every parent linked; the lower of a bare googleapis files.list loop under the same quota (${bareRate.toFixed(0)}/s) and the quota (${quotaBound.toFixed(0)}/s)`,
+    });
+    emit({ figure: 'api_calls', system: 'drive', records: total, value: calls, unit: 'calls', bound: requests, ratio: requests / calls, note: 'the bare listing: one files.list page per 1,000' });
     console.log(
       `full pull: ${rate.toFixed(0)} files/s (${total} files and folders in ${seconds.toFixed(1)} s, ${calls} API calls, every parent linked); ` +
         `bound ${bound.toFixed(0)} files/s (bare listing ${bareRate.toFixed(0)} in ${requests} calls, quota ${quotaBound.toFixed(0)}); ratio ${(rate / bound).toFixed(2)}`,
     );
     console.log(`rate-limited answers: ${sandbox.stats.rateLimited}`);
   } finally {
-    console.log(`peak RSS (pulling process, sandbox in the same process): ${rss.stop()}`);
+    emit({ figure: 'peak_rss', system: 'drive', records: N, value: rss.peakMiB(), unit: 'MiB', bound: null, note: 'the benchmark process, sandbox in the same process' });
     await sandbox.close();
     await db.drop();
     creds.cleanup();

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { ChangeCursor } from '../src/connectors/types';
 import { startFirefliesSandbox } from '../src/sandbox/fireflies';
-import { benchDatabase, benchEngine, runBench } from './lib';
+import { benchDatabase, benchEngine, emit, runBench } from './lib';
 
 const { values } = parseArgs({ options: { transcripts: { type: 'string', default: '1000' }, cycles: { type: 'string', default: '10' }, 'per-cycle': { type: 'string', default: '6' } } });
 const N = Number(values.transcripts);
@@ -51,6 +51,7 @@ async function main() {
     const minA = Math.ceil(N / 50);
     const items = Number((await pool.query('SELECT count(*) n FROM action_items')).rows[0].n);
     if (backfill.transcript !== N) throw new Error(`backfill synced ${backfill.transcript} of ${N}`);
+    emit({ figure: 'backfill_requests', system: 'fireflies', records: N, value: requestsA, unit: 'requests', bound: minA, ratio: minA / requestsA, note: `fewest possible: ⌈N/50⌉ (50 transcripts per request, Fireflies' largest page); ${(N / seconds).toFixed(0)} transcripts/s` });
     console.log(
       `(a) backfill: ${N} transcripts (${items} action items) in ${requestsA} requests = ${(N / requestsA).toFixed(1)} transcripts/request; ` +
         `minimum ${minA} requests (${(N / minA).toFixed(1)}/request) → ratio ${(minA / requestsA).toFixed(2)}; ${seconds.toFixed(1)} s, ${(N / seconds).toFixed(0)} transcripts/s`,
@@ -77,6 +78,7 @@ async function main() {
       minB += Math.ceil(news / 50);
     }
     const requestsB = sandbox.stats.requests - before;
+    emit({ figure: 'cycle_requests', system: 'fireflies', records: synced, value: requestsB, unit: 'requests', bound: minB, ratio: minB / requestsB, note: `${CYCLES} cycles of ${PER_CYCLE} new meetings (a third summarised a cycle later): one request per cycle with news` });
     console.log(
       `(b) ${CYCLES} cycles: ${synced} transcript versions synced (new, then summarised) in ${requestsB} requests = ${(synced / requestsB).toFixed(1)}/request; ` +
         `minimum ${minB} → ratio ${(minB / requestsB).toFixed(2)}; ${((performance.now() - t0) / CYCLES).toFixed(0)} ms per cycle`,
@@ -84,6 +86,7 @@ async function main() {
     // A quiet cycle costs one request (the overlap is read again) and writes nothing.
     const quietBefore = sandbox.stats.requests;
     const quiet = await cycle();
+    emit({ figure: 'idle_api_calls', system: 'fireflies', records: null, value: sandbox.stats.requests - quietBefore, unit: 'requests', bound: 2, ratio: Math.min(1, 2 / Math.max(1, sandbox.stats.requests - quietBefore)), note: 'a quiet cycle: at most one request per entity type (transcripts, action items)' });
     console.log(`quiet cycle: ${sandbox.stats.requests - quietBefore} request(s), ${quiet.transcript + quiet.action_item} records written; rate-limited answers: ${sandbox.stats.rateLimited}`);
     await engine.close();
   } finally {

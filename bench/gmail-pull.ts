@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { google } from 'googleapis';
 import { OAuth2Client } from 'google-auth-library';
 import { startGoogleSandbox } from '../src/sandbox/google';
-import { benchDatabase, benchEngine, googleBenchEnv, rssSampler, runBench } from './lib';
+import { benchDatabase, benchEngine, emit, googleBenchEnv, rssSampler, runBench } from './lib';
 import { METADATA_HEADERS } from '../src/connectors/google_workspace/gmail/mapping';
 import { THREADS_PAGE_SIZE, UNITS } from '../src/connectors/google_workspace/gmail/client';
 
@@ -99,6 +99,14 @@ async function main() {
     if (solo.counts.created !== total) throw new Error(`pulled ${solo.counts.created} of ${total}`);
     const rate = total / seconds;
     const bound = Math.min(bareRate, quotaBound);
+    emit({
+      figure: 'pull', system: 'gmail', records: total, value: rate, unit: 'threads/s', bound,
+      note: `one mailbox, ${QUOTA.toLocaleString('en-US')} units/user/min: the lower of the rolling-window quota bound (${quotaBound.toFixed(0)}/s) and a bare googleapis loop of the same calls (${bareRate.toFixed(0)}/s)`,
+    });
+    emit({
+      figure: 'api_calls', system: 'gmail', records: total, value: sandbox.stats.requests - calls0, unit: 'calls', bound: total + Math.ceil(total / THREADS_PAGE_SIZE) + 1,
+      ratio: (total + Math.ceil(total / THREADS_PAGE_SIZE) + 1) / (sandbox.stats.requests - calls0), note: 'one threads.get per thread, one threads.list per page, the profile',
+    });
     console.log(
       `one mailbox: ${rate.toFixed(0)} threads/s (${total} threads in ${seconds.toFixed(1)} s); bound ${bound.toFixed(0)} threads/s ` +
         `(quota ${quotaBound.toFixed(0)}, bare loop ${bareRate.toFixed(0)}); ratio ${(rate / bound).toFixed(2)}; refused by quota: ${sandbox.stats.rateLimited - limited0}`,
@@ -116,13 +124,17 @@ async function main() {
     if (created !== teamTotal) throw new Error(`pulled ${created} of ${teamTotal}`);
     const teamRate = teamTotal / teamSeconds;
     const projectBound = windowBound(teamTotal, Math.min(PROJECT, QUOTA * M));
+    emit({
+      figure: 'pull_mailboxes', system: 'gmail', records: teamTotal, value: teamRate, unit: 'threads/s', bound: projectBound,
+      note: `${M} mailboxes at once, the project quota (${PROJECT.toLocaleString('en-US')} units/min) binding: its rolling-window bound`,
+    });
     console.log(
       `${M} mailboxes at once: ${teamRate.toFixed(0)} threads/s (${teamTotal} threads in ${teamSeconds.toFixed(1)} s); project bound ${projectBound.toFixed(0)} threads/s; ` +
         `ratio ${(teamRate / projectBound).toFixed(2)}; refused by quota: ${sandbox.stats.rateLimited - limited1}`,
     );
     await engine.close();
   } finally {
-    console.log(`peak RSS (pulling process, sandbox in the same process): ${rss.stop()}`);
+    emit({ figure: 'peak_rss', system: 'gmail', records: N, value: rss.peakMiB(), unit: 'MiB', bound: null, note: 'the benchmark process, sandbox in the same process' });
     await sandbox.close();
     await db.drop();
     creds.cleanup();
