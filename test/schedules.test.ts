@@ -138,17 +138,19 @@ describe('Temporal Schedules', () => {
     g.gmail.seed(ANA, 12);
     g.drive.seed(ANA, 12, { folders: 2 });
     await h.cycleOf({ system: SYSTEM, connection: ANA });
-    // A synced thread and a synced file whose Google records vanished without the feed saying so (ids of
-    // Google's shapes: Gmail answers 400, not 404, to an id that is not hex).
-    const thread = (await h.db.query(
-      `INSERT INTO email_threads (mailbox, subject, message_count, unread, archived, trashed) VALUES ($1, 'Ghost thread', 1, false, false, false) RETURNING id, version`,
+    // Synced threads and a synced file whose Google records vanished without the feed saying so: one
+    // thread id of Gmail's shape (404), one Gmail could never have issued (400 "Invalid id value": a
+    // corrupt or foreign registry row is gone too, rather than failing the whole type).
+    const [thread, foreign] = (await h.db.query(
+      `INSERT INTO email_threads (mailbox, subject, message_count, unread, archived, trashed)
+       VALUES ($1, 'Ghost thread', 1, false, false, false), ($1, 'Ghost thread 2', 1, false, false, false) RETURNING id, version`,
       [ANA],
-    )).rows[0];
+    )).rows;
     const file = (await h.db.query(
       `INSERT INTO drive_files (mailbox, name, mime_type, owners, starred, trashed) VALUES ($1, 'Ghost file', 'text/plain', $2, false, false) RETURNING id, version`,
       [ANA, JSON.stringify([ANA])],
     )).rows[0];
-    for (const [row, externalId, entityType] of [[thread, '7fffffff0000dead', 'email'], [file, '1GhostDriveFileGoneWithoutAChange0', 'drive_file']] as const) {
+    for (const [row, externalId, entityType] of [[thread, '7fffffff0000dead', 'email'], [foreign, 'not-a-gmail-id', 'email'], [file, '1GhostDriveFileGoneWithoutAChange0', 'drive_file']] as const) {
       await h.db.query(
         `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
          VALUES ($1, $2, $3, $4, $5, $6, 1, 'synced', now())`,
@@ -166,7 +168,7 @@ describe('Temporal Schedules', () => {
     assert.ok(before.threads > 1 && before.files > 1 && before.permissions > 0, 'the first cycle synced threads, files and permissions');
 
     const result = await h.reconcile({ system: SYSTEM, connection: ANA });
-    assert.equal(result.entities.email!.deleted, 1);
+    assert.equal(result.entities.email!.deleted, 2);
     assert.equal(result.entities.drive_file!.deleted, 1);
     for (const [type, e] of Object.entries(result.entities)) {
       assert.equal(e.error, null, `${type}: no error`);
@@ -174,17 +176,17 @@ describe('Temporal Schedules', () => {
       assert.deepEqual([e.created, e.updated, e.conflicts], [0, 0, 0], `${type}: nothing else repaired`);
       if (type !== 'email' && type !== 'drive_file') assert.equal(e.deleted, 0, `${type}: nothing deleted`);
     }
-    assert.ok(result.entities.email!.checked >= before.threads - 1);
+    assert.ok(result.entities.email!.checked >= before.threads - 2);
     assert.ok(result.entities.drive_file!.checked >= before.files - 1);
-    assert.ok((await h.db.query('SELECT deleted_at FROM email_threads WHERE id = $1', [thread.id])).rows[0].deleted_at, 'the ghost thread is tombstoned');
+    for (const t of [thread, foreign]) assert.ok((await h.db.query('SELECT deleted_at FROM email_threads WHERE id = $1', [t.id])).rows[0].deleted_at, 'the ghost threads are tombstoned');
     assert.ok((await h.db.query('SELECT deleted_at FROM drive_files WHERE id = $1', [file.id])).rows[0].deleted_at, 'the ghost file is tombstoned');
-    assert.deepEqual(await live(), { ...before, threads: before.threads - 1, files: before.files - 1 }, 'nothing else deleted or created');
+    assert.deepEqual(await live(), { ...before, threads: before.threads - 2, files: before.files - 1 }, 'nothing else deleted or created');
 
     const status = (await syncStatus(h.db, CONNECTORS))[SYSTEM]!;
-    for (const [plural, checked] of [['emails', result.entities.email!.checked], ['drive_files', result.entities.drive_file!.checked]] as const) {
+    for (const [plural, checked, deleted] of [['emails', result.entities.email!.checked, 2], ['drive_files', result.entities.drive_file!.checked, 1]] as const) {
       const st = status[plural]!.last_reconciled;
       assert.ok(st, `${plural}: last_reconciled in the status`);
-      assert.equal(st.deleted, 1, plural);
+      assert.equal(st.deleted, deleted, plural);
       assert.equal(st.checked, checked, plural);
       assert.equal(st.held_deletions, 0, plural);
       assert.equal(st.error, null, plural);

@@ -123,7 +123,8 @@ export class GmailProduct implements GoogleProduct {
     const now = new Date().toISOString();
     const got = await mapLimit(ids, this.cfg.readConcurrency, async (id) => {
       try {
-        return await this.client.getThread(id, this.cfg.syncBodies, (e) => e.status === 404);
+        // 404: gone; 400 "Invalid id value": an id Gmail could never have issued (a corrupt or foreign registry row) is gone too.
+        return await this.client.getThread(id, this.cfg.syncBodies, (e) => e.status === 404 || (e.status === 400 && /invalid id value/i.test(e.message)));
       } catch (e) {
         if (isGoogleApiError(e)) return null;
         throw e;
