@@ -256,6 +256,7 @@ describe('HubSpot two-way sync', () => {
     try {
       await h.cycle('company');
       await waitFor('3 events', async () => sub.events.length >= 3 || undefined, 10_000);
+      assert.equal(new Set(sub.events.map((e) => e.event.event_id)).size, sub.events.length, 'event ids are unique');
       for (const { channel, event } of sub.events) {
         assert.equal(channel, 'aurora:sync:company');
         assert.equal(event.action, 'created');
@@ -263,6 +264,7 @@ describe('HubSpot two-way sync', () => {
         assert.equal(event.entity_type, 'company');
         assert.equal(typeof event.entity_id, 'string');
         assert.ok(!Number.isNaN(Date.parse(event.timestamp as string)), 'ISO timestamp');
+        assert.match(String(event.event_id), /^[1-9]\d*$/, 'an event id to dedupe by');
         const exists = await count(h.db, 'SELECT count(*) n FROM companies WHERE id = $1', [event.entity_id]);
         assert.equal(exists, 1, 'entity_id is the Aurora id');
       }

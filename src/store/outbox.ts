@@ -60,7 +60,9 @@ export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatc
         if (redis.status !== 'ready') throw new Error(`Redis is not connected (${redis.status})`);
         const pipe = redis.pipeline();
         for (const r of rows) {
-          const body = JSON.stringify(r.payload);
+          // event_id: the outbox row's id, unique and increasing per installation; a consumer that may
+          // see an event twice (delivery is at least once) dedupes by it.
+          const body = JSON.stringify({ ...r.payload, event_id: r.id });
           pipe.publish(r.channel, body);
           pipe.xadd(EVENT_STREAM, 'MAXLEN', '~', '100000', '*', 'channel', r.channel, 'event', body);
         }
