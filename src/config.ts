@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   MASS_DELETE_MIN_RECORDS: z.coerce.number().int().min(0).default(10),
   /** Bearer token for the API's write endpoints (trigger, resolve). Also from api-token.txt in SECRETS_DIR. */
   API_TOKEN: optionalSecret,
+  /** Bearer token that only reads the endpoints returning record content (conflicts, status, schedules); never writes. Also from api-read-token.txt. */
+  API_READ_TOKEN: optionalSecret,
 });
 
 export type ConflictPolicyName = (typeof CONFLICT_POLICIES)[number];
@@ -95,6 +97,8 @@ export interface Config {
   };
   /** undefined: the API's write endpoints refuse every request */
   apiToken?: string;
+  /** undefined: only apiToken reads the endpoints that return record content */
+  apiReadToken?: string;
   /** Temporal Schedules: how often reconciliation and channel renewal run */
   schedules: { reconcileEveryMs: number; renewChannelsEveryMs: number };
   webhooks: {
@@ -166,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       autoResolveAfterMs: e.CONFLICT_AUTO_RESOLVE_AFTER ? parseDurationMs(e.CONFLICT_AUTO_RESOLVE_AFTER) : null,
     },
     apiToken: e.API_TOKEN ?? readSecretFile(secretsDir, 'api-token.txt'),
+    apiReadToken: e.API_READ_TOKEN ?? readSecretFile(secretsDir, 'api-read-token.txt'),
     schedules: { reconcileEveryMs: parseDurationMs(e.RECONCILE_INTERVAL), renewChannelsEveryMs: parseDurationMs(e.CHANNEL_RENEW_INTERVAL) },
     webhooks: {
       publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.API_PORT}`).replace(/\/+$/, ''),

@@ -2,6 +2,10 @@
  * The conflict review page served at /conflicts: open conflicts, a side-by-side view of Aurora,
  * the external system and the base with the conflicting fields highlighted, and buttons to keep
  * one side or pick per field. Plain HTML and DOM calls (values are set as text, never as HTML).
+ *
+ * The page itself carries no data: it asks for the API token (or the read-only API_READ_TOKEN),
+ * keeps it in sessionStorage only (gone when the tab closes; never localStorage or a cookie) and
+ * sends it as `Authorization: Bearer` on every call. A refused token is forgotten and said so.
  */
 export function conflictPage(): string {
   return `<!doctype html>
@@ -22,10 +26,14 @@ export function conflictPage(): string {
 </style></head>
 <body>
 <h1>Aurora Sync &middot; conflicts</h1>
-<div class="bar">
- <label>API token <input id="token" type="password" size="24" autocomplete="off"></label>
+<form class="bar" id="signin">
+ <label>API token <input id="token" type="password" size="24" autocomplete="off" placeholder="API_TOKEN or API_READ_TOKEN"></label>
+ <button id="show" type="submit">Show conflicts</button>
+</form>
+<div class="bar" id="session" hidden>
  <label>Your name <input id="who" size="18" value=""></label>
- <button class="secondary" id="reload">Reload</button>
+ <button class="secondary" id="reload" type="button">Reload</button>
+ <button class="secondary" id="signout" type="button">Forget token</button>
 </div>
 <ul id="list"></ul>
 <p id="empty" class="muted" hidden>No open conflicts.</p>
@@ -43,14 +51,39 @@ export function conflictPage(): string {
 <div id="message" role="status"></div>
 <script>
 const $ = (id) => document.getElementById(id);
-$('token').value = localStorage.getItem('aurora-token') || '';
+localStorage.removeItem('aurora-token'); // an earlier version kept it there
 $('who').value = localStorage.getItem('aurora-who') || '';
 let current = null;
 function show(msg, ok) { const m = $('message'); m.textContent = msg; m.className = ok ? 'ok' : 'error'; }
 function cell(text) { const td = document.createElement('td'); td.textContent = text === null || text === undefined ? '—' : String(text); return td; }
+const token = () => sessionStorage.getItem('aurora-token') || '';
+function clearData() {
+  $('list').replaceChildren(); $('rows').replaceChildren(); $('detail').hidden = true; $('empty').hidden = true; current = null;
+}
+function signedOut(msg) {
+  sessionStorage.removeItem('aurora-token');
+  clearData();
+  $('session').hidden = true; $('signin').hidden = false; $('token').value = '';
+  show(msg, false);
+  $('token').focus();
+}
+/** fetch with the session's token; a refused token signs out with a clear message (null: nothing to show) */
+async function api(path, init) {
+  const headers = Object.assign({}, (init && init.headers) || {}, { authorization: 'Bearer ' + token() });
+  const res = await fetch(path, Object.assign({}, init || {}, { headers }));
+  let body = null;
+  try { body = await res.json(); } catch { body = null; }
+  if (res.status === 401) { signedOut('Wrong or missing token: the server refused it (401). Enter API_TOKEN or API_READ_TOKEN.'); return null; }
+  if (res.status === 503) { signedOut((body && body.error) || 'The server has no token configured (503).'); return null; }
+  return { res, body: body || {} };
+}
 async function load() {
-  const res = await fetch('/api/conflicts');
-  const { conflicts } = await res.json();
+  if (!token()) { signedOut('Enter the API token to see conflicts.'); return; }
+  const out = await api('/api/conflicts');
+  if (!out) return;
+  if (!out.res.ok) { show(out.body.error || ('HTTP ' + out.res.status), false); return; }
+  $('signin').hidden = true; $('session').hidden = false;
+  const conflicts = out.body.conflicts || [];
   const list = $('list'); list.replaceChildren();
   $('empty').hidden = conflicts.length > 0;
   for (const c of conflicts) {
@@ -63,9 +96,10 @@ async function load() {
   if (current && !conflicts.some((c) => c.id === current.id)) { $('detail').hidden = true; current = null; }
 }
 async function open(id) {
-  const res = await fetch('/api/conflicts/' + encodeURIComponent(id));
-  if (!res.ok) { show((await res.json()).error, false); return; }
-  current = await res.json();
+  const out = await api('/api/conflicts/' + encodeURIComponent(id));
+  if (!out) return;
+  if (!out.res.ok) { show(out.body.error || ('HTTP ' + out.res.status), false); return; }
+  current = out.body;
   for (const li of $('list').children) li.classList.toggle('selected', li.dataset.id === id);
   const d = current.details;
   $('title').textContent = d.system + ' ' + d.entityType + ' ' + d.localId;
@@ -95,15 +129,15 @@ async function open(id) {
   $('detail').hidden = false;
 }
 async function resolve(body) {
-  localStorage.setItem('aurora-token', $('token').value); localStorage.setItem('aurora-who', $('who').value);
+  localStorage.setItem('aurora-who', $('who').value);
   body.resolvedBy = $('who').value || 'review page';
   if ($('comment').value) body.comment = $('comment').value;
-  const res = await fetch('/api/conflicts/' + encodeURIComponent(current.id) + '/resolve', {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + $('token').value }, body: JSON.stringify(body),
+  const out = await api('/api/conflicts/' + encodeURIComponent(current.id) + '/resolve', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
-  const out = await res.json();
-  if (!res.ok) { show(out.error || ('HTTP ' + res.status), false); return; }
-  show('Resolved: ' + out.summary, true);
+  if (!out) return;
+  if (!out.res.ok) { show(out.body.error || ('HTTP ' + out.res.status), false); return; }
+  show('Resolved: ' + out.body.summary, true);
   await load();
 }
 $('keep-local').onclick = () => resolve({ choice: 'local' });
@@ -114,7 +148,17 @@ $('merge').onclick = () => {
   resolve({ choice: 'merged', fields });
 };
 $('reload').onclick = load;
-load();
+$('signout').onclick = () => signedOut('Token forgotten.');
+$('signin').onsubmit = (ev) => {
+  ev.preventDefault();
+  const t = $('token').value.trim();
+  $('token').value = '';
+  if (!t) { show('Enter the API token to see conflicts.', false); return; }
+  sessionStorage.setItem('aurora-token', t);
+  show('', true);
+  void load();
+};
+if (token()) void load(); else show('Enter the API token (API_TOKEN, or the read-only API_READ_TOKEN) to see conflicts.', false);
 </script>
 </body></html>`;
 }

@@ -54,18 +54,47 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  /** Write endpoints need `Authorization: Bearer <API_TOKEN>`; without API_TOKEN configured they refuse. */
+  /**
+   * Access. Write endpoints need `Authorization: Bearer <API_TOKEN>` (none configured: they answer
+   * 503). Endpoints that return record content or text that may quote it (conflicts, the status and
+   * the workflows' last errors, schedules named by connection) need the API token or the read-only
+   * API_READ_TOKEN (neither configured: 503). Health, metrics and the review page's empty shell stay
+   * open; webhooks are open and verified by their sender's signature. Checked on request, before
+   * a body is read.
+   */
   const digest = (v: string) => createHash('sha256').update(v).digest();
+  const matches = (given: Buffer, token: string | undefined) => token !== undefined && timingSafeEqual(given, digest(token));
+  const bearer = (req: FastifyRequest): string => {
+    const header = req.headers.authorization;
+    const m = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
+    return m ? m[1]! : '';
+  };
+  const denied = (reply: FastifyReply, status: number, error: string) =>
+    reply.code(status).header('www-authenticate', 'Bearer realm="aurora-sync"').header('cache-control', 'no-store').send({ error });
+  /** which token the request carries: both are always compared (constant time, no early exit) */
+  const roleOf = (req: FastifyRequest): 'write' | 'read' | null => {
+    const given = bearer(req);
+    if (!given) return null;
+    const d = digest(given);
+    const write = matches(d, deps.cfg.apiToken);
+    const read = matches(d, deps.cfg.apiReadToken);
+    return write ? 'write' : read ? 'read' : null;
+  };
   const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!deps.cfg.apiToken) return reply.code(503).send({ error: 'API_TOKEN is not configured on this server; write endpoints are disabled' });
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!given || !timingSafeEqual(digest(given), digest(deps.cfg.apiToken))) {
-      return reply.code(401).send({ error: 'missing or wrong API token (Authorization: Bearer <API_TOKEN>)' });
+    const role = roleOf(req);
+    if (role === 'read') return denied(reply, 403, 'the read-only token (API_READ_TOKEN) cannot change anything; use API_TOKEN');
+    if (role !== 'write') return denied(reply, 401, 'missing or wrong API token (Authorization: Bearer <API_TOKEN>)');
+  };
+  const requireRead = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!deps.cfg.apiToken && !deps.cfg.apiReadToken) {
+      return reply.code(503).send({ error: 'neither API_TOKEN nor API_READ_TOKEN is configured on this server; endpoints that return record content are disabled' });
     }
+    void reply.header('cache-control', 'no-store');
+    if (!roleOf(req)) return denied(reply, 401, 'missing or wrong token (Authorization: Bearer <API_TOKEN or API_READ_TOKEN>)');
   };
 
-  app.post('/api/sync/trigger', { preHandler: requireToken }, async (req, reply) => {
+  app.post('/api/sync/trigger', { onRequest: requireToken }, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send({ error: 'body must be a JSON object {system, entity_type?, connection?}' });
     const system = body.system;
@@ -96,10 +125,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  app.get('/api/sync/status', async () => operatorStatus({ cfg: deps.cfg, db: deps.db, temporal: deps.temporal, connectors: deps.connectors }));
+  app.get('/api/sync/status', { onRequest: requireRead }, async () => operatorStatus({ cfg: deps.cfg, db: deps.db, temporal: deps.temporal, connectors: deps.connectors }));
 
-  // Temporal Schedules (reconciliation, channel renewal): read openly, changed with the API token.
-  app.get('/api/schedules', async () => ({ schedules: await listSchedules(deps.temporal, deps.cfg) }));
+  // Temporal Schedules (reconciliation, channel renewal): read with a token (their ids name connections, i.e. mailboxes), changed with the API token.
+  app.get('/api/schedules', { onRequest: requireRead }, async () => ({ schedules: await listSchedules(deps.temporal, deps.cfg) }));
   const scheduleAction = (run: (id: string, body: Record<string, unknown>) => Promise<void>, done: string) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       const { id } = req.params as { id: string };
@@ -112,13 +141,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       }
       return reply.code(202).send({ schedule: id, [done]: true });
     };
-  app.post('/api/schedules/:id/trigger', { preHandler: requireToken }, scheduleAction((id) => triggerSchedule(deps.temporal, deps.cfg, id), 'triggered'));
-  app.post('/api/schedules/:id/pause', { preHandler: requireToken }, scheduleAction((id, b) => pauseSchedule(deps.temporal, deps.cfg, id, b.reason), 'paused'));
-  app.post('/api/schedules/:id/unpause', { preHandler: requireToken }, scheduleAction((id, b) => unpauseSchedule(deps.temporal, deps.cfg, id, b.note), 'unpaused'));
-  app.post('/api/schedules/:id/backfill', { preHandler: requireToken }, scheduleAction((id, b) => backfillSchedule(deps.temporal, deps.cfg, id, b.from, b.to), 'backfilled'));
+  app.post('/api/schedules/:id/trigger', { onRequest: requireToken }, scheduleAction((id) => triggerSchedule(deps.temporal, deps.cfg, id), 'triggered'));
+  app.post('/api/schedules/:id/pause', { onRequest: requireToken }, scheduleAction((id, b) => pauseSchedule(deps.temporal, deps.cfg, id, b.reason), 'paused'));
+  app.post('/api/schedules/:id/unpause', { onRequest: requireToken }, scheduleAction((id, b) => unpauseSchedule(deps.temporal, deps.cfg, id, b.note), 'unpaused'));
+  app.post('/api/schedules/:id/backfill', { onRequest: requireToken }, scheduleAction((id, b) => backfillSchedule(deps.temporal, deps.cfg, id, b.from, b.to), 'backfilled'));
 
   /** The running workflow's own view (cursor, counts, last error per entity type). `?connection=` for systems with several. */
-  app.get('/api/sync/workflows/:system', async (req, reply) => {
+  app.get('/api/sync/workflows/:system', { onRequest: requireRead }, async (req, reply) => {
     const { system } = req.params as { system: string };
     const { connection } = (req.query ?? {}) as { connection?: string };
     if (!definitionOf(system)) return reply.code(404).send({ error: `unknown system ${system}` });
@@ -139,11 +168,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     deps.temporal.workflow.getHandle(conflictWorkflowId(c.system, c.entityType, c.localId, deps.cfg.temporal.workflowIdPrefix));
   const publicId = (system: string, entityType: string, localId: string) => `conflict:${system}:${entityType}:${localId}`;
 
-  app.get('/api/conflicts', async () => ({
+  app.get('/api/conflicts', { onRequest: requireRead }, async () => ({
     conflicts: (await listConflicts(deps.db)).map((c) => ({ id: publicId(c.system, c.entity_type, c.local_id), ...c })),
   }));
 
-  app.get('/api/conflicts/:id', async (req, reply) => {
+  app.get('/api/conflicts/:id', { onRequest: requireRead }, async (req, reply) => {
     const c = parseConflictId((req.params as { id: string }).id);
     if (!c) return reply.code(404).send({ error: 'unknown conflict id; expected conflict:<system>:<entity_type>:<local_id>' });
     try {
@@ -157,7 +186,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     }
   });
 
-  app.post('/api/conflicts/:id/resolve', { preHandler: requireToken }, async (req, reply) => {
+  app.post('/api/conflicts/:id/resolve', { onRequest: requireToken }, async (req, reply) => {
     const c = parseConflictId((req.params as { id: string }).id);
     if (!c) return reply.code(404).send({ error: 'unknown conflict id; expected conflict:<system>:<entity_type>:<local_id>' });
     const details = await loadConflict(deps.db, c.system, entitySpec(c.system, c.entityType)!, c.localId);
@@ -187,8 +216,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   registerWebhooks(app, deps);
 
-  /** The review page: open conflicts side by side, resolve with a click. */
-  app.get('/conflicts', async (_req, reply) => reply.type('text/html; charset=utf-8').send(conflictPage()));
+  /** The review page: an empty shell that asks for the token; the data comes from the API with it. */
+  app.get('/conflicts', async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY')
+      .header('x-content-type-options', 'nosniff')
+      .send(conflictPage()));
 
   return app;
 }
