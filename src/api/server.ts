@@ -38,6 +38,19 @@ export interface ApiDeps {
   connectors?: ConnectorPool;
 }
 
+/**
+ * A request's value, quoted for an error message: short strings as JSON, anything else by its
+ * type (a deeply nested value would overflow JSON.stringify, a huge one would be echoed whole).
+ */
+export function quoted(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/** Ids from a URL that can name a workflow or a row: printable, and short enough for Temporal's workflow-ID limit. */
+const PLAIN_ID = /^[^\u0000-\u001f\u007f]{1,200}$/;
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
@@ -99,19 +112,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send({ error: 'body must be a JSON object {system, entity_type?, connection?}' });
     const system = body.system;
     if (typeof system !== 'string' || !definitionOf(system)) {
-      return reply.code(400).send({ error: `unknown system ${JSON.stringify(system)}; expected one of: ${SYSTEM_NAMES.join(', ')}` });
+      return reply.code(400).send({ error: `unknown system ${quoted(system)}; expected one of: ${SYSTEM_NAMES.join(', ')}` });
     }
     let entityType: string | undefined;
     if (body.entity_type !== undefined && body.entity_type !== null && body.entity_type !== 'all') {
       entityType = entitySpec(system, body.entity_type)?.type;
-      if (!entityType) return reply.code(400).send({ error: `unknown entity_type ${JSON.stringify(body.entity_type)} for ${system}; expected one of: ${entityNames(system)}` });
+      if (!entityType) return reply.code(400).send({ error: `unknown entity_type ${quoted(body.entity_type)} for ${system}; expected one of: ${entityNames(system)}` });
     }
     if (!deps.configuredSystems.has(system)) {
       return reply.code(409).send({ error: `${system} is not configured (no credentials); nothing to sync` });
     }
     const connections = systemConnections(deps.cfg).find((s) => s.def.system === system)?.connections ?? [];
     if (body.connection !== undefined && (typeof body.connection !== 'string' || !connections.includes(body.connection))) {
-      return reply.code(400).send({ error: `unknown connection ${JSON.stringify(body.connection)} for ${system}; expected one of: ${connections.join(', ')}` });
+      return reply.code(400).send({ error: `unknown connection ${quoted(body.connection)} for ${system}; expected one of: ${connections.join(', ')}` });
     }
     const targets = typeof body.connection === 'string' ? [body.connection] : connections;
     const workflowIds: string[] = [];
@@ -150,7 +163,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get('/api/sync/workflows/:system', { onRequest: requireRead }, async (req, reply) => {
     const { system } = req.params as { system: string };
     const { connection } = (req.query ?? {}) as { connection?: string };
-    if (!definitionOf(system)) return reply.code(404).send({ error: `unknown system ${system}` });
+    if (!definitionOf(system)) return reply.code(404).send({ error: `unknown system ${quoted(system)}` });
+    const connections = systemConnections(deps.cfg).find((s) => s.def.system === system)?.connections ?? [];
+    if (connection !== undefined && (typeof connection !== 'string' || !connections.includes(connection))) {
+      return reply.code(404).send({ error: `unknown connection ${quoted(connection)} for ${system}; expected one of: ${connections.join(', ') || '(none configured)'}` });
+    }
     const status = await queryStatus(deps.temporal, deps.cfg, { system, connection: connection ?? DEFAULT_CONNECTION });
     if (!status) return reply.code(404).send({ error: `sync workflow for ${system}${connection ? ` (${connection})` : ''} is not running` });
     return status;
@@ -161,7 +178,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const parseConflictId = (raw: string): { system: string; entityType: string; localId: string } | null => {
     const m = /^(?:conflict:)?([a-z_]+):([a-z_]+):(.+)$/.exec(raw);
     const spec = m ? entitySpec(m[1]!, m[2]) : undefined;
-    if (!m || !spec) return null;
+    if (!m || !spec || !PLAIN_ID.test(m[3]!)) return null;
     return { system: m[1]!, entityType: spec.type, localId: m[3]! };
   };
   const handleFor = (c: { system: string; entityType: string; localId: string }) =>
@@ -197,6 +214,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         ? reply.code(409).send({ error: 'this conflict is already resolved' })
         : reply.code(404).send({ error: `no conflict ${publicId(c.system, c.entityType, c.localId)}` });
     }
+    // Field names are the record's own (validateResolution looks them up in a plain object: "constructor" is no field).
+    const fields = (req.body as { fields?: unknown } | null)?.fields;
+    const foreign = fields && typeof fields === 'object' && !Array.isArray(fields) ? Object.keys(fields).find((f) => !Object.hasOwn(details.kinds, f)) : undefined;
+    if (foreign !== undefined) return reply.code(400).send({ error: `unknown field ${quoted(foreign)}; expected one of ${Object.keys(details.kinds).join(', ')}` });
     const error = validateResolution(req.body, details);
     if (error) return reply.code(400).send({ error });
     try {

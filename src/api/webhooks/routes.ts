@@ -47,14 +47,18 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
       if (!handler) continue;
       // every outcome of a configured system exists from the start (at 0), so its first delivery shows in rate()/increase()
       if (deps.configuredSystems.has(def.system)) for (const outcome of WEBHOOK_OUTCOMES) deps.metrics?.webhooks.inc({ system: def.system, outcome }, 0);
-      const ctx: WebhookContext = {
-        fresh: (ids) => freshEventIds(deps.db, def.system, ids),
-        channel: async (id) => {
-          const ch = await findChannel(deps.db, id);
-          return ch && ch.system === def.system ? ch : null;
-        },
-      };
       scope.post(`/api/webhooks/${handler.path}`, async (req, reply) => {
+        // The push channel this request named and the verifier looked up (one of this system's): touched only when the verdict accepts it.
+        let looked: string | null = null;
+        const ctx: WebhookContext = {
+          fresh: (ids) => freshEventIds(deps.db, def.system, ids),
+          channel: async (id) => {
+            const ch = await findChannel(deps.db, id);
+            if (!ch || ch.system !== def.system) return null;
+            looked = id;
+            return ch;
+          },
+        };
         if (!deps.configuredSystems.has(def.system)) {
           return reject(reply, def.system, 503, 'not_configured', `${def.system} is not configured on this installation (no credentials)`);
         }
@@ -64,8 +68,7 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
           deps.cfg,
         );
         count(def.system, verdict.outcome);
-        const channelId = req.headers['x-goog-channel-id'];
-        if (verdict.status < 300 && typeof channelId === 'string') await touchChannel(deps.db, channelId);
+        if (verdict.status < 300 && looked !== null) await touchChannel(deps.db, looked);
         for (const work of verdict.work ?? []) {
           const target = { system: def.system, connection: work.connection };
           if ('ids' in work) await signalWebhook(deps.temporal, deps.cfg, target, work.entityType, work.ids);
