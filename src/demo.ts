@@ -303,7 +303,7 @@ async function main() {
   line(`\nWhere to look:
   Temporal Web UI   http://localhost:8233/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(wfId)}
                     http://localhost:8233/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(googleWfIds[0]!)}
-  REST API          curl -s localhost:${cfg.api.port}/api/sync/status
+  REST API          curl -s localhost:${cfg.api.port}/api/sync/status -H "authorization: Bearer ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'}"
                     curl -s -XPOST localhost:${cfg.api.port}/api/sync/trigger -H 'content-type: application/json' -H 'authorization: Bearer ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'}' -d '{"system":"hubspot","entity_type":"contacts"}'
   Conflicts         http://localhost:${cfg.api.port}/conflicts   (review page; API token ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'})
   Temporal CLI      .tools/venv/bin/temporal workflow signal --workflow-id ${wfId} --name trigger

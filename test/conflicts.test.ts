@@ -196,9 +196,9 @@ describe('manual conflicts', () => {
     const app = api(h);
     try {
       const id = `conflict:hubspot:contact:${localId}`;
-      const list = (await app.inject({ method: 'GET', url: '/api/conflicts' })).json();
+      const list = (await app.inject({ method: 'GET', url: '/api/conflicts', headers: auth })).json();
       assert.deepEqual(list.conflicts.map((c: { id: string }) => c.id), [id]);
-      const shown = (await app.inject({ method: 'GET', url: `/api/conflicts/${encodeURIComponent(id)}` })).json();
+      const shown = (await app.inject({ method: 'GET', url: `/api/conflicts/${encodeURIComponent(id)}`, headers: auth })).json();
       assert.deepEqual(shown.details.fields, ['first_name']);
       assert.equal(shown.details.local.values.first_name, 'Aurora-First');
       assert.equal(shown.details.external.values.first_name, 'HubSpot-First');

@@ -86,7 +86,7 @@ describe('Temporal Schedules', () => {
       hub = (await listSchedules(h.client, h.cfg)).find((s) => s.id.endsWith('reconcile:hubspot'))!;
       assert.equal(hub.paused, false);
       await unpauseSchedule(h.client, h.cfg, 'reconcile:hubspot');
-      const listed = JSON.parse((await app.inject({ method: 'GET', url: '/api/schedules' })).body) as { schedules: { id: string }[] };
+      const listed = JSON.parse((await app.inject({ method: 'GET', url: '/api/schedules', headers: auth })).body) as { schedules: { id: string }[] };
       assert.equal(listed.schedules.length, 3);
       const unknown = await app.inject({ method: 'POST', url: '/api/schedules/reconcile:salesforce/trigger', headers: auth, payload: {} });
       assert.equal(unknown.statusCode, 404);

@@ -198,7 +198,8 @@ export function validateResolution(input: unknown, details: Pick<ConflictDetails
     if (r.choice !== 'merged') return 'fields are only allowed with choice "merged"';
     if (typeof r.fields !== 'object' || r.fields === null || Array.isArray(r.fields)) return 'fields must be an object {field: "local" | "external" | {value}}';
     for (const [field, choice] of Object.entries(r.fields as Record<string, unknown>)) {
-      const kind = details.kinds[field];
+      // own fields only: `constructor` or `toString` must not pass for a field of the record
+      const kind = Object.hasOwn(details.kinds, field) ? details.kinds[field] : undefined;
       if (!kind) return `unknown field "${field}"; expected one of ${Object.keys(details.kinds).join(', ')}`;
       if (choice === 'local' || choice === 'external') continue;
       if (typeof choice !== 'object' || choice === null || !('value' in choice)) return `field "${field}": expected "local", "external" or {"value": ...}`;
