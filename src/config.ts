@@ -2,9 +2,12 @@
  * Configuration: environment variables plus files in the secrets folder, parsed once by one zod
  * schema at start-up. A bad or missing value stops start-up with one message naming the variable.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, nonEmpty, optionalSecret, parseEnv, port, readSecretFile } from './core/env';
 import { CONNECTORS } from './connectors/registry';
+import { CODEC_KEYS_FILE, CodecKeyError, parseCodecKeys, type CodecKeys } from './core/codec';
 
 export const CONFLICT_POLICIES = ['last-write-wins', 'merge', 'manual'] as const;
 
@@ -26,6 +29,16 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: nonEmpty.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty.default('default'),
   TEMPORAL_TASK_QUEUE: nonEmpty.default('aurora-sync'),
+  /** AES-256-GCM keys of the payload codec by id (src/core/codec.ts); default temporal-codec-keys.json in SECRETS_DIR. None: payloads in Temporal are not encrypted. */
+  TEMPORAL_CODEC_KEYS_PATH: nonEmpty.optional(),
+  /** The key id that encrypts (rotation: add a key to the file, name it here); default: the file's "current". */
+  TEMPORAL_CODEC_KEY_ID: nonEmpty.optional(),
+  /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint /codec, comma-separated. */
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/[^/,\s]+(\s*,\s*https?:\/\/[^/,\s]+)*$/, 'must be comma-separated origins like http://localhost:8233 (scheme, host, port; no path)')
+    .default('http://localhost:8233'),
   /** Prefix for workflow IDs, so several installations (or test runs) can share one Temporal namespace. */
   WORKFLOW_ID_PREFIX: z.string().default(''),
   API_PORT: port.default(8000),
@@ -85,6 +98,13 @@ export interface Config {
   heartbeatTimeoutSeconds: number;
   cyclesPerRun: number;
   temporal: { address: string; namespace: string; taskQueue: string; workflowIdPrefix: string };
+  /** the payload codec on every Temporal client and worker, and its endpoint /codec for the Web UI and CLI */
+  codec: {
+    /** null: payloads are stored unencrypted (development) */
+    keys: CodecKeys | null;
+    /** browser origins allowed to call /codec/decode and /codec/encode */
+    corsOrigins: string[];
+  };
   api: { host: string; port: number };
   metricsPort: number;
   logLevel: Env['LOG_LEVEL'];
@@ -112,6 +132,23 @@ export interface Config {
 }
 
 
+
+/** The codec keys file: TEMPORAL_CODEC_KEYS_PATH (must exist) or SECRETS_DIR/temporal-codec-keys.json (optional). */
+function loadCodecKeys(e: Env, secretsDir: string): CodecKeys | null {
+  const path = e.TEMPORAL_CODEC_KEYS_PATH ?? join(secretsDir, CODEC_KEYS_FILE);
+  const name = e.TEMPORAL_CODEC_KEYS_PATH ? 'TEMPORAL_CODEC_KEYS_PATH' : `${CODEC_KEYS_FILE} in SECRETS_DIR`;
+  if (!existsSync(path)) {
+    if (e.TEMPORAL_CODEC_KEYS_PATH) throw new ConfigError(`Invalid configuration: TEMPORAL_CODEC_KEYS_PATH (got "${path}"): no such file`);
+    if (e.TEMPORAL_CODEC_KEY_ID) throw new ConfigError(`Invalid configuration: TEMPORAL_CODEC_KEY_ID is set but there is no codec keys file (${path})`);
+    return null;
+  }
+  try {
+    return parseCodecKeys(readFileSync(path, 'utf8'), e.TEMPORAL_CODEC_KEY_ID);
+  } catch (err) {
+    if (err instanceof CodecKeyError) throw new ConfigError(`Invalid configuration: ${name} (${path}): ${err.message}`);
+    throw new ConfigError(`Invalid configuration: ${name} (${path}): cannot read it (${(err as Error).message})`);
+  }
+}
 
 /** Parses the environment (default: process.env). Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -158,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowIdPrefix: e.WORKFLOW_ID_PREFIX,
     },
+    codec: { keys: loadCodecKeys(e, secretsDir), corsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()) },
     api: { host: e.API_HOST, port: e.API_PORT },
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,

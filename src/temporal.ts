@@ -7,6 +7,8 @@ import type { Config } from './config';
 import { definitionOf } from './connectors/registry';
 import { DEFAULT_CONNECTION } from './core/model';
 import { markConflictStarted } from './store/state';
+import { CODEC_KEYS_FILE, dataConverterFor } from './core/codec';
+import { log } from './log';
 import {
   SA_CONNECTION,
   SA_ENTITY_TYPE,
@@ -25,9 +27,19 @@ import {
   statusQuery,
 } from './workflows/definitions';
 
+/** A client with the payload codec (every client of the engine: worker, API, CLI, demo, tests). */
 export async function connectClient(cfg: Config): Promise<Client> {
+  warnIfUnencrypted(cfg);
   const connection = await Connection.connect({ address: cfg.temporal.address });
-  return new Client({ connection, namespace: cfg.temporal.namespace });
+  return new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.codec.keys) });
+}
+
+let warnedUnencrypted = false;
+/** Once per process: without codec keys, record content in workflow history is stored as plain JSON. */
+export function warnIfUnencrypted(cfg: Config): void {
+  if (cfg.codec.keys || warnedUnencrypted) return;
+  warnedUnencrypted = true;
+  log.warn(`payloads in Temporal are not encrypted: no codec keys (${CODEC_KEYS_FILE} in SECRETS_DIR or TEMPORAL_CODEC_KEYS_PATH); fine for development only`);
 }
 
 /** Registers the search attributes the workflows use when the server lacks them (a server started elsewhere). */

@@ -9,6 +9,7 @@ import { loadConfigOrExit, type Config } from './config';
 import { checkServices, describeServiceError } from './core/preflight';
 import { activitySettings, createActivities } from './activities';
 import { createDeps, systemConnections, type Deps } from './deps';
+import { dataConverterFor } from './core/codec';
 import { log, sdkLogger, setLogLevel } from './log';
 import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
@@ -47,6 +48,8 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     activities: createActivities({ ...deps, settings: activitySettings(cfg) }),
+    // The payload codec runs in the worker's main thread, outside the workflow sandbox (nothing to bundle).
+    dataConverter: dataConverterFor(cfg.codec.keys),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
   });
 

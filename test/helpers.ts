@@ -24,6 +24,7 @@ import { DEFAULT_CONNECTION } from '../src/core/model';
 import { ensureSyncWorkflow, type SyncTarget } from '../src/temporal';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/server';
+import { dataConverterFor } from '../src/core/codec';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -170,7 +171,7 @@ async function buildHarness(opts: HarnessOptions, opened: (() => Promise<unknown
   opened.push(() => deps.close());
   const connection = await Connection.connect({ address: cfg.temporal.address });
   opened.push(() => connection.close());
-  const client = new Client({ connection, namespace: cfg.temporal.namespace });
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.codec.keys) }); // the worker's codec too
   const h: Harness = {
     cfg,
     env,
