@@ -7,6 +7,9 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 TEMPORAL_PORT="${TEMPORAL_ADDRESS##*:}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+# Opt-in: the Web UI decodes payloads through this codec endpoint, e.g.
+# TEMPORAL_UI_CODEC_ENDPOINT=http://localhost:8000/codec scripts/services.sh restart-temporal (README: Encrypted payloads).
+TEMPORAL_UI_CODEC_ENDPOINT="${TEMPORAL_UI_CODEC_ENDPOINT:-}"
 SEARCH_ATTRIBUTES=(AuroraSystem=Keyword AuroraConnection=Keyword AuroraEntityType=Keyword AuroraStatus=Keyword)
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -72,15 +75,16 @@ start_temporal() {
   command -v temporal >/dev/null || { echo "services: temporal CLI missing; run scripts/setup.sh" >&2; exit 1; }
   mkdir -p "$DATA/temporal"
   local sa=(); for a in "${SEARCH_ATTRIBUTES[@]}"; do sa+=(--search-attribute "$a"); done
+  local codec=(); [ -n "$TEMPORAL_UI_CODEC_ENDPOINT" ] && codec=(--ui-codec-endpoint "$TEMPORAL_UI_CODEC_ENDPOINT")
   nohup temporal server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --namespace "$TEMPORAL_NAMESPACE" --db-filename "$DATA/temporal/temporal.db" --log-level warn \
-    --ui-disable-news-fetch "${sa[@]}" >"$DATA/temporal/server.log" 2>&1 &
+    --ui-disable-news-fetch "${sa[@]}" "${codec[@]}" >"$DATA/temporal/server.log" 2>&1 &
   echo $! >"$DATA/temporal/temporal.pid"
   wait_port "$TEMPORAL_PORT" temporal 60
   for _ in $(seq 1 100); do
     temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break; sleep 0.2
   done
-  echo "services: temporal dev server started on $TEMPORAL_PORT (Web UI http://localhost:$TEMPORAL_UI_PORT)"
+  echo "services: temporal dev server started on $TEMPORAL_PORT (Web UI http://localhost:$TEMPORAL_UI_PORT${TEMPORAL_UI_CODEC_ENDPOINT:+, codec endpoint $TEMPORAL_UI_CODEC_ENDPOINT})"
 }
 stop_temporal() {
   local pid

@@ -8,6 +8,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { listConflicts, loadConflict } from '../store/conflicts';
 import { conflictPage } from './conflict-page';
 import { registerWebhooks } from './webhooks/routes';
+import { codecRoutes } from './codec';
 import type { Metrics } from '../metrics';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
@@ -236,6 +237,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   registerWebhooks(app, deps);
+  void app.register(codecRoutes, { cfg: deps.cfg }); // /codec/decode, /codec/encode for the Temporal Web UI and CLI (src/api/codec.ts)
 
   /** The review page: an empty shell that asks for the token; the data comes from the API with it. */
   app.get('/conflicts', async (_req, reply) =>
