@@ -91,9 +91,12 @@ export async function translateRefs(db: Pool | PoolClient, scope: Scope, records
   for (const [field, target, kind] of refFields(scope.spec)) {
     const ids = [...new Set(records.flatMap((r) => (r[field] ?? '').split(',').filter(Boolean)))];
     if (!ids.length) continue;
+    // One unique-index probe per id (see loadLocal).
     const { rows } = await db.query<{ local_id: string; external_id: string }>(
-      `SELECT local_id, external_id FROM sync_registry WHERE external_system = $1 AND connection = $4 AND entity_type = $2 AND NOT deleted
-         AND external_id IS NOT NULL AND ${to === 'local' ? 'external_id' : 'local_id'} = ANY($3::text[])`,
+      `SELECT r.local_id, r.external_id FROM unnest($3::text[]) AS k(id) CROSS JOIN LATERAL (
+         SELECT r.local_id, r.external_id FROM sync_registry r
+          WHERE ${to === 'local' ? 'r.external_system = $1 AND r.connection = $4 AND r.entity_type = $2 AND r.external_id = k.id' : 'r.local_id = k.id AND r.external_system = $1 AND r.entity_type = $2 AND r.connection = $4'}
+            AND NOT r.deleted AND r.external_id IS NOT NULL LIMIT 1) r`,
       [scope.system, target, ids, scope.connection],
     );
     const map = new Map(rows.map((r) => (to === 'local' ? [r.external_id, r.local_id] : [r.local_id, r.external_id])));
