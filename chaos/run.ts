@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: fault scenarios against real worker processes, on the suite's own Postgres, Redis
  * and Temporal dev server (temporary, on free ports: the shared services are never touched).
- *   npx tsx chaos/run.ts [--quick] [--only 1,2,3a,3b,3c,3d,4] [--records 20000] [--changes 1000] [--seed 7]
+ *   npx tsx chaos/run.ts [--quick] [--only 1,2,3a,3b,3c,3d,4] [--records 20000] [--changes 1000] [--kills 5] [--seed 7]
  * Prints one table (faults, records checked, lost, duplicated, version inflation, events missing /
  * spurious, time to recover) and writes it to chaos/results/latest.md (and .json).
  */
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       records: { type: 'string' },
       changes: { type: 'string' },
+      kills: { type: 'string' },
       seed: { type: 'string', default: String(Date.now() % 100_000) },
       out: { type: 'string', default: join(__dirname, 'results') },
     },
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   const sizes: Sizes = { ...(values.quick ? QUICK : FULL) };
   if (values.records) sizes.backfill = Number(values.records);
   if (values.changes) sizes.changes = Number(values.changes);
+  if (values.kills) sizes.kills = Number(values.kills);
   const only = values.only?.split(',').map((s) => s.trim());
   const want = (id: string) => !only || only.some((o) => o === id || id.startsWith(o) || o.startsWith(id));
   const started = new Date();
