@@ -13,7 +13,8 @@ import Redis from 'ioredis';
 import { loadConfigOrExit } from './config';
 import { checkServices, describeServiceError } from './core/preflight';
 import { buildApi } from './api/server';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { newCodecKeysFile } from './core/codec';
 import { join } from 'node:path';
 import { startHubSpotSandbox } from './sandbox/hubspot';
 import { startGoogleSandbox } from './sandbox/google';
@@ -111,6 +112,9 @@ async function main() {
   const credentialsDir = join(process.cwd(), '.data', 'demo');
   mkdirSync(credentialsDir, { recursive: true });
   writeFileSync(join(credentialsDir, 'google-credentials.json'), JSON.stringify(google.auth.serviceAccount()), { mode: 0o600 });
+  // Payloads in Temporal encrypted with a demo key, made once and kept (earlier demo histories stay readable).
+  const codecKeysPath = process.env.TEMPORAL_CODEC_KEYS_PATH || join(credentialsDir, 'temporal-codec-keys.json');
+  if (!existsSync(codecKeysPath)) writeFileSync(codecKeysPath, newCodecKeysFile('demo-1'), { mode: 0o600 });
 
   // Fireflies: one API key on the Free plan (50 requests a day), meetings with the local contacts.
   const fireflies = await startFirefliesSandbox({ port: Number(values['fireflies-sandbox-port']), keys: [{ key: FIREFLIES_KEY, plan: 'free', email: GOOGLE_USERS[0]! }] });
@@ -130,6 +134,7 @@ async function main() {
     API_TOKEN: process.env.API_TOKEN ?? 'demo-token',
     HUBSPOT_CLIENT_SECRET: 'demo-client-secret',
     GOOGLE_CREDENTIALS_PATH: join(credentialsDir, 'google-credentials.json'),
+    TEMPORAL_CODEC_KEYS_PATH: codecKeysPath,
     GOOGLE_USERS: GOOGLE_USERS.join(','),
     GOOGLE_API_ROOT_URL: google.url,
     GOOGLE_TOKEN_URL: google.tokenUrl,
@@ -308,7 +313,11 @@ async function main() {
   Conflicts         http://localhost:${cfg.api.port}/conflicts   (review page; API token ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'})
   Temporal CLI      .tools/venv/bin/temporal workflow signal --workflow-id ${wfId} --name trigger
                     .tools/venv/bin/temporal workflow signal --workflow-id ${googleWfIds[0]} --name trigger
-  CLI               POSTGRES_DB=${DEMO_DB} npm run cli -- status
+  CLI               POSTGRES_DB=${DEMO_DB} TEMPORAL_CODEC_KEYS_PATH=${codecKeysPath} npm run cli -- status
+  Encrypted payloads  the Web UI shows ciphertext (AES-256-GCM, key ${cfg.codec.keys?.currentKeyId} in ${codecKeysPath}); to read them there:
+                    TEMPORAL_UI_CODEC_ENDPOINT=http://localhost:${cfg.api.port}/codec bash scripts/services.sh restart-temporal
+                    sign in at http://localhost:${cfg.api.port}/codec/login, then in the UI's codec settings turn on "Include cross-origin credentials"
+                    .tools/venv/bin/temporal workflow show -w ${wfId} --codec-endpoint http://localhost:${cfg.api.port}/codec --codec-auth 'Bearer ${cfg.apiToken === 'demo-token' ? 'demo-token' : '$API_TOKEN'}'
   Metrics           curl -s localhost:${cfg.metricsPort}/metrics | grep aurora_sync_
   Registry (psql)   PGPASSWORD=${cfg.postgres.password === 'aurora_dev_password' ? 'aurora_dev_password' : '"$POSTGRES_PASSWORD"'} psql -h ${cfg.postgres.host} -p ${cfg.postgres.port} -U ${cfg.postgres.user} -d ${DEMO_DB} -c "SELECT external_system, entity_type, sync_status, COUNT(*) FROM sync_registry GROUP BY 1,2,3;"
   Act as a Google user:   curl -s -XPATCH '${google.url}_sandbox/google/calendar/${ana}/calendars/${ana}/events/${googleSide.id}' -H 'content-type: application/json' -d '{"summary":"Edited again"}'
