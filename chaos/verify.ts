@@ -198,6 +198,7 @@ export async function verify(db: Pool, sandbox: HubSpotSandbox, ledger: Ledger, 
   const ids = new Set(seen.map((e) => e.event_id).filter((id) => id !== undefined));
   v.eventIds = ids.size === seen.length ? 'unique' : seen.some((e) => e.event_id === undefined) ? 'absent' : 'repeated';
   v.eventsExpected = expectedKeys.size;
+  const mislabelled: string[] = [];
   const versionsOf = (k: string) => k.split('|').filter((_, i) => i !== 1).join('|');
   const seenVersions = new Map<string, string>();
   for (const k of distinct.keys()) seenVersions.set(versionsOf(k), k);
@@ -205,9 +206,16 @@ export async function verify(db: Pool, sandbox: HubSpotSandbox, ledger: Ledger, 
     if (!distinct.has(k)) {
       v.eventsMissing++;
       const other = seenVersions.get(versionsOf(k));
-      if (other && !expectedKeys.has(other)) v.eventsMislabelled++;
+      if (other && !expectedKeys.has(other)) {
+        v.eventsMislabelled++;
+        if (v.eventsMislabelled <= 2) mislabelled.push(k.split('|')[0]!);
+      }
       if (v.eventsMissing <= 3) sample(`no event ${k}${other ? ` (announced as ${other.split('|')[1]})` : ''}`);
     }
+  }
+  for (const id of mislabelled) {
+    const { rows: out } = await db.query<{ id: string; payload: Record<string, unknown> }>(`SELECT id, payload FROM sync_outbox WHERE payload->>'entity_id' = $1 ORDER BY id`, [id]);
+    sample(`outbox of ${id}: ${out.map((o) => `#${o.id} ${String(o.payload.action)} ${String(o.payload.direction)} v${String(o.payload.local_version)}/${String(o.payload.external_version)}`).join(', ')}`);
   }
   for (const [k, n] of distinct) {
     if (!expectedKeys.has(k)) {
