@@ -56,7 +56,8 @@ export async function selectPushCandidates(pool: Pool, scope: Scope, afterId: st
             r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.synced_snapshot,
             r.sync_status, r.deleted AS reg_deleted, r.external_etag
      FROM ${spec.table} t
-     LEFT JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2
+     -- (r.local_id > $3 repeats t.id > $3 for the planner: the merge join then starts at the batch, not at the first row)
+     LEFT JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2 AND r.local_id > $3
      WHERE t.id > $3 AND (r.id IS NULL OR r.connection = $5)${connectionFilter(spec, '$5')} AND ${CANDIDATES}
      ORDER BY t.id LIMIT $4`,
     [scope.system, spec.type, afterId, limit, scope.connection],

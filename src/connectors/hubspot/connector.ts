@@ -63,6 +63,12 @@ export interface HubSpotCursor extends ChangeCursor {
    * association reads; a record the index shows late (or changed again) is not among them.
    */
   known?: string[];
+  /**
+   * wall time of the last search that produced this cursor: records the index did not show then
+   * were modified within the lookback before it, so a run long after (an idle cycle) needs no
+   * lookback at all
+   */
+  at?: number;
 }
 
 const KNOWN_MAX = 500;
@@ -312,14 +318,18 @@ export class HubSpotConnector implements Connector {
     const known = new Map<string, number>((prev?.known ?? []).map((k) => [k, Number(k.slice(k.lastIndexOf('@') + 1))]));
     const isKnown = (r: HubSpotObject, stamp: number) => known.has(`${r.id}@${stamp}`);
     const remember = (rs: HubSpotObject[], stamps: number[]) => rs.forEach((r, i) => known.set(`${r.id}@${stamps[i]}`, stamps[i]!));
-    if (prev && resume) {
+    // The lookback only matters for records modified within it before the last search: when that
+    // search was long after `ts`, everything up to `ts` was in the index and the run continues exactly.
+    const exact = prev !== null && (resume || (prev.at !== undefined && prev.at - this.opts.searchLookbackMs >= prev.ts));
+    let searchedAt = prev?.at;
+    if (prev && exact) {
       ts = prev.ts;
       seen = new Set(prev.seen ?? []);
       tie = Boolean(prev.tie);
       afterId = prev.afterId ?? null;
       pastTs = Boolean(prev.pastTs);
     } else if (prev) {
-      ts = Math.max(0, prev.ts - this.opts.searchLookbackMs);
+      ts = Math.max(0, prev.ts - this.opts.searchLookbackMs, prev.at !== undefined ? prev.at - this.opts.searchLookbackMs : 0);
     }
     const knownNow = (): string[] => {
       const floor = ts - this.opts.searchLookbackMs;
@@ -328,13 +338,14 @@ export class HubSpotConnector implements Connector {
     const here = (): HubSpotCursor => {
       const base: HubSpotCursor = tie ? { ts, tie, afterId } : pastTs ? { ts, pastTs } : { ts, seen: [...seen] };
       const k = this.opts.searchLookbackMs > 0 ? knownNow() : [];
-      return k.length ? { ...base, known: k } : base;
+      return { ...base, ...(k.length ? { known: k } : {}), ...(searchedAt !== undefined ? { at: searchedAt } : {}) };
     };
 
     for (;;) {
       if (tie) {
         const filters: object[] = [{ propertyName: lm, operator: 'EQ', value: String(ts) }];
         if (afterId) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: afterId });
+        searchedAt = Date.now();
         const res = await this.call('search', () => apis.searchApi.doSearch(this.searchBody(type, filters, 'hs_object_id')));
         const fresh = res.results.filter((r) => !seen.has(String(r.id)) && !isKnown(r, ts));
         remember(fresh, fresh.map(() => ts));
@@ -349,6 +360,7 @@ export class HubSpotConnector implements Connector {
         continue;
       }
       const op = pastTs ? 'GT' : 'GTE';
+      searchedAt = Date.now();
       const res = await this.call('search', () =>
         apis.searchApi.doSearch(this.searchBody(type, [{ propertyName: lm, operator: op, value: String(ts) }], lm)),
       );
