@@ -140,7 +140,10 @@ export async function recordPushOutcomes(pool: Pool, scope: Scope, items: PushIt
       });
       continue;
     }
-    const action = kind === 'deleted' ? 'deleted' : outcome.created === false && kind === 'created' ? 'updated' : kind;
+    // A create that found its record already there is announced as `created` when nothing was
+    // announced for it yet (no link in the registry: e.g. the worker died after the write, before
+    // the registry row), and as `updated` when it re-links a record consumers already know.
+    const action = kind === 'deleted' ? 'deleted' : outcome.created === false && kind === 'created' && cand.reg?.external_id ? 'updated' : kind;
     counts[kind]++;
     const extVersion = prevExtVersion + 1;
     regWrites.push({
