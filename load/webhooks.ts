@@ -32,9 +32,9 @@ const PER_MINUTE = Number(values['per-minute']);
 const MINUTES = Number(values.minutes);
 const ANA = 'ana@acme.test';
 const SECRET = 'load-client-secret';
-const TOPIC = 'projects/aurora-load/topics/gmail';
+const TOPIC = 'projects/aurora-sandbox/topics/gmail'; // the sandbox's project: users.watch refuses another project's topic
 const PUSH_TOKEN = 'load-push-token-0123456789abcdef';
-const PUSH_SA = 'gmail-push@aurora-load.iam.gserviceaccount.com';
+const PUSH_SA = 'gmail-push@aurora-sandbox.iam.gserviceaccount.com';
 const AUDIENCE = 'https://aurora.example/api/webhooks/google';
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -225,6 +225,7 @@ async function main() {
   console.log(`| peak RSS per minute (API + worker, one process) | ${perMinute(rss)} MiB |`);
   const outcomes = (await apiMetrics.webhooks.get()).values.filter((v) => v.value > 0).map((v) => `${v.labels.system} ${v.labels.outcome}: ${v.value}`);
   console.log(`| webhook outcomes (the API's verdicts) | ${outcomes.join(', ')} |`);
+  console.log(`| Gmail Pub/Sub (sandbox) | ${JSON.stringify(google.gmail.pubsub.stats)}; watches ${JSON.stringify(google.gmail.watches().map((w) => ({ topic: w.topicName, exp: w.expiration })))} |`);
   console.log(`| sync workflow history (current run) | ${Object.entries(history).map(([k, v]) => `${k.split(':').slice(1).join(':')}: ${v} events`).join(', ')} |`);
 
   await api.close();
