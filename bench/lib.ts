@@ -6,6 +6,7 @@
  * batched upsert of the same records, a plain write of the rows the engine keeps per record, and a
  * connector that replays recorded pages (the engine's ingest with the API out of the way).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -257,4 +258,29 @@ export async function plainOwnRows(pool: Pool, spec: EntitySpec, connection: str
     }
   }
   return n / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * The HubSpot sandbox in its own process (so a benchmark's figures are its own process's alone),
+ * with these command-line arguments (e.g. --no-rate-limits, --seed-contacts N).
+ */
+export async function startSandboxProcess(args: string[]): Promise<{ url: string; close(): Promise<void> }> {
+  const argv = ['--import', 'tsx', join(__dirname, '..', 'src', 'sandbox', 'hubspot', 'main.ts'), '--port', '0', ...args];
+  const child: ChildProcess = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
+  });
+  return {
+    url,
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }

@@ -18,15 +18,13 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { HubSpotConnector } from '../src/connectors/hubspot/connector';
 import { hubspotSpec } from '../src/connectors/hubspot/entities';
 import { SharedWindowLimiter } from '../src/core/ratelimit';
 import { refFields } from '../src/core/model';
 import type { ChangePage } from '../src/connectors/types';
-import { benchDatabase, benchEngine, central, emit, plainOwnRows, plainUpsert, recordListing, replaying, rssSampler, runBench } from './lib';
+import { benchDatabase, benchEngine, central, emit, plainOwnRows, plainUpsert, recordListing, replaying, rssSampler, runBench, startSandboxProcess } from './lib';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, repeat: { type: 'string', default: '3' } } });
 const N = Number(values.records);
@@ -36,27 +34,7 @@ const spec = hubspotSpec('contact');
 const rss = rssSampler();
 
 /** The sandbox runs in its own process, so the figures are the pulling process's alone. */
-async function startSandbox(rateLimits: boolean): Promise<{ url: string; close(): Promise<void> }> {
-  const args = ['--import', 'tsx', join(__dirname, '..', 'src', 'sandbox', 'hubspot', 'main.ts'), '--port', '0', '--seed-contacts', String(N)];
-  if (!rateLimits) args.push('--no-rate-limits');
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
-  });
-  return {
-    url,
-    close: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
-}
+const startSandbox = (rateLimits: boolean) => startSandboxProcess(['--seed-contacts', String(N), ...(rateLimits ? [] : ['--no-rate-limits'])]);
 
 /** The worker's connector, with the same Redis-shared budgets. */
 function connector(url: string, redis: Redis, rateLimits: boolean): HubSpotConnector {

@@ -11,33 +11,18 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { HubSpotConnector } from '../src/connectors/hubspot/connector';
 import { SharedWindowLimiter } from '../src/core/ratelimit';
 import type { WriteCreate, WriteUpdate } from '../src/connectors/types';
-import { benchDatabase, benchEngine, emit, runBench } from './lib';
+import { benchDatabase, benchEngine, emit, runBench, startSandboxProcess } from './lib';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' } } });
 const N = Number(values.records);
 const SYSTEM = 'hubspot';
 const BATCH = 100;
 
-async function startSandbox(): Promise<{ url: string; close(): Promise<void> }> {
-  const args = ['--import', 'tsx', join(__dirname, '..', 'src', 'sandbox', 'hubspot', 'main.ts'), '--port', '0', '--no-rate-limits'];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
-  });
-  return { url, close: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
-}
+const startSandbox = () => startSandboxProcess(['--no-rate-limits']);
 
 function connector(url: string, redis: Redis): HubSpotConnector {
   const key = `aurora:ratelimit:bench:${randomUUID()}`;

@@ -293,3 +293,15 @@ export async function listeningApi(h: Harness, systems: string[]): Promise<{ app
   h.cfg.webhooks.publicBaseUrl = `http://127.0.0.1:${port}`;
   return { app, url: h.cfg.webhooks.publicBaseUrl };
 }
+
+/**
+ * A registry row saying this local row is synced with an external record that does not exist
+ * (what a reconciliation must find: a record gone without the feed saying so).
+ */
+export async function linkGhost(db: Pool, row: { id: string; version: number }, to: { system: string; connection: string; entityType: string; externalId: string }): Promise<void> {
+  await db.query(
+    `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
+     VALUES ($1, $2, $3, $4, $5, $6, 1, 'synced', now())`,
+    [row.id, to.externalId, to.system, to.connection, to.entityType, row.version],
+  );
+}

@@ -18,7 +18,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/server';
 import { createMetrics, serveMetrics } from '../src/metrics';
 import { ensureSchedules, triggerSchedule } from '../src/schedules';
-import { harnessPerTest, waitFor, type Harness } from './helpers';
+import { harnessPerTest, linkGhost, waitFor, type Harness } from './helpers';
 
 const ROOT = join(__dirname, '..');
 const PROM_DIR = join(ROOT, 'deploy', 'prometheus');
@@ -235,11 +235,7 @@ describe('Monitoring: alert rules, Prometheus config, dashboard', () => {
         `INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, status) VALUES ($1, $1, 'Ghost', now(), now() + interval '1 hour', 'confirmed') RETURNING id, version`,
         [ANA],
       )).rows[0];
-      await h.db.query(
-        `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
-         VALUES ($1, 'ghost0event0id0000000', 'google_workspace', $2, 'calendar_event', $3, 1, 'synced', now())`,
-        [ghost.id, ANA, ghost.version],
-      );
+      await linkGhost(h.db, ghost, { system: 'google_workspace', connection: ANA, entityType: 'calendar_event', externalId: 'ghost0event0id0000000' });
       await ensureSchedules(h.client, h.cfg, new Set(['google_workspace']));
       await triggerSchedule(h.client, h.cfg, 'reconcile:hubspot');
       await triggerSchedule(h.client, h.cfg, `reconcile:google_workspace:${ANA}`);

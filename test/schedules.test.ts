@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { backfillSchedule, ensureSchedules, listSchedules, pauseSchedule, triggerSchedule, unpauseSchedule } from '../src/schedules';
 import { syncStatus } from '../src/store/status';
 import { CONNECTORS } from '../src/connectors/registry';
-import { count, harnessPerTest, listeningApi, waitFor } from './helpers';
+import { count, harnessPerTest, linkGhost, listeningApi, waitFor } from './helpers';
 
 const ANA = 'ana@acme.test';
 const SYSTEM = 'google_workspace';
@@ -48,11 +48,7 @@ describe('Temporal Schedules', () => {
       `INSERT INTO calendar_events (mailbox, calendar_id, summary, start_at, end_at, status) VALUES ($1, $1, 'Ghost', now(), now() + interval '1 hour', 'confirmed') RETURNING id, version`,
       [ANA],
     )).rows[0];
-    await h.db.query(
-      `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
-       VALUES ($1, 'ghost0event0id0000000', $2, $3, 'calendar_event', $4, 1, 'synced', now())`,
-      [ghost.id, SYSTEM, ANA, ghost.version],
-    );
+    await linkGhost(h.db, ghost, { system: SYSTEM, connection: ANA, entityType: 'calendar_event', externalId: 'ghost0event0id0000000' });
     const live = await count(h.db, 'SELECT count(*) n FROM calendar_events WHERE deleted_at IS NULL');
     await triggerSchedule(h.client, h.cfg, `reconcile:google_workspace:${ANA}`);
     await waitFor('the reconciliation tombstoned the ghost', async () =>
@@ -151,11 +147,7 @@ describe('Temporal Schedules', () => {
       [ANA, JSON.stringify([ANA])],
     )).rows[0];
     for (const [row, externalId, entityType] of [[thread, '7fffffff0000dead', 'email'], [foreign, 'not-a-gmail-id', 'email'], [file, '1GhostDriveFileGoneWithoutAChange0', 'drive_file']] as const) {
-      await h.db.query(
-        `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
-         VALUES ($1, $2, $3, $4, $5, $6, 1, 'synced', now())`,
-        [row.id, externalId, SYSTEM, ANA, entityType, row.version],
-      );
+      await linkGhost(h.db, row, { system: SYSTEM, connection: ANA, entityType, externalId });
     }
     const live = async () => ({
       threads: await count(h.db, 'SELECT count(*) n FROM email_threads WHERE deleted_at IS NULL'),
@@ -204,11 +196,7 @@ describe('Temporal Schedules', () => {
       [ANA],
     );
     for (const [i, g] of ghosts.entries()) {
-      await h.db.query(
-        `INSERT INTO sync_registry (local_id, external_id, external_system, connection, entity_type, local_version, external_version, sync_status, last_synced)
-         VALUES ($1, $2, $3, $4, 'calendar_event', $5, 1, 'synced', now())`,
-        [g.id, `ghost0event0id00000${i}`, SYSTEM, ANA, g.version],
-      );
+      await linkGhost(h.db, g, { system: SYSTEM, connection: ANA, entityType: 'calendar_event', externalId: `ghost0event0id00000${i}` });
     }
     await ensureSchedules(h.client, h.cfg);
     await triggerSchedule(h.client, h.cfg, `reconcile:google_workspace:${ANA}`);
