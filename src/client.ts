@@ -37,8 +37,10 @@ Usage:
       connection, e.g. each Google user) now, for all entity types or one.
       --wait   run the cycle and print its outcome when it is done
   aurora-sync status [--json]
-      Per system and entity type: last synced, records, status (from the sync registry),
-      plus the running workflow's cursor, counts and last error.
+      A table per system, connection and entity type: status, records, open conflicts, last
+      synced, next cycle (the sync workflow), next reconciliation (its schedule), request
+      budget left, and notes (pull-only, held deletions, spent budget, last error).
+      --json: the same as GET /api/sync/status.
   aurora-sync conflicts list
   aurora-sync conflicts show <id>
   aurora-sync conflicts resolve <id> --keep local|external [--by <name>] [--comment <text>]
