@@ -103,6 +103,9 @@ const ODD = ['', ' ', '\u0000', '\u202e\u0644', '😀'.repeat(50), 'ä'.repeat(3
 const HOSTILE = [...SQLISH, ...PATHISH, ...ODD];
 const UNKNOWN_SYSTEMS = ['salesforce', 'HUBSPOT', 'hubspot ', 'google', 'google-workspace', 'fire flies', '', '__proto__', 'constructor', "hubspot'--", '../hubspot'];
 
+/** a JSON-looking body whose bytes are not UTF-8: a lone continuation, 0xFF 0xFE, an encoded surrogate */
+const INVALID_UTF8 = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80, 0x22, 0x7d]);
+
 /** a well-formed JSON object that is neither a valid trigger nor a valid resolution (the hostile part is how it is sent) */
 const NOT_A_TRIGGER = '{"system":"salesforce","choice":"nope"}';
 
@@ -129,7 +132,7 @@ function hostileBody(r: Rng, maxBytes: number): { kind: string; body: Buffer | s
     case 4: return { kind: 'proto_pollution', body: r.pick(['{"__proto__":{"isAdmin":true}}', '{"constructor":{"prototype":{"x":1}}}', '[{"__proto__":null}]']) };
     case 5: return { kind: 'huge', body: Buffer.alloc(maxBytes + 1 + r.int(1000), 0x61) };
     case 6: return { kind: 'near_limit', body: JSON.stringify({ pad: 'x'.repeat(Math.max(0, maxBytes - 64 - r.int(200))) }) };
-    case 7: return { kind: 'invalid_utf8', body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80, 0x22, 0x7d]) };
+    case 7: return { kind: 'invalid_utf8', body: INVALID_UTF8 };
     case 8: return { kind: 'utf16_bom', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(NOT_A_TRIGGER, 'utf16le')]) };
     case 9: return { kind: 'utf8_bom', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(NOT_A_TRIGGER)]) };
     case 10: return { kind: 'nul_bytes', body: `{"system":"hub\u0000spot","entity_type":"\u0000","x":"${'\u0000'.repeat(20)}"}` };
@@ -415,8 +418,9 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
   // --- HubSpot
   const hsEvents = (n = 1, type = 'contact.propertyChange') =>
     Array.from({ length: n }, () => ({ eventId: eventSeq++, subscriptionId: 1, portalId: 62515, appId: 1, occurredAt: Date.now(), subscriptionType: type, attemptNumber: 0, objectId: Number(r.pick(inst.contacts)), changeSource: 'CRM_UI' }));
+  // HubSpot signs the exact bytes (whatever their encoding)
   const v3 = (body: string | Buffer, ts: number, secret = HUBSPOT_SECRET, uri = `${publicBase()}/api/webhooks/hubspot`) =>
-    createHmac('sha256', secret).update(`POST${uri}${Buffer.isBuffer(body) ? body.toString('utf8') : body}${ts}`, 'utf8').digest('base64');
+    createHmac('sha256', secret).update(`POST${uri}`).update(body).update(String(ts)).digest('base64');
   const hsHeaders = (body: string | Buffer, ts = Date.now(), secret?: string, uri?: string) => ({ ...json, 'x-hubspot-signature-v3': v3(body, ts, secret, uri), 'x-hubspot-request-timestamp': String(ts) });
 
   const hubspotValid = (): Req => {
@@ -430,7 +434,7 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
     const ts = Date.now();
     const p = '/api/webhooks/hubspot';
     const base = { group: 'hubspot', method: 'POST', path: p };
-    switch (r.int(16)) {
+    switch (r.int(17)) {
       case 0: return { ...base, kind: 'missing_signature', headers: json, body, accept: is(401) };
       case 1: return { ...base, kind: 'forged_signature', headers: { ...json, 'x-hubspot-signature-v3': createHash('sha256').update(r.hex(16)).digest('base64'), 'x-hubspot-request-timestamp': String(ts) }, body, accept: is(401) };
       case 2: return { ...base, kind: 'wrong_secret', headers: hsHeaders(body, ts, 'not-the-secret'), body, accept: is(401) };
@@ -449,14 +453,21 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
       case 12: { const hb = hostileBody(r, maxBody); if (hb.kind === 'huge') return { ...base, kind: 'signed_huge', headers: hsHeaders(hb.body, ts), body: hb.body, accept: is(413) }; return { ...base, kind: `forged_${hb.kind}`, headers: { ...hsHeaders(body, ts), 'content-type': hb.contentType ?? 'application/json' }, body: hb.body, accept: is(401) }; }
       case 13: return { ...base, kind: 'signature_array_header', raw: rawPost(p, body, [['x-hubspot-signature-v3', v3(body, ts)], ['x-hubspot-signature-v3', 'forged'], ['x-hubspot-request-timestamp', String(ts)], ['x-hubspot-request-timestamp', String(ts - 1)]]), accept: anyClientError };
       case 14: return { ...base, kind: 'signed_with_query', path: `${p}?${r.pick(['a=1', "x=' OR 1=1", '../../', 'token=%00'])}`, headers: hsHeaders(body, ts), body, accept: is(401) };
+      case 15: { // verified bytes that are not UTF-8 (or UTF-16, or with a BOM): 400, said so
+        const hb = hostileBody(r, maxBody);
+        const bytes = r.chance(0.6) ? INVALID_UTF8 : hb.body;
+        return { ...base, kind: bytes === INVALID_UTF8 ? 'signed_invalid_utf8' : `signed_${hb.kind}`, headers: hsHeaders(bytes, ts), body: bytes, accept: hb.kind === 'huge' && bytes !== INVALID_UTF8 ? is(413) : is(400) };
+      }
       default: return { ...base, kind: 'huge_batch_forged', headers: { ...json, 'x-hubspot-signature-v3': 'AAAA', 'x-hubspot-request-timestamp': String(ts) }, body: JSON.stringify(hsEvents(2_000)), accept: is(401) };
     }
   };
 
   // --- Google push channels and Gmail Pub/Sub
   const channel = () => r.pick(h.google!.channels.active());
-  const chHeaders = (ch: { id: string; resourceId: string; token?: string }, state = 'exists') => ({
-    'x-goog-channel-id': ch.id, 'x-goog-channel-token': ch.token ?? '', 'x-goog-resource-id': ch.resourceId, 'x-goog-resource-state': state, 'x-goog-message-number': String(100 + r.int(1e6)),
+  // (valid notifications take numbers above any a hostile one uses: a replay is exactly a repeated number)
+  let channelNumber = 2_000_000;
+  const chHeaders = (ch: { id: string; resourceId: string; token?: string }, state = 'exists', number = 100 + r.int(1e6)) => ({
+    'x-goog-channel-id': ch.id, 'x-goog-channel-token': ch.token ?? '', 'x-goog-resource-id': ch.resourceId, 'x-goog-resource-state': state, 'x-goog-message-number': String(number),
   });
   const gmailBody = (email = ANA, messageId = `fuzz-${msgSeq++}`) =>
     JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ emailAddress: email, historyId: 1 + r.int(1e6) })).toString('base64'), messageId, publishTime: new Date().toISOString() }, subscription: 'projects/aurora-sandbox/subscriptions/gmail-push' });
@@ -471,7 +482,8 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
       const live = h.google!.channels.active();
       const ch = r.pick(live.length > 1 ? live.slice(0, -1) : live);
       notified.add(ch.id);
-      return { ...g, kind: 'valid_channel', path: '/api/webhooks/google', headers: chHeaders(ch), accept: is(200), valid: { signals: 1 } };
+      const number = channelNumber += 1 + r.int(50); // increasing, not sequential
+      return { ...g, kind: 'valid_channel', path: '/api/webhooks/google', headers: chHeaders(ch, 'exists', number), accept: is(200), valid: { signals: 1, eventIds: [`google_workspace:channel:${ch.id}:${number}`] } };
     }
     const messageId = `fuzz-${msgSeq++}`;
     return { ...g, kind: 'valid_gmail_push', path: gmailPath(), headers: { ...json, authorization: `Bearer ${idToken()}` }, body: gmailBody(ANA, messageId), accept: is(200), valid: { signals: 1, eventIds: [`google_workspace:gmail:${messageId}`] } };
@@ -479,7 +491,13 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
   const googleHostile = (): Req => {
     const g = { group: 'google', method: 'POST', path: '/api/webhooks/google' };
     const ch = channel();
-    switch (r.int(18)) {
+    switch (r.int(21)) {
+      case 18: return { ...g, kind: 'gmail_signed_invalid_utf8', path: gmailPath(), headers: { ...json, authorization: `Bearer ${idToken()}` }, body: INVALID_UTF8, accept: is(400) };
+      case 19: { // verified, published longer ago than Pub/Sub keeps a message: acknowledged, nothing done
+        const body = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ emailAddress: ANA, historyId: 1 })).toString('base64'), messageId: `fuzz-${msgSeq++}`, publishTime: new Date(Date.now() - (8 + r.int(300)) * 86_400_000).toISOString() }, subscription: 'projects/aurora-sandbox/subscriptions/gmail-push' });
+        return { ...g, kind: 'gmail_stale_push', path: gmailPath(), headers: { ...json, authorization: `Bearer ${idToken()}` }, body, accept: is(200) };
+      }
+      case 20: return { ...g, kind: 'channel_bad_number', headers: { ...chHeaders(ch), 'x-goog-message-number': r.pick(['', '-1', '1e3', '12a', "1' OR 1=1", '9'.repeat(30)]) }, accept: is(400) };
       case 0: return { ...g, kind: 'channel_forged_token', headers: { ...chHeaders(ch), 'x-goog-channel-token': r.pick(['forged', '', ' ', ch.token + 'x', ch.token!.toUpperCase(), "' OR 1=1"]) }, accept: (s) => s === 401 || s === 400 };
       case 1: return { ...g, kind: 'channel_unknown_id', headers: { ...chHeaders(ch), 'x-goog-channel-id': r.pick([...SQLISH, ...PATHISH, 'a'.repeat(4000), r.hex(32)]) }, accept: is(404) };
       case 2: return { ...g, kind: 'channel_wrong_resource', headers: { ...chHeaders(ch), 'x-goog-resource-id': r.pick(['other', ...SQLISH]) }, accept: is(401) };
@@ -528,7 +546,7 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
   const firefliesHostile = (): Req => {
     const f = { group: 'fireflies', method: 'POST', path: '/api/webhooks/fireflies' };
     const body = ffBody();
-    switch (r.int(9)) {
+    switch (r.int(10)) {
       case 0: return { ...f, kind: 'missing_signature', headers: json, body, accept: is(401) };
       case 1: return { ...f, kind: 'forged_signature', headers: { ...json, 'x-hub-signature': r.pick([r.hex(64), `sha256=${r.hex(64)}`, 'sha256=', 'sha1=abc', '', ' ']) }, body, accept: is(401) };
       case 2: return { ...f, kind: 'wrong_secret', headers: { ...json, 'x-hub-signature': ffSign(body, 'not-the-secret-0123') }, body, accept: is(401) };
@@ -539,9 +557,13 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
       }
       case 5: { const hb = hostileBody(r, maxBody); return { ...f, kind: `unsigned_${hb.kind}`, headers: { 'content-type': hb.contentType ?? 'application/json' }, body: hb.body, accept: hb.kind === 'huge' ? is(413) : is(401) }; }
       case 6: {
-        // (bytes that are not UTF-8 reach the verifier as decoded text, so their signature cannot match: 401)
+        // (the signature covers the bytes: verified bytes that are not UTF-8 get 400 too)
         const hb = hostileBody(r, maxBody);
-        return { ...f, kind: `signed_${hb.kind}`, headers: { 'content-type': hb.contentType ?? 'application/json', 'x-hub-signature': ffSign(hb.body) }, body: hb.body, accept: hb.kind === 'huge' ? is(413) : hb.kind === 'invalid_utf8' || hb.kind === 'utf16_bom' ? is(400, 401) : is(400) };
+        return { ...f, kind: `signed_${hb.kind}`, headers: { 'content-type': hb.contentType ?? 'application/json', 'x-hub-signature': ffSign(hb.body) }, body: hb.body, accept: hb.kind === 'huge' ? is(413) : is(400) };
+      }
+      case 9: { // signed, but sent long ago (v2's timestamp): a replay, acknowledged and ignored
+        const old = JSON.stringify({ event: 'meeting.transcribed', meeting_id: r.pick(inst.transcripts), timestamp: Date.now() - (2 + r.int(100)) * 86_400_000 });
+        return { ...f, kind: 'signed_stale', headers: { ...json, 'x-hub-signature': `sha256=${ffSign(old)}` }, body: old, accept: is(200) };
       }
       case 7: return { ...f, kind: 'signed_ignored_event', headers: { ...json, 'x-hub-signature': ffSign('{"event":"meeting.bot_joined","meeting_id":"x1"}') }, body: '{"event":"meeting.bot_joined","meeting_id":"x1"}', accept: is(200) };
       default: return { ...f, kind: 'signature_of_other_bytes', headers: { ...json, 'x-hub-signature': ffSign(`${body} `) }, body: `${body}\n`, accept: is(401) };
@@ -642,10 +664,9 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
     const candidates = sentValid.filter((s) => s.req.group !== 'rest');
     if (!candidates.length) return null;
     const orig = r.pick(candidates).req;
-    // A channel notification has no id to deduplicate by: its replay asks for one more incremental pull (a verified sender, the same channel).
-    const channelReplay = orig.kind === 'valid_channel';
+    // Acknowledged and ignored (a channel's message number, a Gmail message id, a delivery seen before): no signal.
     // HubSpot's signature is good for 5 minutes: an older replay is refused as stale.
-    return { ...orig, kind: `replay_${orig.kind}`, replay: true, valid: channelReplay ? { signals: 1 } : undefined, accept: orig.group === 'hubspot' ? is(200, 401) : is(200) };
+    return { ...orig, kind: `replay_${orig.kind}`, replay: true, valid: undefined, accept: orig.group === 'hubspot' ? is(200, 401) : is(200) };
   };
 
   return { hubspotValid, hubspotHostile, googleValid, googleHostile, firefliesValid, firefliesHostile, elsewhere, trigger, triggerValid, reads, hostileIds, resolve, schedules, replay };

@@ -88,7 +88,8 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Every outcome a webhook delivery can have (the API's counter). */
-export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'ignored', 'bad_signature', 'stale', 'malformed', 'too_large', 'unknown_type', 'not_configured', 'error'] as const;
+/** duplicate: seen before (a sender's retry or a replay), answered 2xx, nothing done; stale: too old to be anything but a replay. */
+export const WEBHOOK_OUTCOMES = ['accepted', 'duplicate', 'ignored', 'bad_signature', 'stale', 'malformed', 'too_large', 'unknown_type', 'unknown_channel', 'not_configured', 'error'] as const;
 
 /**
  * Every labelled counter of a configured system exists from the start, at 0: a first increment

@@ -9,6 +9,7 @@ import { pruneEventIds } from '../store/webhooks';
 import { connectClient } from '../temporal';
 import { buildApi } from './server';
 import { createMetrics } from '../metrics';
+import { eventIdRetentionDays } from './webhooks/routes';
 
 async function main() {
   const cfg = loadConfigOrExit();
@@ -21,9 +22,10 @@ async function main() {
   const redis = createRedis(cfg.redis);
   const app = buildApi({ cfg, db, temporal, metrics, configuredSystems: configuredSystems(cfg), connectors: createConnectorPool(cfg, undefined, redis) });
   await app.listen({ host: cfg.api.host, port: cfg.api.port });
-  // Webhook event ids are kept for deduplication well past HubSpot's 24 h of retries, then dropped.
+  // Webhook event ids are kept for deduplication as long as a delivery could be replayed, then dropped.
+  const retentionDays = eventIdRetentionDays(cfg);
   const prune = setInterval(() => {
-    pruneEventIds(db).catch(() => undefined);
+    pruneEventIds(db, retentionDays).catch(() => undefined);
   }, 3_600_000);
   prune.unref();
   log.info('api listening', { url: `http://localhost:${cfg.api.port}` });

@@ -154,7 +154,13 @@ export interface WebhookRequest {
   /** the full public URL the sender used (PUBLIC_BASE_URL + path and query) */
   publicUrl: string;
   headers: Record<string, string | string[] | undefined>;
-  rawBody: string;
+  /**
+   * The body as text: the exact bytes strictly decoded as UTF-8, or null when they are not valid
+   * UTF-8 (a verified delivery with such a body is answered 400; signatures are checked over `bytes`).
+   */
+  rawBody: string | null;
+  /** the exact bytes received, which signatures cover (absent: rawBody's UTF-8 bytes) */
+  bytes?: Buffer;
 }
 
 /** A stored push channel, as a webhook verifier sees it. */
@@ -184,7 +190,7 @@ export type WebhookWork =
 export interface WebhookVerdict {
   /** HTTP status to answer with */
   status: number;
-  /** metric outcome label: accepted, duplicate, bad_signature, stale, malformed, unknown_type, unknown_channel, not_configured, ignored */
+  /** metric outcome label: accepted, duplicate (seen before: a retry or a replay), bad_signature, stale, malformed, unknown_type, unknown_channel, not_configured, ignored */
   outcome: string;
   body: Record<string, unknown>;
   work?: WebhookWork[];
@@ -194,6 +200,11 @@ export interface WebhookHandler {
   /** the endpoint is POST /api/webhooks/<path> */
   path: string;
   handle(req: WebhookRequest, ctx: WebhookContext, cfg: Config): Promise<WebhookVerdict>;
+  /**
+   * How long a delivery of this system could be replayed (its channels' lifetime, its sender's
+   * retention): the event ids `fresh()` records are kept at least this long.
+   */
+  rememberSeconds?(cfg: Config): number;
 }
 
 export interface ConnectorContext {

@@ -11,6 +11,7 @@ import type { Config } from '../../config';
 import { WEBHOOK_OUTCOMES, type Metrics } from '../../metrics';
 import { CONNECTORS } from '../../connectors/registry';
 import type { WebhookContext } from '../../connectors/types';
+import { utf8OrNull } from '../../connectors/webhook-body';
 import { findChannel, touchChannel } from '../../store/state';
 import { freshEventIds } from '../../store/webhooks';
 import { signalWebhook, triggerSync } from '../../temporal';
@@ -23,6 +24,14 @@ export interface WebhookDeps {
   configuredSystems: ReadonlySet<string>;
 }
 
+/**
+ * Days webhook event ids are kept: past HubSpot's 24 h of retries (3 days at least), and as long as
+ * any connector says its deliveries could be replayed (Google: a channel's lifetime, Pub/Sub's 7 days).
+ */
+export function eventIdRetentionDays(cfg: Config): number {
+  return Math.max(3, ...CONNECTORS.map((d) => Math.ceil((d.webhooks?.rememberSeconds?.(cfg) ?? 0) / 86_400)));
+}
+
 export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void {
   const count = (system: string, outcome: string) => deps.metrics?.webhooks.inc({ system, outcome });
   const reject = (reply: FastifyReply, system: string, status: number, outcome: string, error: string) => {
@@ -31,9 +40,9 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
   };
 
   void app.register(async (scope) => {
-    // The signature covers the exact bytes: keep the raw body.
+    // The signature covers the exact bytes: keep the raw body as bytes (decoded only for the verifier's text, strictly).
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.cfg.webhooks.maxBodyBytes }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.cfg.webhooks.maxBodyBytes }, (_req, body, done) => done(null, body));
     const systemOfPath = new Map(CONNECTORS.flatMap((d) => (d.webhooks ? [[d.webhooks.path, d.system] as const] : [])));
     scope.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
       const path = req.url.split('/').pop()?.split('?')[0] ?? 'unknown';
@@ -62,13 +71,15 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
         if (!deps.configuredSystems.has(def.system)) {
           return reject(reply, def.system, 503, 'not_configured', `${def.system} is not configured on this installation (no credentials)`);
         }
+        const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const verdict = await handler.handle(
-          { method: req.method, publicUrl: deps.cfg.webhooks.publicBaseUrl + req.url, headers: req.headers, rawBody: typeof req.body === 'string' ? req.body : '' },
+          { method: req.method, publicUrl: deps.cfg.webhooks.publicBaseUrl + req.url, headers: req.headers, bytes, rawBody: utf8OrNull(bytes) },
           ctx,
           deps.cfg,
         );
         count(def.system, verdict.outcome);
-        if (verdict.status < 300 && looked !== null) await touchChannel(deps.db, looked);
+        // a channel's last message: a new one (a replay is none)
+        if (verdict.outcome === 'accepted' && looked !== null) await touchChannel(deps.db, looked);
         for (const work of verdict.work ?? []) {
           const target = { system: def.system, connection: work.connection };
           if ('ids' in work) await signalWebhook(deps.temporal, deps.cfg, target, work.entityType, work.ids);

@@ -8,13 +8,18 @@
  *
  * With FIREFLIES_WEBHOOK_SECRET set, the signature must match the raw bytes (constant-time);
  * without it, unsigned deliveries are taken (Fireflies omits the header when no secret is set).
- * A delivery seen before is a no-op. The verdict asks the workflow to fetch exactly that
- * transcript, then its action items (the items of a transcript are read by its id).
+ * The signature covers the body but no delivery time, so replays are refused by what the body
+ * says: a delivery seen before (v2: event, meeting and timestamp; v1: the body's hash) is a no-op
+ * (200, counted as `duplicate`), and a v2 delivery whose timestamp is older than
+ * FIREFLIES_MAX_AGE_MS is acknowledged and ignored (`stale`: a replay, or a retry so late that the
+ * polling has read the transcript). The verdict asks the workflow to fetch exactly that transcript,
+ * then its action items (the items of a transcript are read by its id).
  */
-import { createHmac } from 'node:crypto';
-import { safeEqual, sha256Hex } from '../../core/secure';
+import { createHash, createHmac } from 'node:crypto';
+import { safeEqual } from '../../core/secure';
 import { DEFAULT_CONNECTION } from '../../core/model';
 import type { WebhookHandler, WebhookVerdict } from '../types';
+import { bodyBytes, verifiedJson } from '../webhook-body';
 import { firefliesConfig } from './config';
 import { ACTION_ITEM, TRANSCRIPT } from './entities';
 
@@ -25,6 +30,15 @@ const V2_EVENTS = new Set(['meeting.transcribed', 'meeting.summarized']);
 const V2_IGNORED = new Set(['meeting.bot_joined']);
 const V1_EVENTS = new Set(['transcription completed']);
 const MEETING_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** v2 deliveries older than this (by their signed timestamp) are acknowledged and ignored */
+export const FIREFLIES_MAX_AGE_MS = 24 * 3_600_000;
+
+/** A v2 timestamp as epoch ms (Fireflies sends ms; seconds are accepted too); null when absent or not a time. */
+function timestampMs(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{9,16}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n <= 0) return null;
+  return n < 1e11 ? n * 1000 : n;
+}
 
 export const firefliesWebhooks: WebhookHandler = {
   path: 'fireflies',
@@ -34,19 +48,15 @@ export const firefliesWebhooks: WebhookHandler = {
     const given = (Array.isArray(header) ? header[0] : header)?.trim();
     if (secret) {
       if (!given) return no(401, 'bad_signature', 'missing x-hub-signature');
-      const expected = createHmac('sha256', secret).update(req.rawBody, 'utf8').digest('hex');
+      const expected = createHmac('sha256', secret).update(bodyBytes(req)).digest('hex');
       // v2 prefixes the algorithm; v1 sends the bare hex.
       const hex = given.toLowerCase().startsWith('sha256=') ? given.slice(7) : given;
       if (!safeEqual(hex.toLowerCase(), expected)) return no(401, 'bad_signature', 'signature does not match');
     }
-    let body: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(req.rawBody);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return no(400, 'malformed', 'expected a JSON object');
-      body = parsed as Record<string, unknown>;
-    } catch {
-      return no(400, 'malformed', 'body is not JSON');
-    }
+    const parsed = verifiedJson(req);
+    if ('refused' in parsed) return parsed.refused;
+    if (!parsed.json || typeof parsed.json !== 'object' || Array.isArray(parsed.json)) return no(400, 'malformed', 'expected a JSON object');
+    const body = parsed.json as Record<string, unknown>;
     let meetingId: unknown;
     let event: string;
     if (typeof body.event === 'string') {
@@ -62,8 +72,12 @@ export const firefliesWebhooks: WebhookHandler = {
       return no(400, 'malformed', 'expected {event, meeting_id} (v2) or {eventType, meetingId} (v1)');
     }
     if (typeof meetingId !== 'string' || !MEETING_ID.test(meetingId)) return no(400, 'malformed', 'missing or invalid meeting id');
+    const sentAt = timestampMs(body.timestamp);
+    if (sentAt !== null && Date.now() - sentAt > FIREFLIES_MAX_AGE_MS) {
+      return { status: 200, outcome: 'stale', body: { accepted: 0, stale: true, reason: `sent more than ${FIREFLIES_MAX_AGE_MS / 3_600_000} h ago` } };
+    }
     // The same delivery again (Fireflies retries, or a replay) is a no-op.
-    const eventId = `${event}:${meetingId}:${typeof body.timestamp === 'number' || typeof body.timestamp === 'string' ? body.timestamp : sha256Hex(req.rawBody)}`;
+    const eventId = `${event}:${meetingId}:${typeof body.timestamp === 'number' || typeof body.timestamp === 'string' ? body.timestamp : createHash('sha256').update(bodyBytes(req)).digest('hex')}`;
     const fresh = await ctx.fresh([eventId]);
     if (!fresh.has(eventId)) return { status: 200, outcome: 'duplicate', body: { accepted: 0, duplicate: true } };
     return {
@@ -76,4 +90,6 @@ export const firefliesWebhooks: WebhookHandler = {
       ],
     };
   },
+  // v1 deliveries carry no time: their hashes are kept past the v2 window (the API's floor is 3 days).
+  rememberSeconds: () => (2 * FIREFLIES_MAX_AGE_MS) / 1000,
 };

@@ -6,6 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { DEFAULT_CONNECTION } from '../../core/model';
 import { safeEqual } from '../../core/secure';
 import type { WebhookHandler, WebhookVerdict } from '../types';
+import { bodyBytes, verifiedJson } from '../webhook-body';
 import { hubspotConfig } from './config';
 import type { HubSpotEntityType } from './entities';
 
@@ -26,7 +27,8 @@ export function verifyHubSpot(input: {
   method: string;
   /** the full URL HubSpot called: public base URL + path + query */
   uri: string;
-  rawBody: string;
+  /** the exact bytes received (HubSpot signs them, whatever their encoding) */
+  body: Uint8Array | string;
   headers: Record<string, string | string[] | undefined>;
   clientSecret: string;
   now?: number;
@@ -42,18 +44,20 @@ export function verifyHubSpot(input: {
     if (!ts || !/^\d+$/.test(ts)) return { ok: false, reason: 'missing or malformed X-HubSpot-Request-Timestamp' };
     if (Math.abs(now - Number(ts)) > HUBSPOT_MAX_AGE_MS) return { ok: false, reason: 'stale timestamp (older than 5 minutes)' };
     const expected = createHmac('sha256', input.clientSecret)
-      .update(`${input.method.toUpperCase()}${hubspotUri(input.uri)}${input.rawBody}${ts}`, 'utf8')
+      .update(`${input.method.toUpperCase()}${hubspotUri(input.uri)}`, 'utf8')
+      .update(input.body)
+      .update(ts, 'utf8')
       .digest('base64');
     return safeEqual(v3, expected) ? { ok: true, version: 'v3' } : { ok: false, reason: 'signature does not match (v3)' };
   }
   const sig = h('x-hubspot-signature');
   if (!sig) return { ok: false, reason: 'missing X-HubSpot-Signature-v3 / X-HubSpot-Signature' };
   const version = (h('x-hubspot-signature-version') ?? 'v1').toLowerCase();
-  let source: string;
-  if (version === 'v1') source = input.clientSecret + input.rawBody;
-  else if (version === 'v2') source = input.clientSecret + input.method.toUpperCase() + input.uri + input.rawBody;
+  let prefix: string;
+  if (version === 'v1') prefix = input.clientSecret;
+  else if (version === 'v2') prefix = input.clientSecret + input.method.toUpperCase() + input.uri;
   else return { ok: false, reason: `unknown signature version ${version}` };
-  const expected = createHash('sha256').update(source, 'utf8').digest('hex');
+  const expected = createHash('sha256').update(prefix, 'utf8').update(input.body).digest('hex');
   return safeEqual(sig.toLowerCase(), expected) ? { ok: true, version } : { ok: false, reason: `signature does not match (${version})` };
 }
 
@@ -87,14 +91,12 @@ export const hubspotWebhooks: WebhookHandler = {
     if (!hs.clientSecret || !hs.accessToken) {
       return no(503, 'not_configured', 'hubspot webhooks are not configured (HUBSPOT_CLIENT_SECRET and HUBSPOT_API_KEY)');
     }
-    const verdict = verifyHubSpot({ method: req.method, uri: req.publicUrl, rawBody: req.rawBody, headers: req.headers, clientSecret: hs.clientSecret });
+    const verdict = verifyHubSpot({ method: req.method, uri: req.publicUrl, body: bodyBytes(req), headers: req.headers, clientSecret: hs.clientSecret });
     if (!verdict.ok) return no(401, /stale/.test(verdict.reason) ? 'stale' : 'bad_signature', verdict.reason);
-    let events: HubSpotEvent[];
-    try {
-      events = JSON.parse(req.rawBody) as HubSpotEvent[];
-    } catch {
-      return no(400, 'malformed', 'body is not valid JSON');
-    }
+    // Verified: only now is the body's encoding and shape looked at (a 400 says what is wrong).
+    const parsed = verifiedJson(req);
+    if ('refused' in parsed) return parsed.refused;
+    const events = parsed.json as HubSpotEvent[];
     if (!Array.isArray(events) || events.length === 0) return no(400, 'malformed', 'expected a non-empty JSON array of events');
     for (const e of events) {
       if (typeof e !== 'object' || e === null || !/^\d+$/.test(String(e.eventId ?? '')) || !/^\d+$/.test(String(e.objectId ?? '')) || typeof e.subscriptionType !== 'string') {

@@ -4,14 +4,22 @@
  * publishTime}, subscription}`; the delivery is verified as Google documents for push
  * subscriptions — the OIDC bearer token (signature against Google's keys, issuer, audience, the
  * subscription's service account, verified email) and/or the secret `token` in the push URL —
- * then a mailbox this installation syncs gets an incremental pull of its threads. A replayed
- * message id is acknowledged and ignored. Nothing is read from Gmail in the request.
+ * then a mailbox this installation syncs gets an incremental pull of its threads. Nothing is read
+ * from Gmail in the request.
+ *
+ * Replays: a message id seen before is acknowledged and ignored (`duplicate`: Pub/Sub redelivers
+ * at least once, and a captured delivery may be sent again); the ids are remembered for longer
+ * than GMAIL_PUSH_MAX_AGE_MS, Pub/Sub's longest retention of an unacknowledged message (7 days),
+ * and a push published longer ago than that is acknowledged and ignored (`stale`): Pub/Sub would
+ * not deliver it any more, so it is a replay (the next incremental pull reads that mailbox's
+ * history anyway).
  */
 import { OAuth2Client } from 'google-auth-library';
 import { safeEqual } from '../../../core/secure';
 import type { WebhookRequest, WebhookVerdict } from '../../types';
 import type { Config } from '../../../config';
 import type { WebhookContext } from '../../types';
+import { bodyBytes, firstByte } from '../../webhook-body';
 import { googleConfig } from '../config';
 import type { GmailConfig } from './config';
 import { EMAIL_TYPE } from './entities';
@@ -35,10 +43,15 @@ const header = (req: WebhookRequest, name: string): string | undefined => {
   return typeof s === 'string' && s.trim() !== '' ? s.trim() : undefined;
 };
 
+/** Pub/Sub keeps an unacknowledged message at most 7 days (the subscription's retention): older pushes are replays. */
+export const GMAIL_PUSH_MAX_AGE_MS = 7 * 86_400_000;
+
 interface Notification {
   messageId: string;
   emailAddress: string;
   historyId: string;
+  /** message.publishTime as epoch ms (absent in the envelope: undefined) */
+  publishedAt?: number;
 }
 
 /** The Pub/Sub envelope and Gmail's notification in it; a reason string when malformed. */
@@ -65,13 +78,17 @@ export function parsePush(rawBody: string): Notification | string {
   const historyId = typeof d?.historyId === 'number' ? String(d.historyId) : typeof d?.historyId === 'string' ? d.historyId : '';
   if (!/^[^@\s]{1,200}@[^@\s]{1,200}$/.test(email)) return 'message.data has no emailAddress';
   if (!/^\d{1,20}$/.test(historyId)) return 'message.data has no historyId';
-  return { messageId, emailAddress: email, historyId };
+  const publishTime = msg.publishTime ?? msg.publish_time;
+  if (publishTime === undefined) return { messageId, emailAddress: email, historyId };
+  const publishedAt = typeof publishTime === 'string' && publishTime.length <= 40 ? Date.parse(publishTime) : NaN;
+  if (!Number.isFinite(publishedAt)) return 'message.publishTime is not an RFC 3339 time';
+  return { messageId, emailAddress: email, historyId, publishedAt };
 }
 
 export const gmailWebhook = {
   /** requests with a JSON body and no push-channel headers (X-Goog-*): Pub/Sub deliveries */
   accepts: (req: WebhookRequest): boolean =>
-    req.rawBody.trimStart().startsWith('{') && !Object.keys(req.headers).some((k) => k.toLowerCase().startsWith('x-goog-')),
+    firstByte(bodyBytes(req)) === 0x7b && !Object.keys(req.headers).some((k) => k.toLowerCase().startsWith('x-goog-')),
 
   async handle(req: WebhookRequest, ctx: WebhookContext, cfg: Config): Promise<WebhookVerdict> {
     const g = googleConfig(cfg);
@@ -103,8 +120,14 @@ export const gmailWebhook = {
         return no(401, 'bad_signature', 'the OIDC token does not verify (signature, issuer, audience or expiry)');
       }
     }
+    // Verified: only now is the body's encoding and shape looked at.
+    if (req.rawBody === null) return no(400, 'malformed', 'the body is not valid UTF-8');
     const n = parsePush(req.rawBody);
     if (typeof n === 'string') return no(400, 'malformed', n);
+    if (n.publishedAt === undefined) return no(400, 'malformed', 'message.publishTime is missing');
+    if (Date.now() - n.publishedAt > GMAIL_PUSH_MAX_AGE_MS) {
+      return { status: 200, outcome: 'stale', body: { accepted: 0, stale: true, reason: 'published more than 7 days ago' } };
+    }
     if (!g.users.includes(n.emailAddress)) {
       // Acknowledged (Pub/Sub would redeliver a refusal for a week) but nothing happens.
       return { status: 200, outcome: 'ignored', body: { accepted: 0, reason: 'not a mailbox this installation syncs' } };
