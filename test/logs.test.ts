@@ -11,7 +11,11 @@ import { readFileSync } from 'node:fs';
 import { Runtime } from '@temporalio/worker';
 import type { Logger } from '@temporalio/common';
 import { harnessPerTest } from './helpers';
-import { sdkLogger } from '../src/log';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { redactUpstream, sdkLogger } from '../src/log';
+import { HubSpotConnector } from '../src/connectors/hubspot/connector';
+import { googleFailure } from '../src/connectors/google_workspace/errors';
 import { syncWorkflowId } from '../src/workflows/definitions';
 import { DEFAULT_CONNECTION } from '../src/core/model';
 
@@ -75,6 +79,8 @@ describe('logs', () => {
     const g = h.google!;
     seeded.push(g.calendar.seed(ANA, ANA, 6), g.gmail.seed(ANA, 4), g.drive.seed(ANA, 4));
     const aurora = { first_name: 'Philippa', last_name: 'Quenneville', email: 'philippa.quenneville@aurora.example', phone: '+1 555 0199 7788' };
+    // An Aurora record HubSpot refuses: its 400 quotes the value ("Email address … is invalid").
+    const refusedEmail = 'zelda.refused@nowhere';
 
     const cap = captureStderr();
     try {
@@ -85,7 +91,15 @@ describe('logs', () => {
       for (const [t, e] of Object.entries(gs.entities)) assert.equal(e?.lastError, null, `google ${t}`);
       // An Aurora record pushed to HubSpot.
       await h.db.query('INSERT INTO contacts (first_name, last_name, email, phone) VALUES ($1, $2, $3, $4)', [aurora.first_name, aurora.last_name, aurora.email, aurora.phone]);
+      const bad = await h.db.query<{ id: string }>("INSERT INTO contacts (first_name, last_name, email) VALUES ('Zelda', 'Refusedsson', $1) RETURNING id", [refusedEmail]);
+      seeded.push([{ email: refusedEmail, lastname: 'Refusedsson' }]);
       await h.cycle('contact');
+      // Stored for the status without the value: status, category, error code and property name only.
+      const reg = await h.db.query<{ sync_status: string; error_message: string }>('SELECT sync_status, error_message FROM sync_registry WHERE local_id = $1', [bad.rows[0]!.id]);
+      assert.equal(reg.rows[0]?.sync_status, 'error');
+      assert.match(reg.rows[0]!.error_message, /HTTP 400 VALIDATION_ERROR/);
+      assert.match(reg.rows[0]!.error_message, /"error":"INVALID_EMAIL","name":"email"/);
+      assert.ok(!reg.rows[0]!.error_message.includes(refusedEmail), `the refused value is not stored: ${reg.rows[0]!.error_message}`);
       // A record Postgres rejects (an amount beyond NUMERIC(18,2)): a warning, the rest syncs.
       h.sandbox.userUpdate('deals', deals[0]!.id, { amount: '1e20', dealname: 'Confidential Merger Talks' });
       seeded.push([{ dealname: 'Confidential Merger Talks' }]);
@@ -184,5 +198,57 @@ describe('logs', () => {
       for (const c of content) assert.ok(!raw.includes(c), `record content ${JSON.stringify(c)} at ${l.level}: ${raw.slice(0, 300)}`);
     }
     process.stdout.write(`# ${cap.lines.length} lines (${loud.length} at info or above, ${fromActivity.length} from activities), ${content.length} content strings checked, ${Date.now() - started} ms\n`);
+  });
+});
+
+describe('upstream error texts', () => {
+  test('redactUpstream keeps status, category, codes and property names; quoted values, emails and phone numbers go', () => {
+    const hs = 'HTTP 400 VALIDATION_ERROR: Property values were not valid: [{"isValid":false,"message":"Email address jane@example is invalid","error":"INVALID_EMAIL","name":"email","localizedErrorMessage":"Email address jane@example is invalid"},{"isValid":false,"message":"Jane Smith was not a valid number.","error":"INVALID_FLOAT","name":"amount"}]';
+    assert.equal(redactUpstream(hs), 'HTTP 400 VALIDATION_ERROR: Property values were not valid: [{"isValid":false,"error":"INVALID_EMAIL","name":"email"},{"isValid":false,"error":"INVALID_FLOAT","name":"amount"}]');
+    const cases: [string, string][] = [
+      ['A company with domain "acme-secret.example" already exists (domain has unique values). Existing ID: 12345678901', 'A company with domain "…" already exists (domain has unique values). Existing ID: 12345678901'],
+      ["Property named 'hs_lead_status' already exists.", "Property named 'hs_lead_status' already exists."],
+      ['Property "nickname" does not exist', 'Property "nickname" does not exist'],
+      ['Invalid attendee email: bob.smith@corp.example.com', 'Invalid attendee email: <email>'],
+      ['call +1 (555) 010-9999 or 555-0100; at 2026-12-01T10:00:00Z (2026-12-01) from 192.168.100.200, v1.24.0, id 12345678901', 'call <phone> or <phone>; at 2026-12-01T10:00:00Z (2026-12-01) from 192.168.100.200, v1.24.0, id 12345678901'],
+      ["the contact's name isn't 'Philippa Quenneville'", 'the contact\'s name isn\'t "…"'],
+      ['HubSpot rate limit (TEN_SECONDLY_ROLLING); retry in 10 s', 'HubSpot rate limit (TEN_SECONDLY_ROLLING); retry in 10 s'],
+      ['{"status":"error","message":"Bad: \'Zed\'","category":"VALIDATION_ERROR","errors":[{"message":"zed@x.io","code":"INVALID_EMAIL","context":{"propertyName":["email"]}}]}', '{"status":"error","category":"VALIDATION_ERROR","errors":[{"code":"INVALID_EMAIL","context":{"propertyName":["email"]}}]}'],
+      ['connect ECONNREFUSED 127.0.0.1:5432', 'connect ECONNREFUSED 127.0.0.1:5432'],
+    ];
+    for (const [raw, safe] of cases) {
+      assert.equal(redactUpstream(raw), safe, raw);
+      assert.equal(redactUpstream(safe), safe, `idempotent: ${safe}`);
+    }
+    const google = googleFailure({ config: {}, response: { status: 400, data: { error: { code: 400, message: 'Invalid attendee email: "ada.secret@acme.test"', errors: [{ reason: 'invalid' }] } } } });
+    assert.deepEqual(google, { status: 400, reason: 'invalid', message: 'Invalid attendee email: "…"', oauth: false });
+  });
+
+  test('the HubSpot connector maps a 400 that quotes a value to a safe text: in a push outcome and in a failed search', async () => {
+    const quoting = JSON.stringify({
+      status: 'error',
+      message: 'Property values were not valid: [{"isValid":false,"message":"Email address ursula.quoted@nowhere is invalid","error":"INVALID_EMAIL","name":"email"}]',
+      correlationId: 'c0ffee',
+      category: 'VALIDATION_ERROR',
+    });
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(400, { 'content-type': 'application/json' }).end(quoting));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const c = new HubSpotConnector({ connection: 'default', accessToken: 'pat-test', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ratePer10s: 100, searchPerSecond: 5, searchLookbackMs: 0, maxAttempts: 1 });
+      const [out] = await c.create('contact', [{ localId: '00000000-0000-0000-0000-000000000001', fields: { email: 'ursula.quoted@nowhere', first_name: 'Ursula' } }]);
+      assert.ok(out && !out.ok);
+      assert.equal(out.error, 'HTTP 400 VALIDATION_ERROR: Property values were not valid: [{"isValid":false,"error":"INVALID_EMAIL","name":"email"}]');
+      await assert.rejects(
+        (async () => {
+          for await (const page of c.listChanges('contact', null, false)) void page;
+        })(),
+        (err: Error) => /HubSpot rejected the request: HTTP 400 VALIDATION_ERROR/.test(err.message) && /INVALID_EMAIL/.test(err.message) && !err.message.includes('ursula'),
+      );
+    } finally {
+      server.close();
+    }
   });
 });

@@ -8,6 +8,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../core/errors';
+import { redactUpstream } from '../../log';
 import { patientSleep } from '../../core/progress';
 import type { FirefliesBudget, Purpose } from './budget';
 import type { FfTranscript } from './mapping';
@@ -160,14 +161,14 @@ export class FirefliesClient {
           await patientSleep(Math.min(8_000, 250 * 2 ** (attempt - 1)));
           continue;
         }
-        throw ApplicationFailure.create({ type: ErrorType.Upstream, message: `Fireflies unavailable: HTTP ${res.status}${errors[0]?.message ? ` ${errors[0].message}` : ''}` });
+        throw ApplicationFailure.create({ type: ErrorType.Upstream, message: `Fireflies unavailable: HTTP ${res.status}${errors[0]?.message ? ` ${redactUpstream(errors[0].message)}` : ''}` });
       }
       const fatal = errors.filter((e) => !tolerated.includes(code(e) ?? ''));
       if (res.status >= 400 || fatal.length) {
         const e = fatal[0] ?? errors[0];
         throw ApplicationFailure.create({
           type: ErrorType.BadRequest,
-          message: `Fireflies refused the query: HTTP ${res.status} ${code(e ?? {}) ?? ''} ${e?.message ?? ''}`.trim(),
+          message: `Fireflies refused the query: HTTP ${res.status} ${code(e ?? {}) ?? ''} ${redactUpstream(e?.message ?? '')}`.trim(),
           nonRetryable: true,
         });
       }

@@ -14,6 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../core/errors';
 import { keepAlive, patientSleep } from '../../core/progress';
 import type { Release, RequestBudget } from '../../core/ratelimit';
+import { redactUpstream } from '../../log';
 
 /** Quota refusals: 403 or 429 with these reasons (and every 429). */
 export const RATE_LIMIT_REASONS: ReadonlySet<string> = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
@@ -35,7 +36,7 @@ export interface GoogleFailure {
   status?: number;
   /** `errors[0].reason` of an API error, or the OAuth `error` of a token exchange */
   reason?: string;
-  /** Google's message (API error message or OAuth error_description), or the network error code */
+  /** Google's message (API error message or OAuth error_description) without record values (redactUpstream), or the network error code */
   message: string;
   /** the token endpoint answered (the access token could not be obtained) */
   oauth: boolean;
@@ -80,11 +81,11 @@ export function googleFailure(err: unknown): GoogleFailure | null {
     | string
     | undefined;
   if (data && typeof data === 'object' && typeof data.error === 'string') {
-    return { status, reason: data.error, message: String(data.error_description ?? data.error), oauth: true };
+    return { status, reason: data.error, message: redactUpstream(String(data.error_description ?? data.error)), oauth: true };
   }
   if (data && typeof data === 'object' && data.error && typeof data.error === 'object') {
     const first = data.error.errors?.[0];
-    return { status, reason: first?.reason ?? data.error.status, message: String(data.error.message ?? first?.message ?? `HTTP ${status}`), oauth: false };
+    return { status, reason: first?.reason ?? data.error.status, message: redactUpstream(String(data.error.message ?? first?.message ?? `HTTP ${status}`)), oauth: false };
   }
   return { status, message: `HTTP ${status}`, oauth: false };
 }

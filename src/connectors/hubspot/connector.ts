@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { normalizeValue, type Canonical } from '../../core/model';
 import { RollingWindowLimiter, type RequestBudget } from '../../core/ratelimit';
 import { keepAlive, patientSleep } from '../../core/progress';
+import { redactUpstream } from '../../log';
 import {
   ErrorType,
   type ChangeCursor,
@@ -80,10 +81,15 @@ interface ApiErrorLike {
   message?: string;
 }
 
+/**
+ * A HubSpot error as it is logged and stored: status, category and HubSpot's message with the
+ * record's values taken out (redactUpstream: a 400 quotes the value it refused).
+ */
 function describe(err: ApiErrorLike): string {
   const body = err.body as { message?: string; category?: string } | undefined;
-  if (body && typeof body === 'object' && body.message) return `HTTP ${err.code}: ${body.message}`;
-  return err.code ? `HTTP ${err.code}` : (err.message ?? String(err));
+  const category = body && typeof body === 'object' && typeof body.category === 'string' && /^[A-Z_]{1,60}$/.test(body.category) ? ` ${body.category}` : '';
+  if (body && typeof body === 'object' && body.message) return `HTTP ${err.code}${category}: ${redactUpstream(body.message)}`;
+  return err.code ? `HTTP ${err.code}${category}` : redactUpstream(err.message ?? String(err));
 }
 
 // The SDK's typed per-object APIs share one shape; this is the part we use.
@@ -526,8 +532,8 @@ function stripEmpty(props: Record<string, string>): Record<string, string> {
 function batchErrorFor(errors: BatchError[] | undefined, id: string): string | undefined {
   for (const e of errors ?? []) {
     const ids = Object.values(e.context ?? {}).flat();
-    if (ids.includes(id)) return `${e.category ?? 'ERROR'}: ${e.message ?? ''}`.trim();
+    if (ids.includes(id)) return `${e.category ?? 'ERROR'}: ${redactUpstream(e.message ?? '')}`.trim();
   }
-  if (errors?.length === 1 && !errors[0]!.context) return `${errors[0]!.category ?? 'ERROR'}: ${errors[0]!.message ?? ''}`;
+  if (errors?.length === 1 && !errors[0]!.context) return `${errors[0]!.category ?? 'ERROR'}: ${redactUpstream(errors[0]!.message ?? '')}`;
   return undefined;
 }
