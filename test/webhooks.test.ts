@@ -9,7 +9,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/server';
 import { createMetrics } from '../src/metrics';
-import { syncWorkflowId, statusQuery } from '../src/workflows/definitions';
+import { syncWorkflowId, statusQuery, webhookSignal } from '../src/workflows/definitions';
 import { count, harnessPerTest, subscribe, waitFor, type Harness } from './helpers';
 
 const SECRET = 'hubspot-app-client-secret';
@@ -202,5 +202,76 @@ describe('webhooks of systems this installation does not sync', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('webhook fetches and the scheduled cycle', () => {
+  test('a continuous webhook stream neither postpones nor starves the scheduled cycle', async () => {
+    const h = await setup({ env: { ...env, SYNC_INTERVAL: '2' } });
+    const seeded = h.sandbox.seed('contacts', 40);
+    await h.cycle(); // the workflow is running; its next cycle is due 2 s after this one
+    const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
+    const before = (await handle.query(statusQuery)).cycles;
+    let stop = false;
+    let sent = 0;
+    // A change and its webhook every 100 ms, far more often than the interval, until two scheduled cycles ran.
+    const stream = (async () => {
+      for (let i = 0; !stop; i++) {
+        const c = seeded[i % seeded.length]!;
+        h.sandbox.userUpdate('contacts', c.id, { phone: `+1 555 ${String(i).padStart(4, '0')}` });
+        await handle.signal(webhookSignal, { entityType: 'contact', ids: [c.id] });
+        sent++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const status = await waitFor('two scheduled cycles during the stream', async () => {
+        const s = await handle.query(statusQuery);
+        return s.cycles >= before + 2 ? s : undefined;
+      }, 60_000, 200);
+      // The stream was on all the while: webhook fetches ran between (and during) the cycles.
+      assert.ok(status.entities.contact?.lastWebhook, 'webhook fetches ran');
+      assert.ok(sent >= 20, `the stream kept going (${sent} webhooks sent)`);
+    } finally {
+      stop = true;
+      await stream;
+    }
+    // Every streamed change reached Aurora: each contact ends with the phone HubSpot has.
+    await waitFor('every contact as in HubSpot', async () => {
+      const { rows } = await h.db.query<{ external_id: string; phone: string | null }>(
+        "SELECT r.external_id, c.phone FROM contacts c JOIN sync_registry r ON r.local_id = c.id WHERE r.external_system = 'hubspot' AND r.entity_type = 'contact'",
+      );
+      return rows.length === seeded.length && rows.every((r) => r.phone === (h.sandbox.get('contacts', r.external_id)?.properties.phone ?? null)) ? true : undefined;
+    }, 20_000, 200);
+  });
+
+  test('records a webhook names are fetched while a cycle is still pulling, not after it', async () => {
+    const h = await setup({ env, sandbox: { latencyMs: 60 } });
+    const seeded = h.sandbox.seed('deals', 1200);
+    await h.cycle('deal');
+    const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
+    // Every deal changed: the next cycle's pull re-reads 1,199 of them, page by page.
+    for (const d of seeded.slice(1)) h.sandbox.userUpdate('deals', d.id, { amount: '777' });
+    const cycle = h.cycle('deal');
+    await waitFor('cycle pulling', async () => ((await handle.query(statusQuery)).state === 'syncing' ? true : undefined), 20_000, 20);
+    h.sandbox.userUpdate('deals', seeded[0]!.id, { dealname: 'Fetched mid-cycle' });
+    await handle.signal(webhookSignal, { entityType: 'deal', ids: [seeded[0]!.id] });
+    await cycle;
+    await waitFor('mid-cycle change applied', async () => (await count(h.db, "SELECT count(*) n FROM deals WHERE name = 'Fetched mid-cycle'")) === 1 || undefined, 20_000);
+    // In the history: the webhook's pullByIds was scheduled before the cycle's pullEntity had finished
+    // (fetched one after the other, it would come after the cycle's pushEntity and publishEvents).
+    const { events: history = [] } = await handle.fetchHistory();
+    const kinds = new Map<string, string>();
+    let fetchScheduledAt = -1;
+    let pullCompletedAt = -1;
+    for (const [i, e] of history.entries()) {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (name) kinds.set(String(e.eventId), name);
+      if (name === 'pullByIds' && fetchScheduledAt < 0) fetchScheduledAt = i;
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done && kinds.get(String(done.scheduledEventId)) === 'pullEntity') pullCompletedAt = i; // the mid-cycle one is the last
+    }
+    assert.ok(fetchScheduledAt >= 0, 'the webhook fetch ran');
+    assert.ok(fetchScheduledAt < pullCompletedAt, 'the webhook fetch started while the cycle was pulling');
   });
 });

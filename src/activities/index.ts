@@ -513,11 +513,19 @@ export function createActivities(deps: ActivityDeps) {
       const { scope, connector } = resolve(input);
       const type = scope.spec.type;
       return timed(scope, 'pull', async () => {
+        const began = Date.now();
         await connector.prepare?.(type);
         const opened: string[] = [];
         const closed: string[] = [];
         const counts = emptyPullCounts();
-        await runWithProgress(heartbeat, undefined, async () => {
+        // The connectors keep the heartbeat alive once per request they send (core/progress): counted
+        // here, that is what this fetch spent of the connection's budgets.
+        let requests = 0;
+        const beat = (details: unknown) => {
+          requests++;
+          heartbeat(details);
+        };
+        await runWithProgress(beat, undefined, async () => {
           const records = await connector.readByIds(type, input.ids);
           const found = new Set(records.map((r) => r.externalId));
           addCounts(counts, await applyPage(scope, records, opened, closed));
@@ -530,8 +538,15 @@ export function createActivities(deps: ActivityDeps) {
         record(scope, 'pull', counts);
         await conflicts.open(scope.system, type, opened);
         await conflicts.nudge(scope.system, type, closed);
-        // Real time: publish now rather than in a second activity (Redis down: the relay catches up).
-        await relayOutbox(db, redis).then((n) => n && metrics.eventsPublished.inc(n), () => undefined);
+        // Real time: publish now rather than in a second activity or the worker's next relay tick
+        // (waiting for a relay under way; Redis down: the relay catches up).
+        await relayOutbox(db, redis, undefined, undefined, { waitForLockMs: 2_000 }).then((n) => n && metrics.eventsPublished.inc(n), () => undefined);
+        // Webhook fetches share the request budgets with polling: the next one waits so that a stream
+        // of them spends at most WEBHOOK_BUDGET_SHARE of a budget's rate (ids arriving meanwhile are
+        // coalesced into it), instead of emptying a rolling window in a burst and then stalling
+        // everyone, the scheduled cycle included, until it drains.
+        const budgets = await Promise.all((deps.connectors.budgets?.(scope.system, scope.connection) ?? []).map(async (b) => ({ ...b, left: await b.remaining().catch(() => b.limit) })));
+        await sleep(webhookPaceMs(budgets, requests) - (Date.now() - began));
         return counts;
       });
     },
@@ -620,6 +635,35 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 }
+
+/** Of a budget's rate, the most a stream of webhook fetches spends; the rest is polling's. */
+export const WEBHOOK_BUDGET_SHARE = 0.8;
+/** Longest pause between two webhook fetches, however tight a budget is. */
+const MAX_WEBHOOK_PACE_MS = 1_000;
+
+/** `10s`, `60s`, `250ms` (metrics' window labels) in ms; null for a cap over days, not a rate. */
+function windowMs(label: string): number | null {
+  const m = /^(\d+)(ms|s)$/.exec(label);
+  return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : null;
+}
+
+/**
+ * How long a webhook fetch that sent `requests` requests takes before the next may start, so that
+ * back-to-back fetches spend at most WEBHOOK_BUDGET_SHARE of the rate of each budget under pressure
+ * (less than half of it `left` in its window: a budget these requests did not draw on, such as
+ * HubSpot's search limit, stays full and sets no pace). A daily cap is a total, not a rate: ignored.
+ * Limits off (huge budgets): 0.
+ */
+export function webhookPaceMs(budgets: readonly { window: string; limit: number; left: number }[], requests: number): number {
+  let pace = 0;
+  for (const b of budgets) {
+    const ms = windowMs(b.window);
+    if (ms !== null && ms <= 60_000 && b.limit > 0 && b.left < b.limit / 2) pace = Math.max(pace, (requests * ms) / (b.limit * WEBHOOK_BUDGET_SHARE));
+  }
+  return Math.min(MAX_WEBHOOK_PACE_MS, pace);
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 
 /**
  * Fetches the next page while the current one is being written: API latency and Postgres time

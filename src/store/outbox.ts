@@ -38,16 +38,31 @@ export async function enqueueEvents(client: PoolClient, events: SyncEvent[]): Pr
  * locked while being relayed so concurrent relays never publish one twice. Returns the number
  * published; throws if Redis is unreachable (nothing is marked then, so delivery is at least once).
  */
-export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatches = 100): Promise<number> {
+export async function relayOutbox(pool: Pool, redis: Redis, batch = 500, maxBatches = 100, opts: { waitForLockMs?: number } = {}): Promise<number> {
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
     const client = await pool.connect();
     let n = 0;
     try {
       await client.query('BEGIN');
-      // One relay at a time (worker timer and activity alike), so events go out in order.
-      const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(804212) AS ok');
-      if (!lock[0]!.ok) {
+      // One relay at a time (worker timer and activity alike), so events go out in order. A relay
+      // that must not leave its events to the next timer tick (a webhook fetch publishing what it
+      // just committed) waits for the one running instead of giving way.
+      let locked: boolean;
+      if (opts.waitForLockMs) {
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.waitForLockMs))}`);
+        locked = await client.query('SELECT pg_advisory_xact_lock(804212)').then(
+          () => true,
+          (err: { code?: string }) => {
+            if (err.code !== '55P03') throw err; // lock_not_available: the timer's relay goes on
+            return false;
+          },
+        );
+      } else {
+        const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(804212) AS ok');
+        locked = lock[0]!.ok;
+      }
+      if (!locked) {
         await client.query('ROLLBACK');
         return total;
       }

@@ -60,6 +60,8 @@ export interface SyncWorkflowInput {
     pending: TriggerRequest[];
     /** external ids from webhooks not fetched yet, per entity type */
     webhookIds?: Record<string, string[]>;
+    /** when the next scheduled cycle is due (epoch ms); absent: an interval after the run starts */
+    dueAt?: number;
   };
 }
 

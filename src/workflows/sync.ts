@@ -44,7 +44,12 @@ function pageLoopActivities(heartbeatTimeoutSeconds: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '4 hours',
     heartbeatTimeout: heartbeatTimeoutSeconds * 1000,
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+    // A retry resumes from the heartbeated page, so retrying is cheap: at most 10 s between attempts
+    // (a killed worker's page loop goes on about 10 s after its heartbeat times out, not minutes).
+    // The limit stays, but high: each worker kill costs one attempt, and 30 kills in one loop is not
+    // an accident; a type whose API keeps failing still gives way (after about 5 minutes of retries)
+    // so the other types and the next cycle run — which resumes from the cursor saved per page.
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 30, nonRetryableErrorTypes: NON_RETRYABLE },
   });
 }
 /** Fetching the records webhooks named: a few batch reads. */
@@ -221,34 +226,9 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     }
   }
 
-  let runNow = !input.state && input.runImmediately !== false;
-  for (;;) {
-    if (!runNow && state.pending.length === 0) {
-      reconfigured = false;
-      if (!hasWebhookWork()) {
-        nextCycleAt = new Date(Date.now() + settings.intervalSeconds * 1000).toISOString();
-        const woken = await condition(() => state.pending.length > 0 || reconfigured || hasWebhookWork(), settings.intervalSeconds * 1000);
-        if (woken && state.pending.length === 0 && !hasWebhookWork()) continue; // new settings: wait again
-      }
-      if (state.pending.length === 0 && hasWebhookWork()) {
-        // Webhooks named records: fetch exactly those, now, without a full cycle.
-        await fetchWebhookRecords();
-        if (workflowInfo().continueAsNewSuggested && !state.pending.some((r) => r.requestId)) {
-          // Continue-as-new in a quiet moment: a signal arriving while the run closes makes the server
-          // refuse the close and the task is retried, which stalls a busy webhook stream. Forced
-          // only when the history gets long.
-          const busy = await condition(() => hasWebhookWork() || state.pending.length > 0, QUIET_BEFORE_CONTINUE_MS);
-          if (!busy || workflowInfo().historyLength > FORCE_CONTINUE_AT_EVENTS) {
-            await condition(allHandlersFinished);
-            await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
-          }
-        }
-        continue;
-      }
-    }
-    runNow = false;
+  /** One cycle: pulls then pushes the types the batch of requests names (all when one names none). */
+  async function runCycle(batch: TriggerRequest[]): Promise<void> {
     nextCycleAt = null;
-    const batch = state.pending.splice(0);
     const types =
       batch.length === 0 || batch.some((r) => !r.entityType)
         ? entityTypes
@@ -282,11 +262,87 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     });
     const summary: CycleSummary = { requestId: '', entities: Object.fromEntries(types.map((t) => [t, state.status[t]!])) };
     for (const r of batch) if (r.requestId) completed.set(r.requestId, { ...summary, requestId: r.requestId });
+  }
 
-    const waitingUpdates = state.pending.some((r) => r.requestId);
-    if (!waitingUpdates && (workflowInfo().continueAsNewSuggested || cyclesThisRun >= settings.cyclesPerRun)) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
+  const continueRun = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
+  };
+  const cycleDue = () => workflowInfo().continueAsNewSuggested || cyclesThisRun >= settings.cyclesPerRun;
+
+  let runNow = !input.state && input.runImmediately !== false;
+  // Scheduled cycles keep their own clock, carried across continue-as-new, so a webhook stream can
+  // neither postpone nor starve them; and the records webhooks name are fetched alongside a running
+  // cycle instead of after it.
+  if (patched('webhooks-alongside-cycles')) {
+    let fetching = false;
+    let closing = false;
+    const webhookLane = async (): Promise<void> => {
+      for (;;) {
+        await condition(() => !closing && hasWebhookWork());
+        fetching = true;
+        try {
+          await fetchWebhookRecords();
+        } finally {
+          fetching = false;
+        }
+      }
+    };
+    void webhookLane();
+    const intervalMs = () => settings.intervalSeconds * 1000;
+    let dueAt = runNow ? Date.now() : (state.dueAt ?? Date.now() + intervalMs());
+    /** Continue-as-new once the webhook lane is between fetches (its ids not fetched yet go along). */
+    const closeRun = async (): Promise<void> => {
+      closing = true;
+      await condition(() => !fetching);
+      // A syncNow that came in meanwhile is answered by this run.
+      if (state.pending.some((r) => r.requestId)) {
+        closing = false;
+        return;
+      }
+      state.dueAt = dueAt;
+      await continueRun();
+    };
+    for (;;) {
+      if (state.pending.length === 0 && Date.now() < dueAt) {
+        reconfigured = false;
+        nextCycleAt = new Date(dueAt).toISOString();
+        await condition(() => state.pending.length > 0 || reconfigured || workflowInfo().continueAsNewSuggested, dueAt - Date.now());
+        if (state.pending.length === 0 && Date.now() < dueAt) {
+          if (reconfigured) dueAt = Date.now() + intervalMs(); // new settings: wait the new interval
+          else if (workflowInfo().continueAsNewSuggested) await closeRun();
+          continue;
+        }
+      }
+      await runCycle(state.pending.splice(0));
+      dueAt = Date.now() + intervalMs();
+      if (!state.pending.some((r) => r.requestId) && cycleDue()) await closeRun();
     }
+  }
+
+  for (;;) {
+    if (!runNow && state.pending.length === 0) {
+      reconfigured = false;
+      if (!hasWebhookWork()) {
+        nextCycleAt = new Date(Date.now() + settings.intervalSeconds * 1000).toISOString();
+        const woken = await condition(() => state.pending.length > 0 || reconfigured || hasWebhookWork(), settings.intervalSeconds * 1000);
+        if (woken && state.pending.length === 0 && !hasWebhookWork()) continue; // new settings: wait again
+      }
+      if (state.pending.length === 0 && hasWebhookWork()) {
+        // Webhooks named records: fetch exactly those, now, without a full cycle.
+        await fetchWebhookRecords();
+        if (workflowInfo().continueAsNewSuggested && !state.pending.some((r) => r.requestId)) {
+          // Continue-as-new in a quiet moment: a signal arriving while the run closes makes the server
+          // refuse the close and the task is retried, which stalls a busy webhook stream. Forced
+          // only when the history gets long.
+          const busy = await condition(() => hasWebhookWork() || state.pending.length > 0, QUIET_BEFORE_CONTINUE_MS);
+          if (!busy || workflowInfo().historyLength > FORCE_CONTINUE_AT_EVENTS) await continueRun();
+        }
+        continue;
+      }
+    }
+    runNow = false;
+    await runCycle(state.pending.splice(0));
+    if (!state.pending.some((r) => r.requestId) && cycleDue()) await continueRun();
   }
 }
