@@ -29,6 +29,18 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: nonEmpty.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty.default('default'),
   TEMPORAL_TASK_QUEUE: nonEmpty.default('aurora-sync'),
+  /** TLS to the Temporal frontend (Temporal Cloud, an mTLS cluster): true|false; default on when a certificate, CA, server name or API key is given. */
+  TEMPORAL_TLS: z.enum(['true', 'false', 'on', 'off']).optional(),
+  /** mTLS client certificate (PEM file, e.g. /secrets/temporal-client.pem), with TEMPORAL_TLS_KEY. */
+  TEMPORAL_TLS_CERT: nonEmpty.optional(),
+  /** ...its private key (PEM file, e.g. /secrets/temporal-client.key). */
+  TEMPORAL_TLS_KEY: nonEmpty.optional(),
+  /** CA certificate(s) that signed the server's certificate (PEM file); default: the system's trusted CAs. */
+  TEMPORAL_TLS_CA: nonEmpty.optional(),
+  /** Server name checked against the server's certificate (SNI), when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: nonEmpty.optional(),
+  /** Temporal Cloud API key (sent as a bearer token, only over TLS). Also from temporal-api-key.txt in SECRETS_DIR. */
+  TEMPORAL_API_KEY: optionalSecret,
   /** AES-256-GCM keys of the payload codec by id (src/core/codec.ts); default temporal-codec-keys.json in SECRETS_DIR. None: payloads in Temporal are not encrypted. */
   TEMPORAL_CODEC_KEYS_PATH: nonEmpty.optional(),
   /** The key id that encrypts (rotation: add a key to the file, name it here); default: the file's "current". */
@@ -97,7 +109,16 @@ export interface Config {
   syncIntervalSeconds: number;
   heartbeatTimeoutSeconds: number;
   cyclesPerRun: number;
-  temporal: { address: string; namespace: string; taskQueue: string; workflowIdPrefix: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    workflowIdPrefix: string;
+    /** absent: a plaintext connection (the dev server, a private network) */
+    tls?: TemporalTls;
+    /** Temporal Cloud API key (not serialised: a non-enumerable property) */
+    apiKey?: string;
+  };
   /** the payload codec on every Temporal client and worker, and its endpoint /codec for the Web UI and CLI */
   codec: {
     /** null: payloads are stored unencrypted (development) */
@@ -132,6 +153,64 @@ export interface Config {
 }
 
 
+
+/** TLS to the Temporal frontend: the files' contents (the private key does not serialise). */
+export interface TemporalTls {
+  /** SNI / the name the server's certificate must carry */
+  serverName?: string;
+  /** PEM of the CA(s) that signed the server's certificate */
+  ca?: Buffer;
+  /** PEM client certificate (mTLS), with `key` */
+  cert?: Buffer;
+  /** PEM private key of `cert` (non-enumerable) */
+  key?: Buffer;
+}
+
+export const TEMPORAL_API_KEY_FILE = 'temporal-api-key.txt';
+
+/** A PEM file a TEMPORAL_TLS_* variable names: read at start-up; a missing or non-PEM file is a ConfigError (never its content). */
+function pemFile(name: string, path: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`Invalid configuration: ${name} (got "${path}"): ${code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? 'error'})`}`);
+  }
+  const text = data.toString('latin1');
+  const ok = kind === 'CERTIFICATE' ? /-----BEGIN CERTIFICATE-----/.test(text) : /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text);
+  if (!ok) throw new ConfigError(`Invalid configuration: ${name} (got "${path}"): not a PEM ${kind === 'CERTIFICATE' ? 'certificate' : 'private key'} (expected a -----BEGIN ${kind === 'CERTIFICATE' ? 'CERTIFICATE' : '... PRIVATE KEY'}----- block)`);
+  return data;
+}
+
+/** Where and how the worker, the API and the CLI connect to Temporal (TEMPORAL_TLS*, TEMPORAL_API_KEY). */
+function temporalSettings(e: Env, secretsDir: string): Config['temporal'] {
+  const apiKey = e.TEMPORAL_API_KEY ?? readSecretFile(secretsDir, TEMPORAL_API_KEY_FILE);
+  const given = (['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME'] as const).filter((n) => e[n] !== undefined);
+  if (e.TEMPORAL_TLS_CERT !== undefined && e.TEMPORAL_TLS_KEY === undefined) {
+    throw new ConfigError('Invalid configuration: TEMPORAL_TLS_CERT is set without TEMPORAL_TLS_KEY: a client certificate needs its private key (both PEM files)');
+  }
+  if (e.TEMPORAL_TLS_KEY !== undefined && e.TEMPORAL_TLS_CERT === undefined) {
+    throw new ConfigError('Invalid configuration: TEMPORAL_TLS_KEY is set without TEMPORAL_TLS_CERT: a private key needs its client certificate (both PEM files)');
+  }
+  const off = e.TEMPORAL_TLS === 'false' || e.TEMPORAL_TLS === 'off';
+  if (off && given.length) throw new ConfigError(`Invalid configuration: TEMPORAL_TLS (got "${e.TEMPORAL_TLS}"): TLS is off but ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set`);
+  if (off && apiKey) throw new ConfigError(`Invalid configuration: TEMPORAL_TLS (got "${e.TEMPORAL_TLS}"): an API key (TEMPORAL_API_KEY or ${TEMPORAL_API_KEY_FILE}) is only ever sent over TLS`);
+  const on = e.TEMPORAL_TLS === 'true' || e.TEMPORAL_TLS === 'on' || (!off && (given.length > 0 || apiKey !== undefined));
+  const out: Config['temporal'] = { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, workflowIdPrefix: e.WORKFLOW_ID_PREFIX };
+  if (on) {
+    const tls: TemporalTls = {};
+    if (e.TEMPORAL_TLS_SERVER_NAME) tls.serverName = e.TEMPORAL_TLS_SERVER_NAME;
+    if (e.TEMPORAL_TLS_CA) tls.ca = pemFile('TEMPORAL_TLS_CA', e.TEMPORAL_TLS_CA, 'CERTIFICATE');
+    if (e.TEMPORAL_TLS_CERT && e.TEMPORAL_TLS_KEY) {
+      tls.cert = pemFile('TEMPORAL_TLS_CERT', e.TEMPORAL_TLS_CERT, 'CERTIFICATE');
+      Object.defineProperty(tls, 'key', { value: pemFile('TEMPORAL_TLS_KEY', e.TEMPORAL_TLS_KEY, 'PRIVATE KEY'), enumerable: false });
+    }
+    out.tls = tls;
+  }
+  if (apiKey) Object.defineProperty(out, 'apiKey', { value: apiKey, enumerable: false });
+  return out;
+}
 
 /** The codec keys file: TEMPORAL_CODEC_KEYS_PATH (must exist) or SECRETS_DIR/temporal-codec-keys.json (optional). */
 function loadCodecKeys(e: Env, secretsDir: string): CodecKeys | null {
@@ -189,12 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncIntervalSeconds: e.SYNC_INTERVAL,
     heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT,
     cyclesPerRun: e.SYNC_CYCLES_PER_RUN,
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      workflowIdPrefix: e.WORKFLOW_ID_PREFIX,
-    },
+    temporal: temporalSettings(e, secretsDir),
     codec: { keys: loadCodecKeys(e, secretsDir), corsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()) },
     api: { host: e.API_HOST, port: e.API_PORT },
     metricsPort: e.METRICS_PORT,

@@ -1,5 +1,5 @@
 /** Client-side helpers shared by the worker, the API and the CLI: connect, start, trigger. */
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type TLSConfig } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Pool } from 'pg';
 import type { ConflictRuntime } from './activities';
@@ -27,10 +27,28 @@ import {
   statusQuery,
 } from './workflows/definitions';
 
+/**
+ * How every client and worker connects to Temporal (Connection.connect, NativeConnection.connect):
+ * the address, TLS when configured (the server's CA and name, an mTLS client certificate) and the
+ * API key (Temporal Cloud; sent as a bearer token, only over TLS).
+ */
+export function temporalConnectionOptions(t: Config['temporal']): { address: string; tls?: TLSConfig; apiKey?: string } {
+  const options: { address: string; tls?: TLSConfig; apiKey?: string } = { address: t.address };
+  if (t.tls) {
+    options.tls = {
+      ...(t.tls.serverName ? { serverNameOverride: t.tls.serverName } : {}),
+      ...(t.tls.ca ? { serverRootCACertificate: t.tls.ca } : {}),
+      ...(t.tls.cert && t.tls.key ? { clientCertPair: { crt: t.tls.cert, key: t.tls.key } } : {}),
+    };
+  }
+  if (t.apiKey) options.apiKey = t.apiKey;
+  return options;
+}
+
 /** A client with the payload codec (every client of the engine: worker, API, CLI, demo, tests). */
 export async function connectClient(cfg: Config): Promise<Client> {
   warnIfUnencrypted(cfg);
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
   return new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.codec.keys) });
 }
 

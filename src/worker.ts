@@ -15,7 +15,7 @@ import { serveMetrics } from './metrics';
 import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
 import { ensureSchedules } from './schedules';
-import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow, triggerSync } from './temporal';
+import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow, temporalConnectionOptions, triggerSync } from './temporal';
 
 export interface RunningWorker {
   worker: Worker;
@@ -42,7 +42,7 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
   const client = await connectClient(cfg);
   await ensureSearchAttributes(client, cfg);
   deps.conflicts = createConflictRuntime(client, cfg, deps.db);
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,

@@ -12,6 +12,7 @@ import { Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { Client as PgClient } from 'pg';
 import type { Config } from '../config';
+import { temporalConnectionOptions } from '../temporal';
 
 export type Service = 'postgres' | 'redis' | 'temporal';
 export type ServiceSettings = Pick<Config, 'postgres' | 'redis' | 'temporal'> & { secretsDir?: string };
@@ -223,7 +224,7 @@ async function checkRedis(s: ServiceSettings): Promise<void> {
 async function checkTemporal(s: ServiceSettings): Promise<void> {
   const hp = hostPort(s.temporal.address);
   if (hp) await probe(hp.host, hp.port);
-  const connection = await Connection.connect({ address: s.temporal.address, connectTimeout: TIMEOUT_MS });
+  const connection = await Connection.connect({ ...temporalConnectionOptions(s.temporal), connectTimeout: TIMEOUT_MS });
   try {
     await connection.workflowService.describeNamespace({ namespace: s.temporal.namespace });
   } finally {
