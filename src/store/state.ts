@@ -1,6 +1,15 @@
 /**
  * Per connection and entity type: the sync state operators read with psql (`sync_state`: cursor,
  * last pull/push/success/error, deletions held by the mass-delete guard), and the push channels.
+ *
+ * Written only on change, so a quiet cycle writes nothing (issue 12): the cursor when its content
+ * differs from the stored one; `last_pull_at` when a pull applied something or moved the cursor;
+ * `last_push_at` when a push sent something; `last_success_at` when a type succeeds for the first
+ * time, after an error, or after a pull or push that changed something; `last_error` (and
+ * `last_error_at`: since when) when the error text changes. So these columns say when the state
+ * last changed; when the last cycle ran and last succeeded (quiet ones included) is the sync
+ * workflow's status query (`lastCycleAt`, `lastSuccessAt`), which the operator status shows as
+ * `last_cycle_at` / `last_success_at`.
  */
 import type { Pool } from 'pg';
 import type { ChangeCursor, PushChannel, StoredChannel } from '../connectors/types';
@@ -11,16 +20,55 @@ export interface StateKey {
   entityType: string;
 }
 
-export async function saveState(db: Pool, k: StateKey, patch: { cursor?: ChangeCursor | null; pull?: boolean; push?: boolean; full?: boolean }): Promise<void> {
+/**
+ * Changes a type's sync_state row only where `changed` (SQL over the stored row `s` and $4…) holds:
+ * nothing is written otherwise — no new row version, no row lock, no transaction id (an
+ * INSERT … ON CONFLICT DO UPDATE … WHERE would still lock the row). A missing row is inserted
+ * with `insert` (column → SQL) when `insertWhen` holds.
+ */
+async function patchState(
+  db: Pool,
+  k: StateKey,
+  p: { set: string; changed: string; insert: Record<string, string>; insertWhen?: string },
+  params: unknown[],
+): Promise<void> {
+  const key = 's.external_system = $1 AND s.connection = $2 AND s.entity_type = $3';
+  const cols = Object.keys(p.insert);
   await db.query(
-    `INSERT INTO sync_state (external_system, connection, entity_type, cursor, last_pull_at, last_push_at, last_full_sync_at)
-     VALUES ($1, $6, $2, $3::jsonb, CASE WHEN $4 THEN now() END, CASE WHEN $5 THEN now() END, CASE WHEN $7 THEN now() END)
-     ON CONFLICT (external_system, connection, entity_type) DO UPDATE SET
-       cursor = COALESCE(EXCLUDED.cursor, sync_state.cursor),
-       last_pull_at = COALESCE(EXCLUDED.last_pull_at, sync_state.last_pull_at),
-       last_push_at = COALESCE(EXCLUDED.last_push_at, sync_state.last_push_at),
-       last_full_sync_at = COALESCE(EXCLUDED.last_full_sync_at, sync_state.last_full_sync_at)`,
-    [k.system, k.entityType, patch.cursor === undefined ? null : JSON.stringify(patch.cursor), Boolean(patch.pull), Boolean(patch.push), k.connection, Boolean(patch.full)],
+    `WITH cur AS (SELECT 1 FROM sync_state s WHERE ${key}),
+     upd AS (UPDATE sync_state s SET ${p.set} WHERE ${key} AND (${p.changed}) RETURNING 1)
+     INSERT INTO sync_state AS s (external_system, connection, entity_type, ${cols.join(', ')})
+     SELECT $1, $2, $3, ${cols.map((c) => p.insert[c]).join(', ')} WHERE NOT EXISTS (SELECT 1 FROM cur) AND (${p.insertWhen ?? 'TRUE'})
+     ON CONFLICT (external_system, connection, entity_type) DO UPDATE SET ${p.set} WHERE ${p.changed}`,
+    [k.system, k.connection, k.entityType, ...params],
+  );
+}
+
+/**
+ * A pull's or push's bookkeeping: `cursor` (null/absent: keep the stored one) is written when it
+ * differs from the stored one; `pull`/`push`: that pull or push changed something (its time is
+ * kept); `full`: a full listing ran.
+ */
+export async function saveState(db: Pool, k: StateKey, patch: { cursor?: ChangeCursor | null; pull?: boolean; push?: boolean; full?: boolean }): Promise<void> {
+  const moved = '($4::jsonb IS NOT NULL AND s.cursor IS DISTINCT FROM $4::jsonb)';
+  await patchState(
+    db,
+    k,
+    {
+      set: `cursor = COALESCE($4::jsonb, s.cursor),
+        last_pull_at = CASE WHEN $5 OR ${moved} THEN now() ELSE s.last_pull_at END,
+        last_push_at = CASE WHEN $6 THEN now() ELSE s.last_push_at END,
+        last_full_sync_at = CASE WHEN $7 THEN now() ELSE s.last_full_sync_at END`,
+      changed: `$5 OR $6 OR $7 OR ${moved}`,
+      insert: {
+        cursor: '$4::jsonb',
+        last_pull_at: 'CASE WHEN $5 OR $4::jsonb IS NOT NULL THEN now() END',
+        last_push_at: 'CASE WHEN $6 THEN now() END',
+        last_full_sync_at: 'CASE WHEN $7 THEN now() END',
+      },
+      insertWhen: '$4::jsonb IS NOT NULL OR $5 OR $6 OR $7',
+    },
+    [patch.cursor == null ? null : JSON.stringify(patch.cursor), Boolean(patch.pull), Boolean(patch.push), Boolean(patch.full)],
   );
 }
 
@@ -52,20 +100,31 @@ export async function clearCursor(db: Pool, k: StateKey): Promise<void> {
   await db.query('UPDATE sync_state SET cursor = NULL WHERE external_system = $1 AND connection = $2 AND entity_type = $3', [k.system, k.connection, k.entityType]);
 }
 
+/**
+ * An entity type's outcome in a cycle. An error is written when its text changes (`last_error_at`:
+ * since when it is reported); a success when it is the first, ends an error, or follows a pull or
+ * push that changed something since the last recorded success.
+ */
 export async function recordOutcome(db: Pool, k: StateKey, error: string | null): Promise<void> {
   if (error) {
-    await db.query(
-      `INSERT INTO sync_state (external_system, connection, entity_type, last_error, last_error_at) VALUES ($1, $4, $2, $3, now())
-       ON CONFLICT (external_system, connection, entity_type) DO UPDATE SET last_error = EXCLUDED.last_error, last_error_at = now()`,
-      [k.system, k.entityType, error.slice(0, 2000), k.connection],
+    await patchState(
+      db,
+      k,
+      { set: 'last_error = $4, last_error_at = now()', changed: 's.last_error IS DISTINCT FROM $4', insert: { last_error: '$4', last_error_at: 'now()' } },
+      [error.slice(0, 2000)],
     );
   } else {
-    await db.query(
-      `INSERT INTO sync_state (external_system, connection, entity_type, last_success_at) VALUES ($1, $3, $2, now())
-       ON CONFLICT (external_system, connection, entity_type) DO UPDATE SET last_success_at = now(),
-         -- a held mass deletion stays an error until an operator confirms it
-         last_error = CASE WHEN sync_state.pending_deletions IS NOT NULL THEN sync_state.last_error END`,
-      [k.system, k.entityType, k.connection],
+    await patchState(
+      db,
+      k,
+      {
+        // a held mass deletion stays an error until an operator confirms it
+        set: 'last_success_at = now(), last_error = CASE WHEN s.pending_deletions IS NOT NULL THEN s.last_error END',
+        changed: `s.last_success_at IS NULL OR (s.last_error IS NOT NULL AND s.pending_deletions IS NULL)
+          OR GREATEST(s.last_pull_at, s.last_push_at, s.last_full_sync_at, s.last_error_at) > s.last_success_at`,
+        insert: { last_success_at: 'now()' },
+      },
+      [],
     );
   }
 }
@@ -182,13 +241,9 @@ export async function touchChannel(db: Pool, channelId: string): Promise<void> {
   await db.query('UPDATE sync_channels SET last_message_at = now() WHERE channel_id = $1', [channelId]);
 }
 
-/** Pull-only types: how many local edits were not sent (shown in the status). */
+/** Pull-only types: how many local edits were not sent (shown in the status); written when it changes. */
 export async function saveIgnoredEdits(db: Pool, k: StateKey, n: number): Promise<void> {
-  await db.query(
-    `INSERT INTO sync_state (external_system, connection, entity_type, ignored_local_edits) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (external_system, connection, entity_type) DO UPDATE SET ignored_local_edits = EXCLUDED.ignored_local_edits`,
-    [k.system, k.connection, k.entityType, n],
-  );
+  await patchState(db, k, { set: 'ignored_local_edits = $4', changed: 's.ignored_local_edits IS DISTINCT FROM $4', insert: { ignored_local_edits: '$4' } }, [n]);
 }
 
 /** Conflicts whose workflow was never started (a crash between detecting and starting). */

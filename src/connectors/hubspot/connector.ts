@@ -65,9 +65,10 @@ export interface HubSpotCursor extends ChangeCursor {
    */
   known?: string[];
   /**
-   * wall time of the last search that produced this cursor: records the index did not show then
+   * wall time of a search that read up to this cursor's `ts`: records the index did not show then
    * were modified within the lookback before it, so a run long after (an idle cycle) needs no
-   * lookback at all
+   * lookback at all. The last such search, or an earlier one already a lookback past `ts` (it
+   * proves the same, and an idle cycle's cursor stays as it was: nothing to write)
    */
   at?: number;
 }
@@ -344,7 +345,10 @@ export class HubSpotConnector implements Connector {
     const here = (): HubSpotCursor => {
       const base: HubSpotCursor = tie ? { ts, tie, afterId } : pastTs ? { ts, pastTs } : { ts, seen: [...seen] };
       const k = this.opts.searchLookbackMs > 0 ? knownNow() : [];
-      return { ...base, ...(k.length ? { known: k } : {}), ...(searchedAt !== undefined ? { at: searchedAt } : {}) };
+      // An earlier search that already proves everything up to `ts` was in the index proves it for
+      // a later one too: keeping its time leaves an idle cycle's cursor unchanged (nothing to write).
+      const at = prev?.at !== undefined && prev.at - this.opts.searchLookbackMs >= ts ? prev.at : searchedAt;
+      return { ...base, ...(k.length ? { known: k } : {}), ...(at !== undefined ? { at } : {}) };
     };
 
     for (;;) {

@@ -45,6 +45,14 @@ interface CalendarEntry {
 }
 
 const CALENDAR_LIST_TTL_MS = 5 * 60_000;
+/**
+ * How old the calendar list an incremental run of the change feed (and its push channels) goes by
+ * may be. Google has no feed of events across calendars, so a fresh list costs a calendarList call
+ * on top of one events.list per calendar: re-read once an hour, not every cycle. A calendar newly
+ * shared with the user is synced within the hour (at once by a full listing: the first sync, an
+ * expired token, a reconciliation, or a worker start); a removed one answers 404 and drops out.
+ */
+const CALENDAR_LIST_FEED_TTL_MS = 60 * 60_000;
 const MAX_LOCATIONS = 200_000;
 
 export function parseCalendarCursor(cursor: ChangeCursor | null): CalendarCursor | null {
@@ -84,8 +92,8 @@ export class CalendarProduct implements GoogleProduct {
   // ---- calendars ---------------------------------------------------------------------------------
 
   /** The calendars synced: owned or writable ones of the user's list, narrowed by GOOGLE_CALENDAR_IDS; ascending ids. */
-  async calendars(fresh = false): Promise<CalendarEntry[]> {
-    if (!fresh && this.calendarList && Date.now() - this.calendarList.at < CALENDAR_LIST_TTL_MS) return this.calendarList.list;
+  async calendars(maxAgeMs = CALENDAR_LIST_TTL_MS): Promise<CalendarEntry[]> {
+    if (this.calendarList && Date.now() - this.calendarList.at < maxAgeMs) return this.calendarList.list;
     const entries = (await this.client.listCalendars()).filter((c) => c.id && (c.accessRole === 'owner' || c.accessRole === 'writer') && !c.deleted);
     const allow = this.session.cfg.calendar.calendarIds;
     const list = entries
@@ -114,7 +122,7 @@ export class CalendarProduct implements GoogleProduct {
 
   async *listChanges(_type: string, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage> {
     const prev = parseCalendarCursor(cursor);
-    const calendars = await this.calendars(true);
+    const calendars = await this.calendars(prev ? CALENDAR_LIST_FEED_TTL_MS : 0);
     const ids = calendars.map((c) => c.id);
     // A full listing starts from no tokens; calendars no longer listed drop out of the cursor.
     const tokens: Record<string, string> = {};
@@ -414,7 +422,7 @@ export class CalendarProduct implements GoogleProduct {
   // ---- push channels -----------------------------------------------------------------------------
 
   async watchableResources(): Promise<string[]> {
-    return (await this.calendars(true)).map((c) => c.id);
+    return (await this.calendars(CALENDAR_LIST_FEED_TTL_MS)).map((c) => c.id);
   }
 
   async openChannel(_type: string, req: OpenChannelRequest): Promise<PushChannel> {

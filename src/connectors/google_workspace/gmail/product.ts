@@ -15,6 +15,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { gmail_v1 } from 'googleapis/build/src/apis/gmail';
 import { ErrorType } from '../../../core/errors';
+import { contentHash } from '../../../core/hash';
 import { canonicalize, type Canonical } from '../../../core/model';
 import {
   CursorExpiredError,
@@ -47,10 +48,12 @@ export interface ThreadCursor extends ChangeCursor {
   at?: { full?: boolean; historyId: string; pageToken: string };
 }
 
-/** The label ids of the last labels.list (deletions are the ids that went missing). */
+/** The label ids of the last labels.list (deletions are the ids that went missing), and a hash of its content. */
 export interface LabelCursor extends ChangeCursor {
   v: 1;
   ids: string[];
+  /** the last listing's labels and fields: an unchanged listing yields nothing (a quiet cycle locks no row) */
+  hash?: string;
 }
 
 export function parseThreadCursor(cursor: ChangeCursor | null): ThreadCursor | null {
@@ -107,14 +110,21 @@ export class GmailProduct implements GoogleProduct {
   }
 
   private async *labelChanges(cursor: ChangeCursor | null): AsyncIterable<ChangePage> {
-    const prev = cursor && Array.isArray((cursor as Partial<LabelCursor>).ids) ? (cursor as LabelCursor).ids : null;
+    const last = cursor && Array.isArray((cursor as Partial<LabelCursor>).ids) ? (cursor as LabelCursor) : null;
+    const prev = last?.ids ?? null;
     const labels = (await this.client.listLabels()).labels ?? [];
     const now = new Date().toISOString();
     const records = labels.filter((l) => l.id).map((l) => toLabelRecord(l, now));
     const ids = records.map((r) => r.externalId).sort();
+    // Labels carry no modification time: the listing's own hash tells whether anything changed since the last one.
+    const hash = contentHash(Object.fromEntries(records.map((r) => [r.externalId, contentHash(r.fields)])));
+    const out: LabelCursor = { v: 1, ids, hash };
+    if (last?.hash === hash) {
+      yield { records: [], cursor: out };
+      return;
+    }
     const current = new Set(ids);
     const deletions: ExternalDeletion[] = (prev ?? []).filter((id) => !current.has(id)).map((externalId) => ({ externalId, deletedAt: now }));
-    const out: LabelCursor = { v: 1, ids };
     yield deletions.length ? { records, deletions, cursor: out } : { records, cursor: out };
   }
 
