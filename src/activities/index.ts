@@ -450,6 +450,7 @@ export function createActivities(deps: ActivityDeps) {
         if (resumed && !resumed.full) addCounts(counts, resumed.counts);
         const opened: string[] = [];
         const closed: string[] = [];
+        let saved: ChangeCursor | null = null;
         const applyChanges = async (source: AsyncIterable<{ records: ExternalRecord[]; deletions?: { externalId: string; deletedAt?: string }[]; cursor: ChangeCursor }>, full: boolean, seen?: Set<string>) => {
           for await (const page of prefetched(source)) {
             const c = await applyPage(scope, page.records, opened, closed);
@@ -459,7 +460,8 @@ export function createActivities(deps: ActivityDeps) {
             record(scope, 'pull', c);
             cursor = page.cursor;
             setProgress({ cursor, counts, full } satisfies PullProgress);
-            await state.saveState(db, key, { cursor });
+            await state.saveState(db, key, { cursor }); // written only when it differs from the stored one
+            saved = cursor;
           }
         };
         await runWithProgress(heartbeat, undefined, async () => {
@@ -498,7 +500,9 @@ export function createActivities(deps: ActivityDeps) {
         const unstarted = await state.unstartedConflicts(db, key);
         await conflicts.open(scope.system, type, [...new Set([...opened, ...unstarted])]);
         await conflicts.nudge(scope.system, type, closed);
-        await state.saveState(db, key, { cursor, pull: true });
+        // Bookkeeping only on change: a quiet pull (nothing applied, the cursor saved with its last page or none) writes nothing.
+        const changed = pullChanged(counts);
+        if (changed || (cursor !== null && cursor !== saved)) await state.saveState(db, key, { cursor, pull: changed });
         // Held deletions (mass-delete guard) leave the type in `error` in sync_state with the reason, until confirmed.
         return { cursor, counts };
       });
@@ -596,7 +600,7 @@ export function createActivities(deps: ActivityDeps) {
         });
         await conflicts.open(scope.system, scope.spec.type, opened);
         await conflicts.nudge(scope.system, scope.spec.type, closed);
-        await state.saveState(db, key, { push: true });
+        if (pushChanged(counts)) await state.saveState(db, key, { push: true });
         return counts;
       });
     },
@@ -664,6 +668,11 @@ export function webhookPaceMs(budgets: readonly { window: string; limit: number;
 }
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+
+/** A pull that changed something Aurora or an operator sees (not just read records it already had). */
+const pullChanged = (c: PullResult['counts']): boolean =>
+  c.created + c.updated + c.deleted + c.conflicts + c.failed + (c.fullResync ?? 0) + (c.heldDeletions ?? 0) > 0;
+const pushChanged = (c: PushCounts): boolean => c.created + c.updated + c.deleted + c.errors + (c.conflicts ?? 0) > 0;
 
 /**
  * Fetches the next page while the current one is being written: API latency and Postgres time
