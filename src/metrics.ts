@@ -83,6 +83,29 @@ export function createMetrics() {
     }),
     /** budgets the connectors built, read on each scrape (see observeBudget) */
     budgets: new Map<string, BudgetInfo>(),
+    watchActive: new Gauge({
+      name: 'aurora_sync_watch_active',
+      help: '1 when every resource a connection watches for this entity type (calendars, Drive changes, the Gmail mailbox) has a live push channel or users.watch after the last upkeep; 0 when one could not be opened (the engine then polls only: see the log line "push channel not opened")',
+      labelNames: ['system', 'connection', 'type'] as const,
+      registers: [registry],
+    }),
+    /**
+     * After a push-channel upkeep (activities' maintainChannels): whether every watchable resource
+     * has a live channel. Nothing to watch (push channels off, no Gmail topic): no series.
+     */
+    observeWatch(
+      labels: { system: string; connection: string; type: string },
+      resources: readonly string[],
+      live: readonly { resource: string; expiresAt: string; stopped?: boolean }[],
+      now = Date.now(),
+    ): void {
+      if (!resources.length) {
+        this.watchActive.remove(labels);
+        return;
+      }
+      const watched = resources.every((r) => live.some((c) => c.resource === r && !c.stopped && Date.parse(c.expiresAt) > now));
+      this.watchActive.set(labels, watched ? 1 : 0);
+    },
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

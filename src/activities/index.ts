@@ -278,6 +278,7 @@ export function createActivities(deps: ActivityDeps) {
       for (const old of mine) if (old.channelId !== keep?.channelId) await stop(old);
     }
     for (const orphan of live.filter((c) => !resources.includes(c.resource))) await stop(orphan);
+    metrics.observeWatch({ system: scope.system, connection: scope.connection, type: scope.spec.type }, resources, await state.liveChannels(db, key));
     return { renewed, errors };
   }
 
