@@ -10,13 +10,15 @@ WORKDIR /app
 
 # Dependencies first, so source edits do not reinstall them. `--omit=dev` drops only typescript and
 # @types/*; tsx is in "dependencies". The Temporal core bridge and @swc/core (used to bundle the
-# workflow code at worker start-up) ship prebuilt glibc binaries, so no compiler is needed.
+# workflow code, at build time) ship prebuilt glibc binaries, so no compiler is needed.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # src/ includes src/store/migrations/*.sql, which the worker and the API apply at start-up.
 COPY tsconfig.json ./
 COPY src ./src
+# The workflow bundle, built here so the worker never bundles at start-up (src/bundle.ts).
+RUN node --import tsx src/bundle.ts
 
 # Defaults for the container; docker-compose.yml sets the rest (POSTGRES_*, REDIS_*, TEMPORAL_ADDRESS...).
 # Credentials can also come from files in SECRETS_DIR (hubspot-api-key.txt, postgres-password.txt,
@@ -33,4 +35,5 @@ USER node
 EXPOSE 9100 8000
 
 # Node runs as PID 1; both entry points handle SIGTERM/SIGINT and shut down cleanly.
-CMD ["node", "--import", "tsx", "src/worker.ts"]
+# The V8 flags keep the heap near what the worker uses (src/worker.ts WORKER_NODE_FLAGS).
+CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=1024", "--import", "tsx", "src/worker.ts"]

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { loadConfigOrExit, type Config } from './config';
 import { checkServices, describeServiceError } from './core/preflight';
 import { activitySettings, createActivities } from './activities';
+import { prebuiltWorkflowBundle } from './bundle';
 import { createDeps, systemConnections, type Deps } from './deps';
 import { dataConverterFor } from './core/codec';
 import { log, sdkLogger, setLogLevel } from './log';
@@ -16,6 +17,21 @@ import { migrate } from './store/migrate';
 import { relayOutbox } from './store/outbox';
 import { ensureSchedules } from './schedules';
 import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSearchAttributes, ensureSyncWorkflow, temporalConnectionOptions, triggerSync } from './temporal';
+
+/**
+ * The V8 flags the worker runs with (package.json `worker`, the Dockerfile's CMD; bench/memory.ts
+ * measures with them). The live heap of a backfill is under 100 MB, but with V8's defaults (16 MB
+ * semi-spaces, an old-space limit of up to 4 GB, from the machine's memory) the heap grows to 300+ MB
+ * of garbage before it is collected: a smaller young generation and a 1 GB old-space limit keep the
+ * RSS of a 100,000-record backfill under 300 MB (figures in README "Performance"), while leaving the
+ * old space ten times the room it needs.
+ */
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=1024'];
+
+/** The flags of WORKER_NODE_FLAGS this process was started without (on the command line or in NODE_OPTIONS). */
+export function missingNodeFlags(argv = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]): string[] {
+  return WORKER_NODE_FLAGS.filter((f) => !argv.some((a) => a.split('=')[0]!.replace(/_/g, '-') === f.split('=')[0]));
+}
 
 export interface RunningWorker {
   worker: Worker;
@@ -26,7 +42,7 @@ export interface RunningWorker {
 }
 
 export interface WorkerStartOptions {
-  /** pre-bundled workflow code (tests bundle once and reuse it) */
+  /** pre-bundled workflow code (default: the prebuilt bundle of the current sources, src/bundle.ts) */
   workflowBundle?: WorkerOptions['workflowBundle'];
   serveMetrics?: boolean;
   /** start the sync workflows of configured systems (default true) */
@@ -50,7 +66,8 @@ export async function startWorker(cfg: Config, opts: WorkerStartOptions = {}): P
     activities: createActivities({ ...deps, settings: activitySettings(cfg) }),
     // The payload codec runs in the worker's main thread, outside the workflow sandbox (nothing to bundle).
     dataConverter: dataConverterFor(cfg.codec.keys),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    // Prebuilt out of process (src/bundle.ts): bundling in here would keep webpack's ~180 MB in this process for good.
+    workflowBundle: opts.workflowBundle ?? (await prebuiltWorkflowBundle()),
   });
 
   let metricsServer: Server | undefined;
@@ -112,6 +129,8 @@ if (require.main === module) {
   setLogLevel(cfg.logLevel);
   // The SDK's own lines (activity failures, worker state, Core's) as the same JSON lines, without payloads or task tokens.
   Runtime.install({ logger: sdkLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
+  const missing = missingNodeFlags();
+  if (missing.length) log.warn(`worker started without ${missing.join(' ')} (package.json "worker" passes them): its memory will grow well past what it needs`, { missing });
   checkServices(cfg, ['postgres', 'redis', 'temporal'])
     .then(() => startWorker(cfg))
     .then((w) => {

@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
-import { bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { loadConfig, type Config } from '../src/config';
 import { createDeps, type Deps } from '../src/deps';
 import { startWorker, type RunningWorker } from '../src/worker';
+import { prebuiltWorkflowBundle } from '../src/bundle';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,9 +34,10 @@ function quietRuntime() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
-let bundle: Promise<{ code: string }> | undefined;
-export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('WARN') });
+/** The workflow bundle the production worker uses (src/bundle.ts: built once per change of the workflow sources, out of process). */
+let bundle: Promise<{ codePath: string }> | undefined;
+export function workflowBundle(): Promise<{ codePath: string }> {
+  bundle ??= prebuiltWorkflowBundle();
   return bundle;
 }
 
