@@ -29,6 +29,7 @@ const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
   { name: 'idle', args: [], quick: ['--records', '500'] },
   { name: 'webhook-latency', args: [], quick: ['--seconds', '5'] },
   { name: 'memory', args: [], quick: ['--sizes', '3000'] },
+  { name: 'scaleout', args: [], quick: ['--users', '4', '--events', '300'] },
 ];
 
 function runOne(name: string, args: string[]): Promise<{ figures: Figure[]; ok: boolean }> {
