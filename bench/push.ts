@@ -7,18 +7,28 @@
  *  - push ingest: changes/s against the sandbox's own request handling — a bare loop of the same
  *    connector's batch writes of the same records, 100 per call, against a second sandbox process
  *    (nothing read or written in Postgres).
- * Usage: npx tsx bench/push.ts [--records 20000]
+ *  - Google Calendar: M local events (default 2,000) of one user created, then each edited, pushed
+ *    through pushEntity to the Google sandbox (quotas out of the way): the API calls against the
+ *    minimum (events.insert and events.patch take one event per call in the googleapis client, so
+ *    one call per event; calendar listings answered once), and events/s against a bare loop of the
+ *    same connector's writes of the same events for another user of the same sandbox.
+ * Usage: npx tsx bench/push.ts [--records 20000] [--events 2000] [--only hubspot|calendar]
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { HubSpotConnector } from '../src/connectors/hubspot/connector';
 import { SharedWindowLimiter } from '../src/core/ratelimit';
-import type { WriteCreate, WriteUpdate } from '../src/connectors/types';
-import { benchDatabase, benchEngine, emit, runBench, startSandboxProcess } from './lib';
+import type { Connector, WriteCreate, WriteUpdate } from '../src/connectors/types';
+import { CALENDAR_EVENT } from '../src/connectors/google_workspace/calendar/entities';
+import type { Canonical } from '../src/core/model';
+import { createConnectorPool } from '../src/deps';
+import { startGoogleSandbox } from '../src/sandbox/google';
+import { benchDatabase, benchEngine, emit, googleBenchEnv, runBench, startSandboxProcess } from './lib';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, events: { type: 'string', default: '2000' }, only: { type: 'string' } } });
 const N = Number(values.records);
+const M = Number(values.events);
 const SYSTEM = 'hubspot';
 const BATCH = 100;
 
@@ -37,6 +47,11 @@ const person = (i: number, phone = `+1 555 ${String(i).padStart(6, '0')}`) => ({
 });
 
 async function main() {
+  if (values.only !== 'calendar') await hubspot();
+  if (values.only !== 'hubspot') await calendar();
+}
+
+async function hubspot() {
   console.log(`bench: push of ${N} new contacts, then ${N} edits, to the HubSpot sandbox (node ${process.version})`);
   const ids = Array.from({ length: N }, () => randomUUID());
   const bare = await startSandbox();
@@ -99,6 +114,77 @@ async function main() {
     await db.drop();
     await bare.close();
     await open.close();
+  }
+}
+
+const GOOGLE = 'google_workspace';
+const USER = 'push@acme.test';
+const BARE_USER = 'bare@acme.test';
+
+/** The canonical fields of bench event i (a timed half hour), edited: a new summary. */
+function event(i: number, edited = false): Canonical {
+  const start = Date.UTC(2027, 0, 4, 9) + i * 3_600_000;
+  const fields = Object.fromEntries(Object.keys(CALENDAR_EVENT.fields).map((f) => [f, null])) as Canonical;
+  return { ...fields, summary: `Bench ${i}${edited ? ' (edited)' : ''}`, start_at: new Date(start).toISOString(), end_at: new Date(start + 1_800_000).toISOString(), status: 'confirmed' };
+}
+
+async function calendar() {
+  console.log(`bench: push of ${M} new Calendar events, then ${M} edits, to the Google sandbox (node ${process.version})`);
+  const sandbox = await startGoogleSandbox({ users: [USER, BARE_USER], quotas: { perUserPerMinute: 1_000_000_000, perProjectPerMinute: 1_000_000_000 } });
+  const creds = googleBenchEnv(sandbox, [USER, BARE_USER]);
+  const db = await benchDatabase();
+  try {
+    const engine = await benchEngine({ POSTGRES_DB: db.name, ...creds.env, GOOGLE_QUOTA_PER_USER_PER_MINUTE: '1000000000' });
+    const ids = Array.from({ length: M }, () => randomUUID());
+    // The bound: the same connector's writes of the same events (another user, same sandbox), nothing in Postgres.
+    const bare: Connector = createConnectorPool(engine.cfg, undefined, engine.redis).get(GOOGLE, BARE_USER);
+    await bare.prepare?.(CALENDAR_EVENT.type);
+    let t0 = performance.now();
+    const created: string[] = [];
+    for (let i = 0; i < M; i += bare.batchSize) {
+      const batch: WriteCreate[] = ids.slice(i, i + bare.batchSize).map((localId, k) => ({ localId: `bare-${localId}`, fields: event(i + k) }));
+      for (const o of await bare.create(CALENDAR_EVENT.type, batch)) if (o.ok) created.push(o.externalId);
+    }
+    const bareCreate = M / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    for (let i = 0; i < M; i += bare.batchSize) {
+      const batch: WriteUpdate[] = created.slice(i, i + bare.batchSize).map((externalId, k) => ({
+        localId: `bare-${ids[i + k]}`, externalId, fields: event(i + k, true), previous: event(i + k), changed: ['summary'],
+      }));
+      await bare.update(CALENDAR_EVENT.type, batch);
+    }
+    const bareUpdate = M / ((performance.now() - t0) / 1000);
+
+    await engine.pool.query(
+      `INSERT INTO calendar_events (id, mailbox, summary, start_at, end_at, status)
+       SELECT id, $2, 'Bench ' || (o - 1), s, s + interval '30 minutes', 'confirmed'
+         FROM unnest($1::text[]) WITH ORDINALITY AS x(id, o), LATERAL (SELECT timestamptz '2027-01-04 09:00Z' + (o - 1) * interval '1 hour') AS t(s)`,
+      [ids, USER],
+    );
+    const run = async () => {
+      const before = sandbox.stats;
+      const t = performance.now();
+      const res = await engine.acts.pushEntity({ system: GOOGLE, connection: USER, entityType: CALENDAR_EVENT.type });
+      const after = sandbox.stats;
+      const routes = Object.entries(after.byRoute).map(([k, v]) => [k, v - (before.byRoute[k] ?? 0)] as const).filter(([, v]) => v > 0);
+      return { seconds: (performance.now() - t) / 1000, calls: after.requests - before.requests, routes: Object.fromEntries(routes), res };
+    };
+    const first = await run();
+    if (first.res.created !== M) throw new Error(`pushed ${first.res.created} of ${M} event creates: ${JSON.stringify(first.res)}`);
+    await engine.pool.query(`UPDATE calendar_events SET summary = summary || ' (edited)' WHERE mailbox = $1`, [USER]);
+    const second = await run();
+    if (second.res.updated !== M) throw new Error(`pushed ${second.res.updated} of ${M} event edits: ${JSON.stringify(second.res)}`);
+    await engine.close();
+    console.log(`calendar push calls by route: creates ${JSON.stringify(first.routes)}; edits ${JSON.stringify(second.routes)}`);
+
+    emit({ figure: 'push_calls', system: 'calendar', records: M, value: first.calls, unit: 'calls', bound: M, ratio: M / first.calls, note: `${M} new local events: one events.insert per event (the googleapis client writes one event per call)` });
+    emit({ figure: 'push_calls_updates', system: 'calendar', records: M, value: second.calls, unit: 'calls', bound: M, ratio: M / second.calls, note: `${M} local edits (the summary): one events.patch per event` });
+    emit({ figure: 'push', system: 'calendar', records: M, value: M / first.seconds, unit: 'events/s', bound: bareCreate, note: 'creates, quotas out of the way: vs the same connector writing the same events in a bare loop (nothing in Postgres)' });
+    emit({ figure: 'push_updates', system: 'calendar', records: M, value: M / second.seconds, unit: 'events/s', bound: bareUpdate, note: 'edits: vs the same connector patching the same events in a bare loop' });
+  } finally {
+    await db.drop();
+    await sandbox.close();
+    creds.cleanup();
   }
 }
 

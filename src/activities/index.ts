@@ -576,25 +576,39 @@ export function createActivities(deps: ActivityDeps) {
           for (let pass = 0; pass < 2; pass++) {
             let afterId = '';
             let refused = 0;
-            for (;;) {
-              const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
-              if (!batch.length) break;
-              afterId = batch[batch.length - 1]!.localId;
-              const { items, changedExternally, vanished } = await pushBatch(scope, connector, batch);
-              const c = await recordPushOutcomes(db, scope, items);
-              // Deleted externally since the last sync: the tombstone (kept, if edited here later) goes again in the next pass.
-              refused += await applyVanished(scope, connector, vanished);
-              if (changedExternally.length) {
-                // Changed on both sides since the last sync: decide by the conflict policy, as a pull would.
-                refused += changedExternally.length;
-                c.conflicts = (c.conflicts ?? 0) + changedExternally.length;
-                await applyPage(scope, changedExternally, opened, closed);
+            // A batch's bookkeeping (registry, events, what the external side refused) runs while
+            // the next batch is selected and sent: batches are disjoint, and one is recorded at a time.
+            let recording: Promise<void> = Promise.resolve();
+            try {
+              for (;;) {
+                const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
+                if (!batch.length) break;
+                afterId = batch[batch.length - 1]!.localId;
+                const { items, changedExternally, vanished } = await pushBatch(scope, connector, batch);
+                await recording;
+                const sentUpTo = afterId;
+                recording = (async () => {
+                  const c = await recordPushOutcomes(db, scope, items);
+                  // Deleted externally since the last sync: the tombstone (kept, if edited here later) goes again in the next pass.
+                  refused += await applyVanished(scope, connector, vanished);
+                  if (changedExternally.length) {
+                    // Changed on both sides since the last sync: decide by the conflict policy, as a pull would.
+                    refused += changedExternally.length;
+                    c.conflicts = (c.conflicts ?? 0) + changedExternally.length;
+                    await applyPage(scope, changedExternally, opened, closed);
+                  }
+                  addCounts(counts, c);
+                  record(scope, 'push', c);
+                  if (c.errors) metrics.errors.inc({ system: scope.system, type: scope.spec.type }, c.errors);
+                  setProgress({ afterId: sentUpTo, counts });
+                })();
+                recording.catch(() => undefined); // awaited before the next batch is recorded, and below
+                if (batch.length < connector.batchSize) break;
               }
-              addCounts(counts, c);
-              record(scope, 'push', c);
-              if (c.errors) metrics.errors.inc({ system: scope.system, type: scope.spec.type }, c.errors);
-              setProgress({ afterId, counts });
-              if (batch.length < connector.batchSize) break;
+              await recording;
+            } catch (err) {
+              await recording.catch(() => undefined);
+              throw err;
             }
             if (!refused) break;
           }

@@ -18,11 +18,14 @@ export function createPool(cfg: Config['postgres'], max = 10): Pool {
   return pool;
 }
 
-/** Runs fn in one transaction; rolls back on any error. */
-export async function withTx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs fn in one transaction; rolls back on any error. `begin`: the statements that open it (e.g.
+ * `BEGIN; SET LOCAL …`, sent in one round trip).
+ */
+export async function withTx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

@@ -10,6 +10,12 @@ export const SQL_TYPE: Record<FieldKind, string> = {
   text: 'text', email: 'text', numeric: 'numeric', date: 'date', timestamp: 'timestamptz', boolean: 'boolean', json: 'jsonb', ref: 'text', refs: 'text',
 };
 
+/** A statement's parameters, numbered `$1`, `$2`, … as they are used in its text. */
+export function params(): { values: unknown[]; p(v: unknown): string } {
+  const values: unknown[] = [];
+  return { values, p: (v) => `$${values.push(v)}` };
+}
+
 /** A local row with the engine's columns and the spec's fields. */
 export interface LocalRow {
   id: string;

@@ -26,11 +26,26 @@ export const EVENT_STREAM = 'aurora:sync:events';
 
 export async function enqueueEvents(client: PoolClient, events: SyncEvent[]): Promise<void> {
   if (!events.length) return;
-  await client.query(
-    `INSERT INTO sync_outbox (channel, payload)
-     SELECT e->>'channel', e->'payload' FROM jsonb_array_elements($1::jsonb) AS e`,
-    [JSON.stringify(events.map((payload) => ({ channel: channelFor(payload.entity_type), payload })))],
-  );
+  await client.query(outboxInsertSql('$1'), [outboxRows(events)]);
+}
+
+/** The jsonb parameter of outboxInsertSql: events with their channel (and `from_row`, see there). */
+export function outboxRows(events: (SyncEvent & { from_row?: boolean })[]): string {
+  return JSON.stringify(events.map(({ from_row, ...payload }) => ({ channel: channelFor(payload.entity_type), payload, ...(from_row ? { from_row } : {}) })));
+}
+
+/**
+ * `INSERT INTO sync_outbox` of the events in jsonb parameter `rows` (outboxRows), in their order.
+ * `written`: a relation `(id, version, updated_at)` of local rows written by the same statement;
+ * events marked `from_row` take their local_version from it.
+ */
+export function outboxInsertSql(rows: string, written?: string): string {
+  if (!written) return `INSERT INTO sync_outbox (channel, payload) SELECT e->>'channel', e->'payload' FROM jsonb_array_elements(${rows}::jsonb) AS e`;
+  return `INSERT INTO sync_outbox (channel, payload)
+     SELECT e.v->>'channel', CASE WHEN w.id IS NULL THEN e.v->'payload' ELSE jsonb_set(e.v->'payload', '{local_version}', to_jsonb(w.version)) END
+       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS e(v, ord)
+       LEFT JOIN ${written} w ON (e.v->>'from_row')::boolean AND w.id = e.v->'payload'->>'entity_id'
+      ORDER BY e.ord`;
 }
 
 /**

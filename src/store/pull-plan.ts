@@ -153,31 +153,37 @@ export function planPage(input: PageInput): PagePlan {
   return plan;
 }
 
-/** The registry entries and events of the rows a page wrote, from the versions Postgres gave them. */
+/**
+ * The registry entries and events of the rows a page writes. `written`: the versions Postgres gave
+ * the rows; without it, the entries and events are marked `from_row` and the statement that writes
+ * the rows fills in each written row's version and updated_at (registryUpsertSql, outboxInsertSql).
+ */
 export function completePage(
   input: Pick<PageInput, 'system' | 'spec' | 'now'>,
   plan: PagePlan,
-  written: ReadonlyMap<string, { version: number; updated_at: Date | string }>,
-): { registry: RegistryWrite[]; events: SyncEvent[]; created: number; updated: number } {
+  written?: ReadonlyMap<string, { version: number; updated_at: Date | string }>,
+): { registry: RegistryWrite[]; events: (SyncEvent & { from_row?: boolean })[]; created: number; updated: number } {
   const registry: RegistryWrite[] = [...plan.registryOnly];
-  const events: SyncEvent[] = [...plan.conflictEvents];
+  const events: (SyncEvent & { from_row?: boolean })[] = [...plan.conflictEvents];
   let created = 0;
   let updated = 0;
   for (const p of plan.pending) {
-    const w = written.get(p.localId)!;
+    const w = written?.get(p.localId);
+    if (written && !w) throw new Error(`page write left no row for ${p.localId}`);
+    const fromRow = written ? {} : { from_row: true };
     const externalVersion = (p.reg?.external_version ?? 0) + 1;
     registry.push({
       local_id: p.localId, external_id: p.rec.externalId,
-      local_version: p.pushBack ? (p.reg?.local_version ?? 0) : w.version, external_version: externalVersion,
+      local_version: p.pushBack ? (p.reg?.local_version ?? 0) : (w?.version ?? null), external_version: externalVersion,
       sync_status: p.pushBack ? 'pending' : 'synced', error_message: null, synced_hash: p.hash, synced_snapshot: p.rec.fields,
-      external_updated_at: p.rec.updatedAt, local_updated_at: toIso(w.updated_at), deleted: false,
-      last_resolution: p.resolution, synced: true, external_etag: p.rec.etag ?? null,
+      external_updated_at: p.rec.updatedAt, local_updated_at: toIso(w?.updated_at), deleted: false,
+      last_resolution: p.resolution, synced: true, external_etag: p.rec.etag ?? null, ...fromRow,
     });
     if (p.kind === 'created') created++;
     else updated++;
     events.push({
       action: p.kind, source: input.system, entity_type: input.spec.type, entity_id: p.localId, timestamp: input.now, direction: 'pull',
-      external_id: p.rec.externalId, local_version: w.version, external_version: externalVersion,
+      external_id: p.rec.externalId, local_version: w?.version ?? null, external_version: externalVersion, ...fromRow,
     });
   }
   return { registry, events, created, updated };

@@ -2,7 +2,7 @@
  * The pull data plane: applying a page of external records and deletions to a local table and the
  * registry. Per page, in one transaction: a few keyed reads (registry, local rows, natural-key
  * matches), the decisions of the pure `planPage()` (per record `reconcile()`), then one statement
- * each for the new rows, the changed rows, each join table, the registry and the outbox.
+ * that writes the new rows, the changed rows, the registry and the outbox (join tables: two more).
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
@@ -12,10 +12,10 @@ import { columnFields, refFields, type Canonical } from '../core/model';
 import type { OpenConflict } from '../core/reconcile';
 import type { ExternalDeletion, ExternalRecord } from '../connectors/types';
 import { withTx } from './db';
-import { loadLocal, recordsetColumns, selectFields, connectionFilter, translateRefs, writeJoins, type LocalRow } from './local';
-import { enqueueEvents } from './outbox';
-import { completePage, planPage } from './pull-plan';
-import { keepRegistry, toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
+import { loadLocal, params, recordsetColumns, selectFields, connectionFilter, translateRefs, writeJoins, type LocalRow } from './local';
+import { enqueueEvents, outboxInsertSql, outboxRows } from './outbox';
+import { completePage, planPage, type PagePlan } from './pull-plan';
+import { keepRegistry, registryUpsertSql, toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
 
 export interface PullCounts {
   fetched: number;
@@ -89,55 +89,60 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
     counts.skipped = plan.skipped;
     counts.conflicts = plan.conflicts;
 
-    const written = await writeRows(c, scope, plan.inserts, plan.updates);
-    const done = completePage(page, plan, written);
+    const done = completePage(page, plan);
     counts.created = done.created;
     counts.updated = done.updated;
-    await writeRegistry(c, scope, done.registry);
-    await enqueueEvents(c, done.events);
+    await writePage(c, scope, plan, done);
     return counts;
   });
 }
 
 /**
- * Writes a page's new and changed rows (and their join-table associations), one statement each;
- * returns every written row's version and updated_at as Postgres left them.
+ * Writes a page: its new and changed rows, their registry entries and their events, as one
+ * statement of data-modifying CTEs (one round trip, each table written once): the registry entries
+ * and events take the versions Postgres gives the rows from the rows' RETURNING. A type with join
+ * tables writes its rows first and the joins next (join changes bump the rows' versions), then the
+ * registry entries and events, with the rows' final versions, in one statement.
  */
-async function writeRows(c: PoolClient, scope: Scope, inserts: Record<string, unknown>[], updates: Record<string, unknown>[]): Promise<Map<string, { version: number; updated_at: Date }>> {
+async function writePage(c: PoolClient, scope: Scope, plan: PagePlan, done: ReturnType<typeof completePage>): Promise<void> {
   const { spec } = scope;
   const fields = columnFields(spec);
   const cols = recordsetColumns(spec);
-  const written = new Map<string, { version: number; updated_at: Date }>();
   const insertCols = spec.connectionColumn ? [...fields, spec.connectionColumn] : fields;
-  if (inserts.length) {
-    const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
-      `INSERT INTO ${spec.table} (id, ${insertCols.join(', ')})
-       SELECT id, ${insertCols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols})
+  const rowsWritten = plan.inserts.length > 0 || plan.updates.length > 0;
+  let q = params();
+  const ctes: string[] = [];
+  const written: string[] = [];
+  if (plan.inserts.length) {
+    ctes.push(`ins AS (INSERT INTO ${spec.table} (id, ${insertCols.join(', ')})
+       SELECT id, ${insertCols.join(', ')} FROM jsonb_to_recordset(${q.p(JSON.stringify(plan.inserts))}::jsonb) AS x(${cols})
        ON CONFLICT (id) DO UPDATE SET ${fields.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, deleted_at = NULL
-       RETURNING id, version, updated_at`,
-      [JSON.stringify(inserts)],
-    );
-    for (const r of rows) written.set(r.id, r);
+       RETURNING id, version, updated_at)`);
+    written.push('SELECT id, version, updated_at FROM ins');
   }
-  if (updates.length) {
-    const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
-      `UPDATE ${spec.table} t SET ${fields.map((f) => `${f} = x.${f}`).join(', ')}, deleted_at = NULL
-       FROM jsonb_to_recordset($1::jsonb) AS x(${cols})
-       WHERE t.id = x.id RETURNING t.id, t.version, t.updated_at`,
-      [JSON.stringify(updates)],
-    );
-    for (const r of rows) written.set(r.id, r);
+  if (plan.updates.length) {
+    ctes.push(`upd AS (UPDATE ${spec.table} t SET ${fields.map((f) => `${f} = x.${f}`).join(', ')}, deleted_at = NULL
+       FROM jsonb_to_recordset(${q.p(JSON.stringify(plan.updates))}::jsonb) AS x(${cols})
+       WHERE t.id = x.id RETURNING t.id, t.version, t.updated_at)`);
+    written.push('SELECT id, version, updated_at FROM upd');
   }
-  if (spec.joins && (inserts.length || updates.length)) {
-    await writeJoins(c, spec, [...inserts, ...updates]);
-    // join-table changes bump the row's version: read the final versions
-    const { rows } = await c.query<{ id: string; version: number; updated_at: Date }>(
-      `SELECT id, version, updated_at FROM ${spec.table} WHERE id = ANY($1::text[])`,
-      [[...written.keys()]],
-    );
-    for (const r of rows) written.set(r.id, r);
+  if (spec.joins && rowsWritten) {
+    await c.query(`WITH ${ctes.join(',\n')} SELECT 1`, q.values);
+    await writeJoins(c, spec, [...plan.inserts, ...plan.updates]);
+    // the rows' final versions, after the joins bumped them
+    q = params();
+    ctes.length = 0;
+    written.length = 0;
+    written.push(`SELECT id, version, updated_at FROM ${spec.table} WHERE id = ANY(${q.p(plan.pending.map((w) => w.localId))}::text[])`);
   }
-  return written;
+  if (written.length) ctes.push(`w AS (${written.join(' UNION ALL ')})`);
+  const w = written.length ? 'w' : undefined;
+  if (done.registry.length) {
+    const reg = registryUpsertSql({ system: q.p(scope.system), type: q.p(spec.type), connection: q.p(scope.connection), rows: q.p(JSON.stringify(done.registry)), written: w });
+    ctes.push(`reg AS (${reg})`);
+  }
+  if (done.events.length) ctes.push(`ev AS (${outboxInsertSql(q.p(outboxRows(done.events)), w)})`);
+  if (ctes.length) await c.query(`WITH ${ctes.join(',\n')} SELECT 1`, q.values);
 }
 
 /**
@@ -148,10 +153,7 @@ async function writeRows(c: PoolClient, scope: Scope, inserts: Record<string, un
  * or on SSD: price random reads as such for this transaction only.
  */
 export function pageTx<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  return withTx(pool, async (c) => {
-    await c.query('SET LOCAL random_page_cost = 1.1');
-    return fn(c);
-  });
+  return withTx(pool, fn, 'BEGIN; SET LOCAL random_page_cost = 1.1');
 }
 
 /** Records new to the registry matched to an existing unlinked local row by the spec's natural key. */
@@ -312,3 +314,4 @@ export async function unseenRecords(pool: Pool, scope: Scope, seen: ReadonlySet<
 }
 
 export type { OpenConflict };
+

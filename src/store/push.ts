@@ -7,10 +7,9 @@ import { contentHash } from '../core/hash';
 import { changedFields, columnFields, type Canonical } from '../core/model';
 import type { OpenConflict } from '../core/reconcile';
 import type { WriteOutcome } from '../connectors/types';
-import { withTx } from './db';
-import { connectionFilter, localCanonical, recordsetColumns, recordsetRow, selectFields, type LocalRow } from './local';
-import { enqueueEvents, type SyncEvent } from './outbox';
-import { toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
+import { connectionFilter, localCanonical, params, recordsetColumns, recordsetRow, selectFields, type LocalRow } from './local';
+import { outboxInsertSql, outboxRows, type SyncEvent } from './outbox';
+import { registryUpsertSql, toIso, type RegistryRow, type RegistryWrite, type Scope } from './registry';
 
 export interface PushCounts {
   selected: number;
@@ -95,16 +94,30 @@ export interface PushItem {
   unresolved?: boolean;
 }
 
-/** Records the outcome of a push batch: registry rows, and events for what changed externally. */
+/**
+ * Records the outcome of a push batch: registry rows, and events for what changed externally, in
+ * one statement (one round trip, atomic on its own). It is first tried as if no answered external
+ * id were linked to another Aurora row (the registry's unique index on external ids refuses the
+ * write if one is): only then are the links looked up, and such a row recorded as a duplicate.
+ */
 export async function recordPushOutcomes(pool: Pool, scope: Scope, items: PushItem[]): Promise<PushCounts> {
+  if (!items.length) return emptyPushCounts();
+  try {
+    return await writeOutcomes(pool, scope, items, new Map());
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== '23505') throw err; // unique_violation
+  }
+  return writeOutcomes(pool, scope, items, await linkedElsewhere(pool, scope, items));
+}
+
+/** recordPushOutcomes, given the answered external ids that the registry links to a local row (→ that row). */
+async function writeOutcomes(pool: Pool, scope: Scope, items: PushItem[], taken: ReadonlyMap<string, string>): Promise<PushCounts> {
   const { system, spec } = scope;
   const counts = emptyPushCounts();
   counts.selected = items.length;
-  if (!items.length) return counts;
   const regWrites: RegistryWrite[] = [];
   const events: SyncEvent[] = [];
   const now = new Date().toISOString();
-  const taken = await linkedElsewhere(pool, scope, items);
   for (const item of items) {
     const { candidate: cand, kind, unresolved } = item;
     let { outcome } = item;
@@ -160,11 +173,14 @@ export async function recordPushOutcomes(pool: Pool, scope: Scope, items: PushIt
       external_id: outcome.externalId, local_version: cand.version, external_version: extVersion,
     });
   }
-  await withTx(pool, async (c) => {
-    await adoptExternalValues(c, scope, items, regWrites);
-    await writeRegistry(c, scope, regWrites);
-    await enqueueEvents(c, events);
-  });
+  const q = params();
+  const ctes = adoptExternalValues(scope, items, regWrites, q.p);
+  if (regWrites.length) {
+    const w = ctes.length ? 'w' : undefined;
+    ctes.push(`reg AS (${registryUpsertSql({ system: q.p(system), type: q.p(spec.type), connection: q.p(scope.connection), rows: q.p(JSON.stringify(regWrites)), written: w })})`);
+  }
+  if (events.length) ctes.push(`ev AS (${outboxInsertSql(q.p(outboxRows(events)))})`);
+  if (ctes.length) await pool.query(`WITH ${ctes.join(',\n')} SELECT 1`, q.values);
   return counts;
 }
 
@@ -183,9 +199,12 @@ async function linkedElsewhere(pool: Pool, scope: Scope, items: PushItem[]): Pro
  * Values the external side set itself when it took a write (computed or normalised fields: an
  * organizer, a link, a formatted phone) are taken into the local row, so both sides hold the same
  * record — unless the row changed again meanwhile (its newer change goes out next). Associations
- * are left alone (one not synced yet is simply absent from what was sent).
+ * are left alone (one not synced yet is simply absent from what was sent). Answers the CTEs of
+ * the statement that records the batch: `adopt` (the update) and `w`, each adopting candidate's
+ * version and updated_at after it (the new ones where the update took); their registry entries
+ * take them from `w`.
  */
-async function adoptExternalValues(c: import('pg').PoolClient, scope: Scope, items: PushItem[], regWrites: RegistryWrite[]): Promise<void> {
+function adoptExternalValues(scope: Scope, items: PushItem[], regWrites: RegistryWrite[], p: (v: unknown) => string): string[] {
   const { spec } = scope;
   const plain = columnFields(spec).filter((f) => spec.fields[f] !== 'ref' && spec.fields[f] !== 'refs');
   const rows: Record<string, unknown>[] = [];
@@ -195,20 +214,21 @@ async function adoptExternalValues(c: import('pg').PoolClient, scope: Scope, ite
     if (!diff.length) continue;
     const values: Canonical = { ...candidate.fields };
     for (const f of diff) values[f] = outcome.fields[f] ?? null;
-    rows.push({ ...recordsetRow(spec, candidate.localId, values), version: candidate.version });
+    rows.push({ ...recordsetRow(spec, candidate.localId, values), version: candidate.version, updated_at: toIso(candidate.updatedAt) });
   }
-  if (!rows.length) return;
-  const { rows: written } = await c.query<{ id: string; version: number; updated_at: Date }>(
-    `UPDATE ${spec.table} t SET ${plain.map((f) => `${f} = x.${f}`).join(', ')}
-     FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetColumns(spec)}, version int)
-     WHERE t.id = x.id AND t.version = x.version RETURNING t.id, t.version, t.updated_at`,
-    [JSON.stringify(rows)],
-  );
-  const byId = new Map(written.map((w) => [w.id, w]));
+  if (!rows.length) return [];
+  const adopting = new Set(rows.map((r) => r.id));
   for (const w of regWrites) {
-    const fin = byId.get(w.local_id);
-    if (fin) Object.assign(w, { local_version: fin.version, local_updated_at: toIso(fin.updated_at) });
+    if (adopting.has(w.local_id) && w.sync_status !== 'error') Object.assign(w, { local_version: null, from_row: true });
   }
+  const param = p(JSON.stringify(rows));
+  return [
+    `adopt AS (UPDATE ${spec.table} t SET ${plain.map((f) => `${f} = x.${f}`).join(', ')}
+     FROM jsonb_to_recordset(${param}::jsonb) AS x(${recordsetColumns(spec)}, version int)
+     WHERE t.id = x.id AND t.version = x.version RETURNING t.id, t.version, t.updated_at)`,
+    `w AS (SELECT x.id, COALESCE(a.version, x.version) AS version, COALESCE(a.updated_at, x.updated_at) AS updated_at
+     FROM jsonb_to_recordset(${param}::jsonb) AS x(id text, version int, updated_at timestamptz) LEFT JOIN adopt a ON a.id = x.id)`,
+  ];
 }
 
 /** Local edits to records with an open conflict: refresh the conflict's local snapshot. Returns their ids. */

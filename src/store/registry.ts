@@ -28,7 +28,7 @@ export interface RegistryRow extends RegistryView {
 export interface RegistryWrite {
   local_id: string;
   external_id: string | null;
-  local_version: number;
+  local_version: number | null;
   external_version: number | null;
   sync_status: RegistryRow['sync_status'];
   error_message: string | null;
@@ -44,22 +44,46 @@ export interface RegistryWrite {
   conflict?: OpenConflict | null;
   /** the external version marker (etag) now in sync; null keeps the one stored */
   external_etag?: string | null;
+  /**
+   * the local row is written in the same statement: local_version (where null) and
+   * local_updated_at are the written row's (registryUpsertSql's `written`)
+   */
+  from_row?: boolean;
 }
 
 const utcNow = `timezone('utc', now())`;
 
-export async function writeRegistry(c: PoolClient, scope: Pick<Scope, 'system' | 'connection' | 'spec'>, rows: RegistryWrite[]): Promise<void> {
-  if (!rows.length) return;
-  await c.query(
-    `INSERT INTO sync_registry AS r (local_id, external_id, external_system, entity_type, connection, last_synced, local_version,
+/** Where a registry upsert's values come from: SQL parameter placeholders, and a relation of rows just written. */
+export interface RegistrySql {
+  system: string;
+  type: string;
+  connection: string;
+  /** the jsonb array of RegistryWrite rows */
+  rows: string;
+  /**
+   * a relation `(id, version, updated_at)` of local rows written by the same statement or
+   * transaction: rows marked `from_row` take their local_version (where null) and
+   * local_updated_at from it
+   */
+  written?: string;
+}
+
+/**
+ * `INSERT INTO sync_registry … ON CONFLICT … DO UPDATE` of a jsonb array of RegistryWrite rows,
+ * as SQL text (for one statement of its own, or as a data-modifying CTE beside the row writes).
+ */
+export function registryUpsertSql(p: RegistrySql): string {
+  const from = p.written
+    ? `jsonb_to_recordset(${p.rows}::jsonb) AS x(${RECORDSET}, from_row boolean) LEFT JOIN ${p.written} w ON x.from_row AND w.id = x.local_id`
+    : `jsonb_to_recordset(${p.rows}::jsonb) AS x(${RECORDSET})`;
+  const [version, localAt] = p.written ? ['COALESCE(x.local_version, w.version)', 'COALESCE(w.updated_at, x.local_updated_at)'] : ['x.local_version', 'x.local_updated_at'];
+  return `INSERT INTO sync_registry AS r (local_id, external_id, external_system, entity_type, connection, last_synced, local_version,
         external_version, sync_status, error_message, synced_hash, synced_snapshot, external_updated_at,
         local_updated_at, deleted, last_resolution, updated_at, conflict, external_etag)
-     SELECT x.local_id, x.external_id, $1, $2, $4, ${utcNow}, x.local_version, x.external_version, x.sync_status,
-        x.error_message, x.synced_hash, x.synced_snapshot, x.external_updated_at, x.local_updated_at, x.deleted,
+     SELECT x.local_id, x.external_id, ${p.system}, ${p.type}, ${p.connection}, ${utcNow}, ${version}, x.external_version, x.sync_status,
+        x.error_message, x.synced_hash, x.synced_snapshot, x.external_updated_at, ${localAt}, x.deleted,
         x.last_resolution, now(), x.conflict, x.external_etag
-     FROM jsonb_to_recordset($3::jsonb) AS x(local_id text, external_id text, local_version int, external_version int,
-        sync_status text, error_message text, synced_hash text, synced_snapshot jsonb, external_updated_at timestamptz,
-        local_updated_at timestamptz, deleted boolean, last_resolution jsonb, synced boolean, conflict jsonb, external_etag text)
+     FROM ${from}
      ON CONFLICT (local_id, external_system, entity_type) DO UPDATE SET
         external_id = COALESCE(EXCLUDED.external_id, r.external_id),
         connection = EXCLUDED.connection,
@@ -77,9 +101,16 @@ export async function writeRegistry(c: PoolClient, scope: Pick<Scope, 'system' |
         conflict = EXCLUDED.conflict,
         conflict_started = CASE WHEN EXCLUDED.sync_status = 'conflict' THEN r.conflict_started ELSE FALSE END,
         external_etag = COALESCE(EXCLUDED.external_etag, r.external_etag),
-        updated_at = now()`,
-    [scope.system, scope.spec.type, JSON.stringify(rows), scope.connection],
-  );
+        updated_at = now()`;
+}
+
+const RECORDSET = `local_id text, external_id text, local_version int, external_version int,
+        sync_status text, error_message text, synced_hash text, synced_snapshot jsonb, external_updated_at timestamptz,
+        local_updated_at timestamptz, deleted boolean, last_resolution jsonb, synced boolean, conflict jsonb, external_etag text`;
+
+export async function writeRegistry(c: PoolClient, scope: Pick<Scope, 'system' | 'connection' | 'spec'>, rows: RegistryWrite[]): Promise<void> {
+  if (!rows.length) return;
+  await c.query(registryUpsertSql({ system: '$1', type: '$2', rows: '$3', connection: '$4' }), [scope.system, scope.spec.type, JSON.stringify(rows), scope.connection]);
 }
 
 /** A registry write that keeps a row's synced state as it is (for status-only changes). */
