@@ -162,6 +162,7 @@ const SOURCES = sourceFiles(join(ROOT, 'src')).map((path) => ({ path: relative(R
 /** Read from process.env outside the parsers, but not by the worker or the API. */
 const NOT_FOR_CONTAINERS: Record<string, string> = {
   USER: 'the CLI records who resolved a conflict (src/client.ts)',
+  NODE_OPTIONS: "Node's own: the worker only checks it for its V8 flags (src/worker.ts missingNodeFlags); the image's CMD passes them",
 };
 
 /** The per-type conflict policy overrides, CONFLICT_POLICY_<SYSTEM>_<TYPE>, checked against the config's own parser. */
