@@ -11,7 +11,9 @@
  *    BEGIN … COMMIT is one), by activity; the worker's outbox relay, polling on its own timer, apart;
  *  - events published (outbox rows; bound 0);
  *  - Temporal history events per quiet cycle, and per 1,000 records synced by the backfill.
- * Usage: npx tsx bench/idle.ts [--records 2000] [--cycles 3]
+ * Usage: npx tsx bench/idle.ts [--records 2000] [--cycles 3] [--channels]
+ *   --channels: with push channels (Calendar and Drive watches, the Gmail watch) opened and kept,
+ *   as a deployment with PUBLIC_BASE_URL runs (notifications go nowhere here)
  */
 import { parseArgs } from 'node:util';
 import { Context } from '@temporalio/activity';
@@ -94,13 +96,14 @@ const perCycle = (m: Map<string, number>, cycles: number) =>
   [...m].filter(([, n]) => n).map(([name, n]) => `${name || 'outside activities'} ${+(n / cycles).toFixed(1)}`).join(', ');
 
 async function main() {
-  const { values } = parseArgs({ options: { records: { type: 'string', default: '2000' }, cycles: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({ options: { records: { type: 'string', default: '2000' }, cycles: { type: 'string', default: '3' }, channels: { type: 'boolean', default: false } } });
   const N = Number(values.records);
   const CYCLES = Number(values.cycles);
   const USER = 'idle@acme.test';
   console.log(`bench: quiet cycles after a backfill of ${N} HubSpot contacts (+ companies, deals) and one Google user, under Temporal (node ${process.version})`);
   const transactions = countTransactions();
-  const h = await harness({ sandbox: { rateLimits: false }, google: { users: [USER] } });
+  const channels = values.channels ? { PUSH_CHANNELS: 'true', PUBLIC_BASE_URL: 'http://127.0.0.1:9', GMAIL_PUBSUB_TOPIC: 'projects/aurora-sandbox/topics/gmail' } : undefined;
+  const h = await harness({ sandbox: { rateLimits: false }, google: { users: [USER] }, env: channels });
   try {
     h.sandbox.seed('companies', Math.round(N / 10));
     h.sandbox.seed('contacts', N);
@@ -128,7 +131,7 @@ async function main() {
     await h.cycle(); // settles what the backfill left (e.g. associations linked after both sides existed)
     await h.cycleOf({ system: 'google_workspace', connection: USER });
     for (const t of targets) {
-      const name = t.system === 'hubspot' ? 'hubspot' : 'google';
+      const name = (t.system === 'hubspot' ? 'hubspot' : 'google') + (channels && t.system !== 'hubspot' ? ' (push channels on)' : '');
       const calls = new Map<string, number>();
       const written = new Map<string, number>();
       const byActivity = new Map<string, number>();
