@@ -7,6 +7,7 @@ import { contentHash } from '../core/hash';
 import { changedFields, columnFields, type Canonical } from '../core/model';
 import type { OpenConflict } from '../core/reconcile';
 import type { WriteOutcome } from '../connectors/types';
+import { withTx } from './db';
 import { connectionFilter, localCanonical, params, recordsetColumns, recordsetRow, selectFields, type LocalRow } from './local';
 import { outboxInsertSql, outboxRows, type SyncEvent } from './outbox';
 import { registryUpsertSql, toIso, type RegistryRow, type RegistryWrite, type Scope } from './registry';
@@ -50,17 +51,20 @@ const CANDIDATES = `
  */
 export async function selectPushCandidates(pool: Pool, scope: Scope, afterId: string, limit: number): Promise<PushCandidate[]> {
   const { spec } = scope;
-  const { rows } = await pool.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null; synced_snapshot: Canonical | null; reg_deleted: boolean | null; sync_status: RegistryRow['sync_status'] | null; external_etag: string | null }>(
+  // Rows in id order by the primary key, each with its registry row by the unique key, never a scan
+  // of the whole table and the registry: a plan priced on statistics a backfill has not produced
+  // yet hashed or sorted them all for every batch (47-90 ms a batch of 100 at 20,000 rows). The
+  // settings last for this read-only transaction only.
+  const { rows } = await withTx(pool, (c) => c.query<LocalRow & { external_id: string | null; reg_local_version: number | null; reg_id: number | null; external_version: number | null; synced_hash: string | null; synced_snapshot: Canonical | null; reg_deleted: boolean | null; sync_status: RegistryRow['sync_status'] | null; external_etag: string | null }>(
     `SELECT t.id, ${selectFields(spec)}, t.version, t.updated_at, t.deleted_at,
             r.id AS reg_id, r.external_id, r.local_version AS reg_local_version, r.external_version, r.synced_hash, r.synced_snapshot,
             r.sync_status, r.deleted AS reg_deleted, r.external_etag
      FROM ${spec.table} t
-     -- (r.local_id > $3 repeats t.id > $3 for the planner: the merge join then starts at the batch, not at the first row)
-     LEFT JOIN sync_registry r ON r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2 AND r.local_id > $3
+     LEFT JOIN LATERAL (SELECT * FROM sync_registry r WHERE r.local_id = t.id AND r.external_system = $1 AND r.entity_type = $2 LIMIT 1) r ON TRUE
      WHERE t.id > $3 AND (r.id IS NULL OR r.connection = $5)${connectionFilter(spec, '$5')} AND ${CANDIDATES}
      ORDER BY t.id LIMIT $4`,
     [scope.system, spec.type, afterId, limit, scope.connection],
-  );
+  ), 'BEGIN READ ONLY; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off');
   return rows.map((r) => {
     const fields = localCanonical(spec, r);
     return {
