@@ -8,6 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { buildApi } from '../src/api/server';
 import { eventIdRetentionDays } from '../src/api/webhooks/routes';
 import { loadConfig } from '../src/config';
@@ -155,5 +156,34 @@ describe('hostile encodings and replays', () => {
     assert.equal(eventIdRetentionDays(loadConfig({ SECRETS_DIR: '/nonexistent' })), 8);
     assert.equal(eventIdRetentionDays(loadConfig({ SECRETS_DIR: '/nonexistent', GOOGLE_CHANNEL_TTL_SECONDS: String(14 * 86_400) })), 15);
     assert.equal(eventIdRetentionDays(loadConfig({ SECRETS_DIR: '/nonexistent', GOOGLE_CHANNEL_TTL_SECONDS: '3600' })), 8, 'never below Pub/Sub\'s retention');
+  });
+});
+
+describe('a delivery whose work cannot be handed on', () => {
+  test('Temporal unreachable: 500 so the sender retries, and the retry is new (not a duplicate left for the next poll)', async () => {
+    const h = await setup({ env });
+    const down = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 1_000 }), namespace: h.cfg.temporal.namespace });
+    const body = JSON.stringify([{ eventId: 7001, subscriptionType: 'contact.propertyChange', objectId: 4242, propertyName: 'phone', occurredAt: Date.now() }]);
+    const deliver = async (temporal: Client) => {
+      const app = buildApi({ cfg: h.cfg, db: h.db, temporal, configuredSystems: new Set(['hubspot']) });
+      try {
+        const ts = Date.now();
+        const sig = createHmac('sha256', SECRET).update(`POSThttps://aurora.example.com/api/webhooks/hubspot${body}${ts}`).digest('base64');
+        return await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': String(ts) } });
+      } finally {
+        await app.close();
+      }
+    };
+    const failed = await deliver(down);
+    assert.equal(failed.statusCode, 500, failed.body);
+    assert.equal(await count(h.db, "SELECT count(*) n FROM webhook_events WHERE system = 'hubspot'"), 0, 'its event id is forgotten again');
+    const retried = await deliver(h.client);
+    assert.equal(retried.statusCode, 200, retried.body);
+    const wf = syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix);
+    await waitFor('the retry signalled the workflow', async () => (await signalsOf(h, wf)) >= 1 || undefined, 20_000);
+    assert.equal(await count(h.db, "SELECT count(*) n FROM webhook_events WHERE system = 'hubspot'"), 1);
+    assert.equal((await deliver(h.client)).statusCode, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await signalsOf(h, wf), 1, 'a third delivery of the same event is a duplicate');
   });
 });

@@ -12,6 +12,15 @@ export async function freshEventIds(db: Pool, system: string, eventIds: string[]
   return new Set(rows.map((r) => r.event_id));
 }
 
+/**
+ * Forgets event ids recorded by a delivery whose work could not be handed on (Temporal unreachable):
+ * the sender's retry is then fresh again instead of a duplicate that waits for the next poll.
+ */
+export async function forgetEventIds(db: Pool, system: string, eventIds: readonly string[]): Promise<void> {
+  if (!eventIds.length) return;
+  await db.query('DELETE FROM webhook_events WHERE system = $1 AND event_id = ANY($2::text[])', [system, [...eventIds]]);
+}
+
 /** Forgets event ids older than senders retry (HubSpot: 24 h); keeps the table small. */
 export async function pruneEventIds(db: Pool, olderThanDays = 3): Promise<void> {
   await db.query("DELETE FROM webhook_events WHERE received_at < now() - make_interval(days => $1)", [olderThanDays]);

@@ -13,7 +13,7 @@ import { CONNECTORS } from '../../connectors/registry';
 import type { WebhookContext } from '../../connectors/types';
 import { utf8OrNull } from '../../connectors/webhook-body';
 import { findChannel, touchChannel } from '../../store/state';
-import { freshEventIds } from '../../store/webhooks';
+import { forgetEventIds, freshEventIds } from '../../store/webhooks';
 import { signalWebhook, triggerSync } from '../../temporal';
 
 export interface WebhookDeps {
@@ -59,8 +59,14 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
       scope.post(`/api/webhooks/${handler.path}`, async (req, reply) => {
         // The push channel this request named and the verifier looked up (one of this system's): touched only when the verdict accepts it.
         let looked: string | null = null;
+        // The event ids this delivery recorded as seen: forgotten again if its work cannot be handed on.
+        const recorded: string[] = [];
         const ctx: WebhookContext = {
-          fresh: (ids) => freshEventIds(deps.db, def.system, ids),
+          fresh: async (ids) => {
+            const got = await freshEventIds(deps.db, def.system, ids);
+            recorded.push(...got);
+            return got;
+          },
           channel: async (id) => {
             const ch = await findChannel(deps.db, id);
             if (!ch || ch.system !== def.system) return null;
@@ -80,10 +86,16 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
         count(def.system, verdict.outcome);
         // a channel's last message: a new one (a replay is none)
         if (verdict.outcome === 'accepted' && looked !== null) await touchChannel(deps.db, looked);
-        for (const work of verdict.work ?? []) {
-          const target = { system: def.system, connection: work.connection };
-          if ('ids' in work) await signalWebhook(deps.temporal, deps.cfg, target, work.entityType, work.ids);
-          else await triggerSync(deps.temporal, deps.cfg, target, work.entityType);
+        try {
+          for (const work of verdict.work ?? []) {
+            const target = { system: def.system, connection: work.connection };
+            if ('ids' in work) await signalWebhook(deps.temporal, deps.cfg, target, work.entityType, work.ids);
+            else await triggerSync(deps.temporal, deps.cfg, target, work.entityType);
+          }
+        } catch (err) {
+          // Temporal unreachable: answer 5xx so the sender retries, and let that retry count as new.
+          await forgetEventIds(deps.db, def.system, recorded).catch(() => undefined);
+          throw err;
         }
         return reply.code(verdict.status).send(verdict.body);
       });
