@@ -13,7 +13,6 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { Pool } from 'pg';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { buildApi } from '../src/api/server';
@@ -22,7 +21,7 @@ import { connectClient, ensureSyncWorkflow } from '../src/temporal';
 import { startHubSpotSandbox } from '../src/sandbox/hubspot';
 import { statusQuery, syncNowUpdate, syncWorkflowId } from '../src/workflows/definitions';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { emit } from './lib';
+import { benchDatabase, emit } from './lib';
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +42,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function run(limits: boolean): Promise<void> {
-  const base = loadConfig();
-  const db = `aurora_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new Pool({ ...base.postgres, max: 1 });
-  await admin.query(`CREATE DATABASE ${db}`);
+  const database = await benchDatabase();
   // Limits on: the sandbox's defaults (HubSpot's: 100 requests per rolling 10 s, 5 searches/s).
   const sandbox = await startHubSpotSandbox({ rateLimits: limits });
   const contacts = sandbox.seed('contacts', RATE * SECONDS);
@@ -57,7 +53,7 @@ async function run(limits: boolean): Promise<void> {
   delete env.HUBSPOT_SEARCH_PER_SECOND;
   const cfg = loadConfig({
     ...env,
-    POSTGRES_DB: db,
+    POSTGRES_DB: database.name,
     HUBSPOT_API_KEY: `bench-token-${id}`, // this run's own request budget in Redis
     HUBSPOT_BASE_URL: sandbox.url,
     HUBSPOT_CLIENT_SECRET: SECRET,
@@ -148,8 +144,7 @@ async function run(limits: boolean): Promise<void> {
   await client.connection.close();
   await worker.stop();
   await sandbox.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 }
 
 /** Where a webhook fetch's time goes, from the workflow's histories (every run): queued, running, and the gap before the next. */

@@ -291,26 +291,43 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     void webhookLane();
     const intervalMs = () => settings.intervalSeconds * 1000;
     let dueAt = runNow ? Date.now() : (state.dueAt ?? Date.now() + intervalMs());
-    /** Continue-as-new once the webhook lane is between fetches (its ids not fetched yet go along). */
-    const closeRun = async (): Promise<void> => {
+    let quietPatch: boolean | undefined;
+    /** Continue-as-new waits for a quiet moment where webhooks stream in (decided once per run). */
+    const quietFirst = () => (quietPatch ??= patched('continue-as-new-in-a-quiet-moment'));
+    const forced = () => workflowInfo().historyLength > FORCE_CONTINUE_AT_EVENTS;
+    const laneIdle = () => !hasWebhookWork() && !fetching;
+    /**
+     * Continue-as-new once the webhook lane is between fetches (its ids not fetched yet go along).
+     * A signal landing while the run closes makes the server refuse the close (and, signals coming
+     * fast, refuse signals for a while): seconds of stall in a webhook stream. So, unless the history
+     * is getting long, only in a quiet moment: no ids waiting, no fetch running, none coming for
+     * QUIET_BEFORE_CONTINUE_MS. Answers false when it did not close.
+     */
+    const closeRun = async (): Promise<boolean> => {
+      if (quietFirst() && !forced()) {
+        if (!laneIdle()) return false;
+        if (await condition(() => !laneIdle() || state.pending.length > 0 || reconfigured, QUIET_BEFORE_CONTINUE_MS)) return false;
+      }
       closing = true;
       await condition(() => !fetching);
       // A syncNow that came in meanwhile is answered by this run.
       if (state.pending.some((r) => r.requestId)) {
         closing = false;
-        return;
+        return false;
       }
       state.dueAt = dueAt;
-      await continueRun();
+      return continueRun();
     };
     for (;;) {
       if (state.pending.length === 0 && Date.now() < dueAt) {
         reconfigured = false;
         nextCycleAt = new Date(dueAt).toISOString();
-        await condition(() => state.pending.length > 0 || reconfigured || workflowInfo().continueAsNewSuggested, dueAt - Date.now());
+        const quiet = quietFirst();
+        const closeDue = () => (quiet ? cycleDue() && (laneIdle() || forced()) : workflowInfo().continueAsNewSuggested);
+        await condition(() => state.pending.length > 0 || reconfigured || closeDue(), dueAt - Date.now());
         if (state.pending.length === 0 && Date.now() < dueAt) {
           if (reconfigured) dueAt = Date.now() + intervalMs(); // new settings: wait the new interval
-          else if (workflowInfo().continueAsNewSuggested) await closeRun();
+          else if (closeDue()) await closeRun();
           continue;
         }
       }
