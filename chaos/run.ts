@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: fault scenarios against real worker processes, on the suite's own Postgres, Redis
  * and Temporal dev server (temporary, on free ports: the shared services are never touched).
- *   npx tsx chaos/run.ts [--quick] [--only 1,2,3a,3b,3c,3d,4] [--records 20000] [--changes 1000] [--kills 5] [--seed 7]
+ *   npx tsx chaos/run.ts [--quick] [--only 1,2,3a,3b,3c,3d,4] [--systems hubspot,google,fireflies] [--records 20000] [--base 5000] [--changes 1000] [--kills 5] [--seed 7]
+ * Every scenario runs against each system (Google: Calendar, Gmail and Drive in one connection).
  * Prints one table (faults, records checked, lost, duplicated, version inflation, events missing /
  * spurious, time to recover) and writes it to chaos/results/latest.md (and .json).
  */
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL, QUICK, infrastructure, killDuringBackfill, killDuringIncremental, rngFor, twoWorkers, type Ctx, type Row, type Sizes } from './scenarios';
 import { startServices } from './services';
+import { SYSTEMS, type SystemName } from './systems';
 import { formatTable } from './table';
 
 async function main(): Promise<void> {
@@ -18,7 +20,9 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      systems: { type: 'string', default: SYSTEMS.join(',') },
       records: { type: 'string' },
+      base: { type: 'string' },
       changes: { type: 'string' },
       kills: { type: 'string' },
       seed: { type: 'string', default: String(Date.now() % 100_000) },
@@ -27,10 +31,13 @@ async function main(): Promise<void> {
   });
   const sizes: Sizes = { ...(values.quick ? QUICK : FULL) };
   if (values.records) sizes.backfill = Number(values.records);
+  if (values.base) sizes.base = Number(values.base);
   if (values.changes) sizes.changes = Number(values.changes);
   if (values.kills) sizes.kills = Number(values.kills);
   const only = values.only?.split(',').map((s) => s.trim());
   const want = (id: string) => !only || only.some((o) => o === id || id.startsWith(o) || o.startsWith(id));
+  const systems = values.systems.split(',').map((s) => s.trim()) as SystemName[];
+  for (const s of systems) if (!SYSTEMS.includes(s)) throw new Error(`--systems: unknown system "${s}" (${SYSTEMS.join(', ')})`);
   const started = new Date();
   const log = (msg: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}`);
   log(`starting own Postgres, Redis and Temporal dev server (seed ${values.seed})`);
@@ -43,11 +50,18 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   try {
-    if (want('1')) rows.push(await killDuringBackfill(ctx));
-    if (want('2')) rows.push(await killDuringIncremental(ctx));
-    const infra = ['3a', '3b', '3c', '3d'].filter((id) => want(id));
-    if (infra.length) rows.push(...(await infrastructure(ctx, infra)));
-    if (want('4')) rows.push(await twoWorkers(ctx));
+    const add = (rs: Row[]) => {
+      rows.push(...rs);
+      for (const r of rs) log(`${r.scenario} / ${r.system}: ${r.error ? `error: ${r.error}` : r.verdict?.ok ? 'ok' : `NOT OK ${r.verdict?.samples.slice(0, 3).join('; ') ?? ''}`} (${r.totalSeconds} s)`);
+    };
+    for (const system of systems) {
+      if (want('1')) add(await killDuringBackfill(ctx, system));
+      if (want('2')) add(await killDuringIncremental(ctx, system));
+      const infra = ['3a', '3b', '3c', '3d'].filter((id) => want(id)).concat(only?.includes('3z') ? ['3z'] : []);
+      if (infra.length) add(await infrastructure(ctx, infra, system));
+      if (want('4')) add(await twoWorkers(ctx, system));
+      log(`${system} done`);
+    }
   } finally {
     await services.close();
   }
@@ -57,7 +71,7 @@ async function main(): Promise<void> {
   mkdirSync(values.out, { recursive: true });
   const base = values.quick ? 'quick' : 'latest';
   writeFileSync(join(values.out, `${base}.md`), `${header}\n\n${table}\n`);
-  writeFileSync(join(values.out, `${base}.json`), JSON.stringify({ started, sizes, seed: values.seed, rows }, null, 2));
+  writeFileSync(join(values.out, `${base}.json`), JSON.stringify({ started, sizes, seed: values.seed, systems, rows }, null, 2));
   process.exit(rows.every((r) => r.verdict?.ok && !r.error) ? 0 : 1);
 }
 

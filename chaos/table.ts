@@ -1,14 +1,15 @@
-/** The chaos table: one row per scenario (Markdown, so it goes into the README as printed). */
+/** The chaos table: one row per scenario and system (Markdown, so it goes into the README as printed). */
 import type { Row } from './scenarios';
 
 export function formatTable(rows: Row[]): string {
-  const head = ['scenario', 'faults injected', 'records checked', 'lost', 'duplicated (Aurora / HubSpot)', 'version inflation', 'events missing / spurious', 'redelivered (same event_id)', 'time to recover', 'result'];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 2 && i <= 8 ? '---:' : '---')).join('|')}|`];
+  const head = ['scenario', 'system', 'faults injected', 'records checked', 'lost', 'duplicated (Aurora / external)', 'version inflation', 'events missing / spurious', 'redelivered (same event_id)', 'time to recover', 'result'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 3 && i <= 9 ? '---:' : '---')).join('|')}|`];
   const notes: string[] = [];
   for (const r of rows) {
     const v = r.verdict;
     const cells = [
       r.scenario,
+      r.system,
       `${r.faults}${r.faultCount ? ` (${r.faultCount})` : ''}${r.workerCrashes ? `; worker exited by itself ${r.workerCrashes}x (restarted)` : ''}`,
       v ? v.checked.toLocaleString('en') : '—',
       v ? `${v.lost}${v.lostUpdates ? ` + ${v.lostUpdates} updates` : ''}${v.mismatched ? ` (${v.mismatched} differ)` : ''}` : '—',
@@ -22,7 +23,7 @@ export function formatTable(rows: Row[]): string {
     lines.push(`| ${cells.join(' | ')} |`);
     const extra = [...r.notes, ...(r.error ? [`error: ${r.error}`] : []), ...(v && !v.ok ? v.samples.slice(0, 8) : [])];
     if (v && v.outboxPending) extra.push(`${v.outboxPending} events still in the outbox`);
-    if (extra.length) notes.push(`- ${r.scenario}: ${extra.join('; ')}`);
+    if (extra.length) notes.push(`- ${r.scenario}, ${r.system}: ${extra.join('; ')}`);
   }
   return [...lines, '', ...notes].join('\n');
 }

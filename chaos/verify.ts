@@ -79,7 +79,7 @@ export interface Verdict {
   samples: string[];
 }
 
-interface LocalRow {
+export interface LocalRow {
   id: string;
   external_id: string | null;
   version: number;
@@ -102,10 +102,7 @@ export async function verify(db: Pool, sandbox: HubSpotSandbox, ledger: Ledger, 
   const byExt = new Map<string, LocalRow[]>();
   for (const r of rows) if (r.external_id) byExt.set(r.external_id, [...(byExt.get(r.external_id) ?? []), r]);
   const records = sandbox.list('contacts');
-  const v: Verdict = {
-    checked: 0, lost: 0, lostUpdates: 0, mismatched: 0, duplicatedAurora: 0, duplicatedExternal: 0, registryRows, versionInflated: 0, versionExcess: 0, versionShort: 0,
-    eventsExpected: 0, eventsMissing: 0, eventsSpurious: 0, eventsRedelivered: 0, eventsRepeated: 0, eventIds: 'unique', eventsMislabelled: 0, outboxPending, dataOk: false, ok: false, samples: [],
-  };
+  const v = newVerdict(registryRows, outboxPending);
   const sample = (s: string) => {
     if (v.samples.length < 20) v.samples.push(s);
   };
@@ -193,6 +190,28 @@ export async function verify(db: Pool, sandbox: HubSpotSandbox, ledger: Ledger, 
   }
   if (registryRows !== rows.length) sample(`registry rows ${registryRows}, live Aurora rows ${rows.length}`);
 
+  await judgeEvents(db, v, expectedKeys, seen);
+  v.dataOk = v.lost === 0 && v.lostUpdates === 0 && v.mismatched === 0 && v.duplicatedAurora === 0 && v.duplicatedExternal === 0 &&
+    registryRows === rows.length && v.versionInflated === 0 && v.versionShort === 0 && outboxPending === 0;
+  v.ok = v.dataOk && v.eventsMissing === 0 && v.eventsSpurious === 0;
+  return v;
+}
+
+export function newVerdict(registryRows: number, outboxPending: number): Verdict {
+  return {
+    checked: 0, lost: 0, lostUpdates: 0, mismatched: 0, duplicatedAurora: 0, duplicatedExternal: 0, registryRows, versionInflated: 0, versionExcess: 0, versionShort: 0,
+    eventsExpected: 0, eventsMissing: 0, eventsSpurious: 0, eventsRedelivered: 0, eventsRepeated: 0, eventIds: 'unique', eventsMislabelled: 0, outboxPending, dataOk: false, ok: false, samples: [],
+  };
+}
+
+/**
+ * The events seen against the changes expected (keys `entity_id|action|local_version|external_version`):
+ * missing, spurious, announced with another action (with the outbox rows of such a record), redelivered.
+ */
+export async function judgeEvents(db: Pool, v: Verdict, expectedKeys: Set<string>, seen: SeenEvent[]): Promise<void> {
+  const sample = (s: string) => {
+    if (v.samples.length < 20) v.samples.push(s);
+  };
   const distinct = new Map<string, number>();
   for (const e of seen) distinct.set(eventKey(e), (distinct.get(eventKey(e)) ?? 0) + 1);
   const ids = new Set(seen.map((e) => e.event_id).filter((id) => id !== undefined));
@@ -227,8 +246,4 @@ export async function verify(db: Pool, sandbox: HubSpotSandbox, ledger: Ledger, 
   // Redeliveries carry the same event_id; the same change announced by two outbox rows does not.
   v.eventsRedelivered = v.eventIds === 'absent' ? v.eventsRepeated : seen.length - ids.size;
   if (v.eventsRepeated > v.eventsRedelivered) sample(`${v.eventsRepeated - v.eventsRedelivered} changes announced twice under different event ids`);
-  v.dataOk = v.lost === 0 && v.lostUpdates === 0 && v.mismatched === 0 && v.duplicatedAurora === 0 && v.duplicatedExternal === 0 &&
-    registryRows === rows.length && v.versionInflated === 0 && v.versionShort === 0 && outboxPending === 0;
-  v.ok = v.dataOk && v.eventsMissing === 0 && v.eventsSpurious === 0;
-  return v;
 }

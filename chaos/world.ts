@@ -1,23 +1,29 @@
 /**
- * One scenario's world: a fresh database on the chaos Postgres, a HubSpot sandbox (in this process,
- * behind a TCP proxy the scenario can cut), the event collector on the chaos Redis, a Temporal
- * client, and real worker processes on the scenario's own task queue and workflow-ID prefix.
+ * One scenario's world: a fresh database on the chaos Postgres, one system's sandbox (HubSpot,
+ * Google or Fireflies, in this process, behind a TCP proxy the scenario can cut), the event
+ * collector on the chaos Redis, a Temporal client, and real worker processes on the scenario's own
+ * task queue and workflow-ID prefix, configured for that system only.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
-import { startHubSpotSandbox, type HubSpotSandbox } from '../src/sandbox/hubspot';
+import type { HubSpotSandbox } from '../src/sandbox/hubspot';
+import { DEFAULT_CONNECTION } from '../src/core/model';
 import { statusQuery, syncWorkflowId, triggerSignal, type SyncStatus } from '../src/workflows/definitions';
 import { collectEvents, type EventCollector } from './events';
 import { startProxy, type Proxy } from './proxy';
 import { PG_DB, sleep, type Services } from './services';
+import { firefliesPart, googlePart, hubspotPart, type Driver, type SystemName } from './systems';
 import { workerProcess, type WorkerProc } from './workers';
 
 export interface World {
   name: string;
   services: Services;
+  system: SystemName;
+  /** the HubSpot sandbox (HubSpot worlds only) */
   sandbox: HubSpotSandbox;
+  driver: Driver;
   proxy: Proxy;
   db: Pool;
   events: EventCollector;
@@ -33,6 +39,8 @@ export interface World {
 }
 
 export interface WorldOptions {
+  /** default hubspot */
+  system?: SystemName;
   syncIntervalSeconds?: number;
   heartbeatTimeoutSeconds?: number;
   latencyMs?: number;
@@ -48,16 +56,17 @@ export async function createWorld(name: string, services: Services, opts: WorldO
   await admin.end();
   const db = new Pool({ ...pgConn(services), database: dbName, max: 4 });
   db.on('error', () => undefined); // Postgres restarts are part of the plan
-  const sandbox = await startHubSpotSandbox({ rateLimits: opts.rateLimits ?? true, latencyMs: opts.latencyMs ?? 0 });
-  const proxy = await startProxy(sandbox.port);
+  const system = opts.system ?? 'hubspot';
+  const partOpts = { limits: opts.rateLimits ?? true, latencyMs: opts.latencyMs ?? 0 };
+  const part = await (system === 'google' ? googlePart(partOpts) : system === 'fireflies' ? firefliesPart(partOpts) : hubspotPart(partOpts));
+  const proxy = await startProxy(part.port);
   const events = await collectEvents(services.redis.port);
   await events.clearStream();
   const prefix = `chaos-${id}:`;
   const env: Record<string, string> = {
     ...services.env,
     POSTGRES_DB: dbName,
-    HUBSPOT_API_KEY: `chaos-token-${id}`,
-    HUBSPOT_BASE_URL: proxy.url,
+    ...part.env(proxy.url, services.dir, id),
     SYNC_INTERVAL: String(opts.syncIntervalSeconds ?? 10),
     ACTIVITY_HEARTBEAT_TIMEOUT: String(opts.heartbeatTimeoutSeconds ?? 5),
     TEMPORAL_TASK_QUEUE: `chaos-${id}`,
@@ -74,12 +83,17 @@ export async function createWorld(name: string, services: Services, opts: WorldO
   const w: World = {
     name,
     services,
-    sandbox,
+    system,
+    get sandbox(): HubSpotSandbox {
+      if (!part.hubspot) throw new Error(`chaos: the ${system} world has no HubSpot sandbox`);
+      return part.hubspot;
+    },
+    driver: part.driver(db),
     proxy,
     db,
     events,
     env,
-    workflowId: syncWorkflowId('hubspot', prefix),
+    workflowId: '',
     workers: [],
     addWorker(wname = `worker-${w.workers.length + 1}`) {
       const p = workerProcess(wname, env, join(services.dir, `${dbName}-${wname}.log`));
@@ -113,13 +127,14 @@ export async function createWorld(name: string, services: Services, opts: WorldO
       }
       await events.close();
       await proxy.close();
-      await sandbox.close();
+      await part.close();
       await db.end().catch(() => undefined);
       const a = new Pool({ ...pgConn(services), database: PG_DB, max: 1 });
       await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
       await a.end();
     },
   };
+  w.workflowId = syncWorkflowId(w.driver.registrySystem, prefix, w.driver.connection === DEFAULT_CONNECTION ? undefined : w.driver.connection);
   return w;
 }
 

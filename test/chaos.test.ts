@@ -1,8 +1,9 @@
 /**
  * The short chaos run (`npm run chaos -- --quick` has the rest): on the suite's own Postgres, Redis
- * and Temporal dev server, a real worker process SIGKILLed 5 times during a HubSpot backfill, and
- * Redis stopped mid-cycle while changes are made on both sides. Both end with both sides equal
- * record by record, nothing duplicated, versions as a clean run's and every change announced.
+ * and Temporal dev server, a real worker process SIGKILLed 5 times during a HubSpot backfill and
+ * twice during a Google backfill (Calendar, Gmail and Drive of one mailbox), and Redis stopped
+ * mid-cycle while changes are made on both sides of HubSpot. Each ends with both sides equal record
+ * by record, nothing duplicated, versions as a clean run's and every change announced.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,9 +43,19 @@ describe('chaos (short)', () => {
   });
 
   test('a worker SIGKILLed 5 times during a backfill: every record once, versions clean, every record announced', async () => {
-    const r = await killDuringBackfill(ctx());
+    const [r] = await killDuringBackfill(ctx());
+    assert.ok(r);
     assert.equal(r.faultCount, 5, `5 kills during the backfill\n${formatTable([r])}`);
     assertClean(r);
+  });
+
+  test('Google (Calendar, Gmail, Drive): a worker SIGKILLed during a backfill (2 kill points), each product record by record', async () => {
+    const rows = await killDuringBackfill({ ...ctx(), sizes: { ...sizes, backfill: 400, kills: 2 } }, 'google');
+    assert.deepEqual(rows.map((r) => r.system), ['Calendar', 'Gmail', 'Drive']);
+    for (const r of rows) {
+      assert.ok(r.faultCount >= 1, `killed during the backfill\n${formatTable(rows)}`);
+      assertClean(r);
+    }
   });
 
   test('Redis down mid-cycle: both sides synced, every event delivered through the stream in outbox order', async () => {
