@@ -36,4 +36,4 @@ EXPOSE 9100 8000
 
 # Node runs as PID 1; both entry points handle SIGTERM/SIGINT and shut down cleanly.
 # The V8 flags keep the heap near what the worker uses (src/worker.ts WORKER_NODE_FLAGS).
-CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=1024", "--import", "tsx", "src/worker.ts"]
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=512", "--import", "tsx", "src/worker.ts"]

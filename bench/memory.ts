@@ -47,6 +47,8 @@ interface Backfill {
   /** median RSS over the second half of the backfill */
   steady: number;
   peak: number;
+  /** when the peak was, seconds after the worker started */
+  peakAt: number;
   /** the largest main-thread heap seen (used / total) and external memory, MiB */
   heap: { used: number; total: number; external: number };
 }
@@ -97,6 +99,7 @@ async function backfill(n: number): Promise<Backfill> {
       startup,
       steady: secondHalf[Math.floor(secondHalf.length / 2)] ?? 0,
       peak: Math.max(startup, ...samples.map((x) => x.rss)),
+      peakAt: samples.reduce((a, b) => (b.rss > a.rss ? b : a), { t: 0, rss: 0 }).t,
       heap,
     };
   } finally {
@@ -117,7 +120,7 @@ async function main() {
     const mb = (mib: number) => (mib * 1.048576).toFixed(0);
     console.log(
       `${n} contacts: ${r.seconds.toFixed(0)} s; worker RSS: start-up ${mb(r.startup)} MB, steady (median of the backfill's second half) ${mb(r.steady)} MB, ` +
-        `peak ${mb(r.peak)} MB; main-thread V8 heap at most ${mb(r.heap.used)} MB used of ${mb(r.heap.total)} MB, external ${mb(r.heap.external)} MB`,
+        `peak ${mb(r.peak)} MB (at ${r.peakAt.toFixed(0)} s); main-thread V8 heap at most ${mb(r.heap.used)} MB used of ${mb(r.heap.total)} MB, external ${mb(r.heap.external)} MB`,
     );
     emit({
       figure: 'peak_rss', system: 'worker', records: n, value: r.peak * 1.048576, unit: 'MB', bound: 300, ratio: 300 / (r.peak * 1.048576),

@@ -20,13 +20,14 @@ import { configureSyncWorkflow, connectClient, createConflictRuntime, ensureSear
 
 /**
  * The V8 flags the worker runs with (package.json `worker`, the Dockerfile's CMD; bench/memory.ts
- * measures with them). The live heap of a backfill is under 100 MB, but with V8's defaults (16 MB
- * semi-spaces, an old-space limit of up to 4 GB, from the machine's memory) the heap grows to 300+ MB
- * of garbage before it is collected: a smaller young generation and a 1 GB old-space limit keep the
- * RSS of a 100,000-record backfill under 300 MB (figures in README "Performance"), while leaving the
- * old space ten times the room it needs.
+ * measures with them). A HubSpot backfill's live heap is about 60-100 MB, but with V8's defaults
+ * (16 MB semi-spaces, an old-space limit of up to 4 GB, from the machine's memory) the heap grows to
+ * 300+ MB of garbage before it is collected, and the RSS to 550 MB. Small semi-spaces and a 512 MB
+ * old-space limit keep a 100,000-record backfill under 300 MB of RSS (README "Performance"), with
+ * five times the live heap as headroom; a worker that syncs many large connections at once may need
+ * a higher limit (V8 stops the process when the live heap exceeds it).
  */
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=1024'];
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=512'];
 
 /** The flags of WORKER_NODE_FLAGS this process was started without (on the command line or in NODE_OPTIONS). */
 export function missingNodeFlags(argv = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]): string[] {
