@@ -142,8 +142,6 @@ export function createActivities(deps: ActivityDeps) {
     return def ? findEntity(def.entities, type) : undefined;
   };
   const entityNames = (system: string) => (definitionOf(system)?.entities ?? []).map((e) => e.plural).join(', ');
-  /** When this process's last webhook fetch of a connection ended: the workflow's turn-around counts toward the pace. */
-  const fetchEndedAt = new Map<string, number>();
 
   /** The scope and client of one entity type of one connection; clear non-retryable failures otherwise. */
   function resolve(input: EntityInput): { scope: Scope; connector: Connector; key: state.StateKey } {
@@ -521,10 +519,6 @@ export function createActivities(deps: ActivityDeps) {
       const type = scope.spec.type;
       return timed(scope, 'pull', async () => {
         const began = Date.now();
-        // The workflow's turn-around since the previous fetch (a workflow task) is part of the spacing.
-        const lane = `${scope.system}\u0000${scope.connection}`;
-        const sincePrevious = began - (fetchEndedAt.get(lane) ?? 0);
-        const turnaround = sincePrevious < 2_000 ? sincePrevious : 0;
         await connector.prepare?.(type);
         const opened: string[] = [];
         const closed: string[] = [];
@@ -557,8 +551,7 @@ export function createActivities(deps: ActivityDeps) {
         // coalesced into it), instead of emptying a rolling window in a burst and then stalling
         // everyone, the scheduled cycle included, until it drains.
         const budgets = await Promise.all((deps.connectors.budgets?.(scope.system, scope.connection) ?? []).map(async (b) => ({ ...b, left: await b.remaining().catch(() => b.limit) })));
-        await sleep(webhookPaceMs(budgets, requests) - (Date.now() - began) - turnaround);
-        fetchEndedAt.set(lane, Date.now());
+        await sleep(webhookPaceMs(budgets, requests) - (Date.now() - began));
         return counts;
       });
     },
@@ -584,13 +577,18 @@ export function createActivities(deps: ActivityDeps) {
             let afterId = '';
             let refused = 0;
             // A batch's bookkeeping (registry, events, what the external side refused) runs while
-            // the next batch is selected and sent: batches are disjoint, and one is recorded at a time.
+            // the next batch is sent, and the batch after it is read while this one is sent: batches
+            // are disjoint (rows after the last one read), and one is recorded at a time.
             let recording: Promise<void> = Promise.resolve();
+            let next = selectPushCandidates(db, scope, afterId, connector.batchSize);
             try {
               for (;;) {
-                const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
+                const batch = await next;
                 if (!batch.length) break;
                 afterId = batch[batch.length - 1]!.localId;
+                const full = batch.length === connector.batchSize;
+                next = full ? selectPushCandidates(db, scope, afterId, connector.batchSize) : Promise.resolve([]);
+                next.catch(() => undefined); // awaited at the top of the loop, or below
                 const { items, changedExternally, vanished } = await pushBatch(scope, connector, batch);
                 await recording;
                 const sentUpTo = afterId;
@@ -610,11 +608,11 @@ export function createActivities(deps: ActivityDeps) {
                   setProgress({ afterId: sentUpTo, counts });
                 })();
                 recording.catch(() => undefined); // awaited before the next batch is recorded, and below
-                if (batch.length < connector.batchSize) break;
+                if (!full) break;
               }
               await recording;
             } catch (err) {
-              await recording.catch(() => undefined);
+              await Promise.allSettled([recording, next]);
               throw err;
             }
             if (!refused) break;
