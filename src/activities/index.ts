@@ -142,6 +142,8 @@ export function createActivities(deps: ActivityDeps) {
     return def ? findEntity(def.entities, type) : undefined;
   };
   const entityNames = (system: string) => (definitionOf(system)?.entities ?? []).map((e) => e.plural).join(', ');
+  /** When this process's last webhook fetch of a connection ended: the workflow's turn-around counts toward the pace. */
+  const fetchEndedAt = new Map<string, number>();
 
   /** The scope and client of one entity type of one connection; clear non-retryable failures otherwise. */
   function resolve(input: EntityInput): { scope: Scope; connector: Connector; key: state.StateKey } {
@@ -519,6 +521,10 @@ export function createActivities(deps: ActivityDeps) {
       const type = scope.spec.type;
       return timed(scope, 'pull', async () => {
         const began = Date.now();
+        // The workflow's turn-around since the previous fetch (a workflow task) is part of the spacing.
+        const lane = `${scope.system}\u0000${scope.connection}`;
+        const sincePrevious = began - (fetchEndedAt.get(lane) ?? 0);
+        const turnaround = sincePrevious < 2_000 ? sincePrevious : 0;
         await connector.prepare?.(type);
         const opened: string[] = [];
         const closed: string[] = [];
@@ -551,7 +557,8 @@ export function createActivities(deps: ActivityDeps) {
         // coalesced into it), instead of emptying a rolling window in a burst and then stalling
         // everyone, the scheduled cycle included, until it drains.
         const budgets = await Promise.all((deps.connectors.budgets?.(scope.system, scope.connection) ?? []).map(async (b) => ({ ...b, left: await b.remaining().catch(() => b.limit) })));
-        await sleep(webhookPaceMs(budgets, requests) - (Date.now() - began));
+        await sleep(webhookPaceMs(budgets, requests) - (Date.now() - began) - turnaround);
+        fetchEndedAt.set(lane, Date.now());
         return counts;
       });
     },
