@@ -73,6 +73,29 @@ describe('planPage()', () => {
     ]);
   });
 
+  test('without the written versions, the written rows\' entries and events are left to the statement that writes the rows', () => {
+    const ada = { email: 'ada@x.test', name: 'Ada' };
+    const bob = { email: 'bob@x.test', name: 'Bob' };
+    const input = page({
+      records: [
+        { ...NONE, externalId: 'E1', fields: ada, updatedAt: T1 }, // new
+        { ...NONE, externalId: 'E2', fields: { ...bob, name: 'Robert' }, updatedAt: T1 }, // newer
+        { ...NONE, externalId: 'E5', fields: { email: 'eve@x.test', name: 'Eve' }, updatedAt: T1 }, // links, no row write
+      ],
+      registry: [reg('L2', 'E2', bob)],
+      locals: new Map([['L2', row('L2', bob)]]),
+      matched: new Map([['eve@x.test', row('L5', { email: 'eve@x.test', name: 'Eve' })]]),
+    });
+    const done = completePage(input, planPage(input));
+    assert.deepEqual(done.registry.map((r) => [r.local_id, r.local_version, r.local_updated_at, r.from_row ?? false]), [
+      ['L5', 2, T0, false], // no row written: its own version
+      ['new-1', null, null, true], // filled from the row the statement writes
+      ['L2', null, null, true],
+    ]);
+    assert.deepEqual(done.events.map((e) => [e.entity_id, e.local_version, e.from_row ?? false]), [['new-1', null, true], ['L2', null, true]]);
+    assert.deepEqual([done.created, done.updated], [1, 1]);
+  });
+
   test('a natural key links one external record only; a second one is created', () => {
     const plan = planPage(page({
       records: [
