@@ -261,7 +261,7 @@ describe('webhook fetches and the scheduled cycle', () => {
     await waitFor('mid-cycle change applied', async () => (await count(h.db, "SELECT count(*) n FROM deals WHERE name = 'Fetched mid-cycle'")) === 1 || undefined, 20_000);
     // In the history: the webhook's pullByIds was scheduled before the cycle's pullEntity had finished
     // (fetched one after the other, it would come after the cycle's pushEntity and publishEvents).
-    const { events: history = [] } = await handle.fetchHistory();
+    const history = (await handle.fetchHistory()).events ?? [];
     const kinds = new Map<string, string>();
     let fetchScheduledAt = -1;
     let pullCompletedAt = -1;
