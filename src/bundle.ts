@@ -62,7 +62,14 @@ export function workflowBundleKey(): string {
   const { files, packages } = workflowSources();
   const h = createHash('sha256').update(`format ${FORMAT}\n`);
   for (const f of files) h.update(`${relative(ROOT, f)}\n`).update(readFileSync(f)).update('\n');
-  for (const p of new Set([...packages, '@temporalio/worker', '@temporalio/workflow', '@temporalio/common'])) h.update(`${p}@${packageVersion(p)}\n`);
+  let unknown = false;
+  for (const p of new Set([...packages, '@temporalio/worker', '@temporalio/workflow', '@temporalio/common'])) {
+    const v = packageVersion(p);
+    unknown ||= v === 'unknown';
+    h.update(`${p}@${v}\n`);
+  }
+  // A package whose version cannot be read: the lock file stands for it (any dependency change, a new bundle).
+  if (unknown && isFile(join(ROOT, 'package-lock.json'))) h.update(readFileSync(join(ROOT, 'package-lock.json')));
   return h.digest('hex').slice(0, 16);
 }
 
