@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: fault scenarios against real worker processes, on the suite's own Postgres, Redis
  * and Temporal dev server (temporary, on free ports: the shared services are never touched).
- *   npx tsx chaos/run.ts [--quick] [--only 1,2,3a,3b,3c,3d,4] [--systems hubspot,google,fireflies] [--records 20000] [--base 5000] [--changes 1000] [--kills 5] [--seed 7]
+ *   npx tsx chaos/run.ts [--quick] [--only 1,2,3a,3b,3c,3d,4] [--systems hubspot,google,fireflies] [--records 20000] [--base 5000] [--changes 1000] [--kills 5] [--recover-timeout 600] [--seed 7]
  * Every scenario runs against each system (Google: Calendar, Gmail and Drive in one connection).
  * Prints one table (faults, records checked, lost, duplicated, version inflation, events missing /
  * spurious, time to recover) and writes it to chaos/results/latest.md (and .json).
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       base: { type: 'string' },
       changes: { type: 'string' },
       kills: { type: 'string' },
+      'recover-timeout': { type: 'string' },
       seed: { type: 'string', default: String(Date.now() % 100_000) },
       out: { type: 'string', default: join(__dirname, 'results') },
     },
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   if (values.base) sizes.base = Number(values.base);
   if (values.changes) sizes.changes = Number(values.changes);
   if (values.kills) sizes.kills = Number(values.kills);
+  if (values['recover-timeout']) sizes.recoverTimeoutMs = Number(values['recover-timeout']) * 1000;
   const only = values.only?.split(',').map((s) => s.trim());
   const want = (id: string) => !only || only.some((o) => o === id || id.startsWith(o) || o.startsWith(id));
   const systems = values.systems.split(',').map((s) => s.trim()) as SystemName[];

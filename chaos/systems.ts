@@ -227,7 +227,7 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
   const files = () => [sb.drive.get(u, sb.drive.rootId(u))!, ...sb.drive.list(u)];
   const shareable = () => files().filter((f) => f.capabilities?.canShare === true);
   const kinds: Kind[] = [
-    { label: 'Calendar', system: GOOGLE, spec: CALENDAR_EVENT, connection: u, ledger: ledgers.cal,
+    { label: 'Calendar', system: GOOGLE, spec: CALENDAR_EVENT, connection: u, ledger: ledgers.cal, localCreatedVersion: 2,
       externals: () => sb.calendar.list(u, u).map((e) => toExternalRecord(e as Parameters<typeof toExternalRecord>[0], u)) },
     { label: 'Gmail', system: GOOGLE, spec: EMAIL_LABEL, connection: u, ledger: ledgers.label, adopt: true, localCreatedVersion: 2,
       externals: () => sb.gmail.labels(u).map((l) => toLabelRecord(l as Parameters<typeof toLabelRecord>[0], now())) },
@@ -321,7 +321,8 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
           const th = sb.gmail.thread(u, r.external_id)!;
           const before = toEmailRecord(th as Parameters<typeof toEmailRecord>[0], false, '').fields;
           const after = toEmailRecord((before.unread === 'true' ? sb.gmail.markRead(u, r.external_id) : sb.gmail.star(u, r.external_id)) as Parameters<typeof toEmailRecord>[0], false, '').fields;
-          if (after.unread !== before.unread || after.priority !== before.priority) bump(ledgers.email, r.id, r.external_id, { unread: after.unread!, priority: after.priority! });
+          // any change to the mapped thread is one (starring a starred thread moves STARRED to its last message: its messages change)
+          if (JSON.stringify(after) !== JSON.stringify(before)) bump(ledgers.email, r.id, r.external_id, { unread: after.unread!, priority: after.priority! });
         }
         const labels = Math.max(1, Math.round(creates / 5));
         for (let i = 0; i < labels; i++) {
@@ -468,9 +469,14 @@ export async function firefliesPart(opts: SystemOptions): Promise<SystemPart> {
       },
       async change(rng, n) {
         // Pull only: new meetings recorded (about half still being summarised), and the summaries of earlier ones finishing.
+        // A summary that finishes before the engine first saw the transcript is no change of its own (it is pulled once, processed).
+        const { rows: seenIds } = await db.query<{ external_id: string }>(
+          `SELECT external_id FROM sync_registry WHERE external_system = 'fireflies' AND entity_type = 'transcript' AND external_id = ANY($1::text[])`, [processing]);
+        const synced = new Set(seenIds.map((r) => r.external_id));
         for (const id of processing) {
           sb.transcripts.summarize(id, { notify: false });
-          transcripts.changed('external', id, { summary_status: 'processed' });
+          if (synced.has(id)) transcripts.changed('external', id, { summary_status: 'processed' });
+          else transcripts.external.get(id)!.expect = { summary_status: 'processed' };
         }
         processing = [];
         for (let i = 0; i < n; i++) {
