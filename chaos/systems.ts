@@ -392,8 +392,9 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
         },
         reset: () => sb.resetStats(),
         stats: () => {
+          // faulted counts the injected 429 bursts too; rateLimited counts them (and quota refusals)
           const s = sb.stats;
-          return { requests: s.requests, faulted5xx: s.faulted, rateLimited: s.rateLimited };
+          return { requests: s.requests, faulted5xx: Math.max(0, s.faulted - s.rateLimited), rateLimited: s.rateLimited };
         },
       },
       notes: [
