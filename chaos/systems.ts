@@ -501,8 +501,9 @@ export async function firefliesPart(opts: SystemOptions): Promise<SystemPart> {
         },
         reset: () => sb.resetStats(),
         stats: () => {
-          const s = sb.stats as unknown as { requests: number; faulted?: number; rateLimited?: number };
-          return { requests: s.requests, faulted5xx: (s.faulted ?? 0) - (s.rateLimited ?? 0), rateLimited: s.rateLimited ?? 0 };
+          // Fireflies' 'faulted' is the injected 5xx only; rateLimited counts the bursts and the plan's own refusals
+          const s = sb.stats;
+          return { requests: s.requests, faulted5xx: s.faulted, rateLimited: s.rateLimited };
         },
       },
       notes: [],
