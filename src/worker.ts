@@ -130,10 +130,13 @@ if (require.main === module) {
   setLogLevel(cfg.logLevel);
   // The SDK's own lines (activity failures, worker state, Core's) as the same JSON lines, without payloads or task tokens.
   Runtime.install({ logger: sdkLogger(cfg.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
-  const missing = missingNodeFlags();
-  if (missing.length) log.warn(`worker started without ${missing.join(' ')} (package.json "worker" passes them): its memory will grow well past what it needs`, { missing });
   checkServices(cfg, ['postgres', 'redis', 'temporal'])
-    .then(() => startWorker(cfg))
+    .then(() => {
+      // After the services check: a service that is not there stays one line on stderr.
+      const missing = missingNodeFlags();
+      if (missing.length) log.warn(`worker started without ${missing.join(' ')} (package.json "worker" passes them): its memory will grow well past what it needs`, { missing });
+      return startWorker(cfg);
+    })
     .then((w) => {
       log.info('worker running', {
         task_queue: cfg.temporal.taskQueue,
