@@ -7,6 +7,7 @@
  * the first cycles.
  */
 import { parseArgs } from 'node:util';
+import { threadLabels } from './connectors/google_workspace/gmail/mapping';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Pool } from 'pg';
 import Redis from 'ioredis';
@@ -261,7 +262,11 @@ async function main() {
   await db.query(`UPDATE email_threads SET priority = 'urgent', unread = false
     WHERE id = (SELECT local_id FROM sync_registry WHERE entity_type = 'email' AND connection = $2 AND external_id = $1)`, [starredInAurora.id, ana]);
   printCycle(`gmail ${ana}: a label added in Gmail, a thread marked urgent (STARRED + IMPORTANT) and read in Aurora`, await calendarCycle(ana));
-  const starred = google.gmail.thread(ana, starredInAurora.id)!.messages.every((m) => m.labelIds.includes('STARRED') && m.labelIds.includes('IMPORTANT') && !m.labelIds.includes('UNREAD'));
+  // A thread's labels are the union over its messages (as Gmail shows a conversation): urgent is
+  // STARRED and IMPORTANT on the thread, read is no message UNREAD. A thread that was already
+  // important keeps IMPORTANT on the messages that had it (only the change is sent).
+  const starredThread = threadLabels(google.gmail.thread(ana, starredInAurora.id)!.messages);
+  const starred = starredThread.has('STARRED') && starredThread.has('IMPORTANT') && !starredThread.has('UNREAD');
   line(`  in Gmail, thread ${starredInAurora.id} is ${starred ? 'starred, important and read' : 'NOT updated'}`);
   google.gmail.pubsub.configure({ topic: GMAIL_TOPIC, endpoint: `${cfg.webhooks.publicBaseUrl}/api/webhooks/google`, token: GMAIL_PUSH_TOKEN, oidc: { serviceAccountEmail: GMAIL_PUSH_SA, audience: GMAIL_PUSH_AUDIENCE } });
   const t4 = Date.now();
