@@ -112,7 +112,8 @@ export async function verifyKind(db: Pool, k: Kind, seen: SeenEvent[]): Promise<
     }
     // a fault-free run: created at 1 (or the type's created version locally), each change bumps each by one
     const base = ledger.local.has(row.id) ? (k.localCreatedVersion ?? 1) : (k.createdLocalVersion?.(rec) ?? 1);
-    const want = [base + e.changes, base + e.changes, 1 + e.changes];
+    const adopted = (before: number) => (e.adopted ?? []).filter((n) => n < before).length;
+    const want = [base + e.changes + adopted(Infinity), base + e.changes + adopted(Infinity), 1 + e.changes];
     const got = versionsOf(row);
     const excess = got.reduce((n, x, i) => n + Math.max(0, x - want[i]!), 0);
     const clean = `a clean run: ${want[0]} / ${want[1]} / ${want[2]}`;
@@ -126,7 +127,7 @@ export async function verifyKind(db: Pool, k: Kind, seen: SeenEvent[]): Promise<
     }
     for (let n = Math.max(0, e.announcedBefore + 1); n <= e.changes; n++) {
       // an Aurora create is announced when pushed, at 1 / 1, before the written-back fields bump the row
-      const lv = n === 0 && ledger.local.has(row.id) ? 1 : base + n;
+      const lv = n === 0 && ledger.local.has(row.id) ? 1 : base + n + adopted(n);
       expectedKeys.add(`${row.id}|${n === 0 ? 'created' : 'updated'}|${lv}|${1 + n}`);
     }
   }

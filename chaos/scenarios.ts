@@ -327,13 +327,13 @@ export const INFRA: InfraFault[] = [
       while (Date.now() < end) {
         // A burst of 429s every 15 s; between them every request has its 20 % chance of a 5xx.
         // (Bursts of 10 every 10 s answered every request: the client retries about once a second after Retry-After: 1.)
-        f.burst429(5);
+        f.burst429(f.stormBurst ?? 5);
         storms++;
         await sleep(Math.min(15_000, end - Date.now()));
       }
       const stats = f.stats();
       const during = await w.driver.verify([]);
-      notes.push(`storm: 20 % 5xx and ${storms} bursts of 5 429s: ${stats.faulted5xx} 5xx and ${stats.rateLimited} 429 answered of ${stats.requests} requests; ` +
+      notes.push(`storm: 20 % 5xx and ${storms} bursts of ${f.stormBurst ?? 5} 429s: ${stats.faulted5xx} 5xx and ${stats.rateLimited} 429 answered of ${stats.requests} requests; ` +
         (during.every((j) => j.verdict.dataOk) ? `both sides equal before the storm ended (the API back ${secs(upAt)} s)` : 'not yet equal when the storm ended'));
       f.clear();
     },

@@ -38,6 +38,12 @@ export interface FaultHooks {
   errors(rate: number): void;
   /** the next n API requests answered 429 */
   burst429(n: number): void;
+  /**
+   * 429s per burst of the 3d storm (default 5). A client that backs off exponentially on
+   * consecutive refusals needs fewer, or every request of the storm is one of a burst and the
+   * storm's 5xx are never reached.
+   */
+  stormBurst?: number;
   clear(): void;
   reset(): void;
   stats(): { requests: number; faulted5xx: number; rateLimited: number };
@@ -312,17 +318,30 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
           ledgers.cal.changed('local', r.id, { summary: r.summary });
           touched.add(r.id);
         }
-        // Gmail: label changes on threads in Gmail (star / mark read), labels made on both sides. (Aurora-side thread
-        // changes are left out: in a fault-free run each comes back as one more external version: see the notes.)
+        // Gmail: threads starred or marked read on both sides (half in Gmail, half in Aurora), labels made on both sides.
         const threads = shuffled(rng, await linked(db, GOOGLE, 'email', touched));
         const te = Math.min(edits, threads.length);
-        for (const r of threads.slice(0, te)) {
+        const inGmail = Math.ceil(te / 2);
+        for (const r of threads.slice(0, inGmail)) {
           touched.add(r.id);
           const th = sb.gmail.thread(u, r.external_id)!;
           const before = toEmailRecord(th as Parameters<typeof toEmailRecord>[0], false, '').fields;
           const after = toEmailRecord((before.unread === 'true' ? sb.gmail.markRead(u, r.external_id) : sb.gmail.star(u, r.external_id)) as Parameters<typeof toEmailRecord>[0], false, '').fields;
           // any change to the mapped thread is one (starring a starred thread moves STARRED to its last message: its messages change)
           if (JSON.stringify(after) !== JSON.stringify(before)) bump(ledgers.email, r.id, r.external_id, { unread: after.unread!, priority: after.priority! });
+        }
+        // In Aurora: an unread thread is read, a read one starred or unstarred. The push's answer (the messages'
+        // labels Gmail set) is taken into the row: one more row and local version (Ledger.changedAdopting).
+        const aurThreads = threads.slice(inGmail, te);
+        for (const r of aurThreads) touched.add(r.id);
+        const { rows: edited } = await db.query<{ id: string; unread: boolean; priority: string }>(
+          `UPDATE email_threads SET unread = false, priority = CASE WHEN unread THEN priority
+             ELSE (CASE priority WHEN 'normal' THEN 'starred' WHEN 'important' THEN 'urgent' WHEN 'starred' THEN 'normal' ELSE 'important' END) END
+           WHERE id::text = ANY($1::text[]) RETURNING id::text, unread, priority`, [aurThreads.map((r) => r.id)]);
+        for (const row of edited) {
+          const r = aurThreads.find((x) => x.id === row.id)!;
+          (ledgers.email.local.has(r.id) ? ledgers.email.changedAdopting('local', r.id, { unread: 'false', priority: row.priority })
+            : ledgers.email.changedAdopting('external', r.external_id, { unread: 'false', priority: row.priority }));
         }
         const labels = Math.max(1, Math.round(creates / 5));
         for (let i = 0; i < labels; i++) {
@@ -386,6 +405,9 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
       faults: {
         errors: (rate) => sb.faults.set({ errorRate: rate }),
         burst429: (n) => sb.faults.set({ burst: { status: 429, count: n } }),
+        // Google's client waits 1, 2, 4, 8, 16 s on consecutive refusals (Google's truncated exponential
+        // backoff): five 429s every 15 s kept it refused for the whole storm (6 requests, all 429s).
+        stormBurst: 2,
         clear: () => {
           sb.faults.clear();
           if (opts.latencyMs) sb.faults.set({ latencyMs: opts.latencyMs });
@@ -398,7 +420,7 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
         },
       },
       notes: [
-        'Google: one mailbox; Calendar events, Gmail labels and Drive permissions changed on both sides, Gmail threads (star, mark read) in Gmail only',
+        'Google: one mailbox; Calendar events, Gmail threads (star, mark read), Gmail labels and Drive permissions changed on both sides',
       ],
     }),
     close: () => sb.close(),

@@ -22,6 +22,12 @@ export interface LedgerEntry {
   announcedBefore: number;
   /** canonical field values the last change made, which both sides must end with */
   expect?: Record<string, string | null>;
+  /**
+   * the changes (by number, 1 = the first after the create) whose push also takes values the
+   * external side computed back into the row (a Gmail thread's message labels after a modify): one
+   * more row and local version each, after the change was announced
+   */
+  adopted?: number[];
 }
 
 export class Ledger {
@@ -40,6 +46,12 @@ export class Ledger {
       e.changes++;
       e.expect = { ...e.expect, ...expect };
     } else m.set(id, { changes: 0, announcedBefore: -1, expect });
+  }
+  /** a change made in Aurora whose push writes values the external side computed back into the row */
+  changedAdopting(map: 'external' | 'local', id: string, expect: Record<string, string | null>): void {
+    this.changed(map, id, expect);
+    const e = (map === 'external' ? this.external : this.local).get(id)!;
+    e.adopted = [...(e.adopted ?? []), e.changes];
   }
 }
 

@@ -158,8 +158,14 @@ describe('Gmail two-way', () => {
     assert.equal(made.length, 1, 'label created in Gmail');
     assert.deepEqual(made[0]!.color, { textColor: '#ffffff', backgroundColor: '#fb4c2f' });
     assert.equal((await h.db.query('SELECT name FROM email_labels WHERE id = $1', [await labelLocalId(h, ANA, 'Renamed in Gmail')])).rows.length, 1);
-    // Settle (the pushes come back through the history once) and compare everything.
-    await h.cycleOf(target(ANA));
+    // The pushed threads' rows carry Gmail's answer (their messages' labels): the next cycle reads
+    // our writes back through the history and finds nothing changed, no echo of them as Gmail's own.
+    const m7 = (await threadRow(h, t7!.id)).messages as { labels: string[] }[];
+    assert.ok(m7.every((m) => m.labels.includes('STARRED') && m.labels.includes('IMPORTANT') && !m.labels.includes('UNREAD')), 'the row has the messages as Gmail has them');
+    const pushedVersions = (await h.db.query('SELECT t.id, t.version, r.local_version, r.external_version FROM email_threads t JOIN sync_registry r ON r.local_id = t.id WHERE t.id = ANY($1) ORDER BY t.id', [[r6.id, r7.id, r8.id]])).rows;
+    const settle = await h.cycleOf(target(ANA));
+    assert.equal(settle.entities.email?.lastPull?.updated ?? 0, 0, 'our own writes do not come back as changes');
+    assert.deepEqual((await h.db.query('SELECT t.id, t.version, r.local_version, r.external_version FROM email_threads t JOIN sync_registry r ON r.local_id = t.id WHERE t.id = ANY($1) ORDER BY t.id', [[r6.id, r7.id, r8.id]])).rows, pushedVersions);
     await assertInSync(h, ANA);
 
     // Quiet: a labels.list and a history.list, no writes, no events, no version change.

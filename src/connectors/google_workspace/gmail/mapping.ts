@@ -238,6 +238,38 @@ export function toLabelBody(fields: Canonical, changed?: readonly string[]): gma
   return body;
 }
 
+/**
+ * The record a thread write leaves: `fields` (what was sent) with what Gmail computes from the
+ * write taken from its answer (threads.modify / trash / untrash return the thread's messages with
+ * their labelIds): each known message's labels, and the read state, priority, archive and trash
+ * flags they add up to. Removing UNREAD takes it off every message, a trash also takes INBOX: the
+ * write's record says so, instead of the next pull finding it changed and taking Gmail's answer to
+ * our own write for a change of Gmail's. The thread's user labels keep the values sent (a label
+ * Gmail added meanwhile still comes in with the next pull), and so do messages the answer has and
+ * the record does not (mail that arrived meanwhile).
+ */
+export function afterThreadWrite(fields: Canonical, answer: gmail_v1.Schema$Thread | undefined): Canonical {
+  let messages: CanonicalMessage[];
+  try {
+    messages = JSON.parse(fields.messages ?? 'null') as CanonicalMessage[];
+  } catch {
+    return fields;
+  }
+  if (!Array.isArray(messages) || !messages.length) return fields;
+  const answered = new Map((answer?.messages ?? []).filter((m) => m.id && m.labelIds).map((m) => [m.id!, m]));
+  if (!messages.every((m) => answered.has(m.id))) return fields;
+  const known = messages.map((m) => answered.get(m.id)!);
+  const labels = threadLabels(known);
+  return canonicalize(EMAIL, {
+    ...fields,
+    messages: messages.map((m) => ({ ...m, labels: [...new Set(answered.get(m.id)!.labelIds)].sort() })),
+    unread: labels.has('UNREAD'),
+    priority: priorityOf(labels),
+    archived: !labels.has('INBOX'),
+    trashed: labels.has('TRASH'),
+  });
+}
+
 export interface ThreadChange {
   add: string[];
   remove: string[];

@@ -35,7 +35,7 @@ import type { GoogleProduct, GoogleSession } from '../session';
 import { GmailClient } from './client';
 import type { GmailConfig } from './config';
 import { EMAIL, EMAIL_LABEL, EMAIL_LABEL_TYPE, EMAIL_TYPE } from './entities';
-import { InvalidEmailChangeError, threadChange, toEmailRecord, toLabelBody, toLabelFields, toLabelRecord, type GmailLabel, type GmailThread } from './mapping';
+import { afterThreadWrite, InvalidEmailChangeError, threadChange, toEmailRecord, toLabelBody, toLabelFields, toLabelRecord, type GmailLabel, type GmailThread } from './mapping';
 
 /**
  * Position in a mailbox's thread feed. `historyId`: where the next incremental read starts (the
@@ -301,11 +301,13 @@ export class GmailProduct implements GoogleProduct {
     }
     return this.each(updates, async (u) => {
       const change = threadChange(u.fields, u.previous, u.changed);
-      if (change.trash !== undefined) await this.client.trashThread(u.externalId, change.trash, clientError);
-      if (change.add.length || change.remove.length) await this.client.modifyThread(u.externalId, change.add, change.remove, clientError);
-      // Only the changes sent are known to be ours: the rest keeps the local values, so a change
-      // Gmail made meanwhile still shows as one at the next pull.
-      return { localId: u.localId, ok: true, externalId: u.externalId, fields: u.fields, updatedAt: new Date().toISOString() };
+      let answer: gmail_v1.Schema$Thread | undefined;
+      if (change.trash !== undefined) answer = await this.client.trashThread(u.externalId, change.trash, clientError);
+      if (change.add.length || change.remove.length) answer = await this.client.modifyThread(u.externalId, change.add, change.remove, clientError);
+      // Only the changes sent are known to be ours: the thread's fields keep the local values, so a
+      // change Gmail made meanwhile still shows as one at the next pull. Its messages' labels are
+      // Gmail's answer to the write (taken into the row, not pulled back later as a change).
+      return { localId: u.localId, ok: true, externalId: u.externalId, fields: afterThreadWrite(u.fields, answer), updatedAt: new Date().toISOString() };
     });
   }
 
