@@ -135,11 +135,11 @@ export async function triggerSync(client: Client, cfg: Config, target: SyncTarge
 }
 
 /** Hands records a webhook named to the workflow (starting it, without a cycle, when not running). */
-export async function signalWebhook(client: Client, cfg: Config, target: SyncTarget, entityType: string, ids: string[]): Promise<void> {
+export async function signalWebhook(client: Client, cfg: Config, target: SyncTarget, entityType: string, ids: string[], propertyOnly?: string[]): Promise<void> {
   await client.workflow.signalWithStart('syncWorkflow', {
     ...startOptionsFor(cfg, target, { runImmediately: false }),
     signal: webhookSignal,
-    signalArgs: [{ entityType, ids }],
+    signalArgs: [{ entityType, ids, ...(propertyOnly?.length ? { propertyOnly } : {}) }],
   });
 }
 

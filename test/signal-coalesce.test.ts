@@ -47,4 +47,32 @@ describe('webhook signal group commit', () => {
     sent[4]!.done.resolve();
     await e;
   });
+
+  test('an id gathered stays property-only only while every delivery naming it says so (one association change: read whole)', async () => {
+    const sent: { ids: string[]; propertyOnly?: string[]; done: ReturnType<typeof deferred> }[] = [];
+    const c = new SignalCoalescer((_target, _entityType, ids, propertyOnly) => {
+      const done = deferred();
+      sent.push({ ids, propertyOnly, done });
+      return done.promise;
+    });
+    const first = c.signal({ system: 'hubspot' }, 'contact', ['1', '2'], ['1', '2']);
+    assert.deepEqual(sent[0]!.propertyOnly, ['1', '2']);
+    const later = [
+      c.signal({ system: 'hubspot' }, 'contact', ['2', '3'], ['3']), // 2: an association change
+      c.signal({ system: 'hubspot' }, 'contact', ['4', '3'], ['3']), // 4: a creation
+      c.signal({ system: 'hubspot' }, 'contact', ['5'], ['5']),
+      c.signal({ system: 'hubspot' }, 'contact', ['2'], ['2']), // still read whole: one delivery said otherwise
+    ];
+    sent[0]!.done.resolve();
+    await first;
+    assert.deepEqual(sent[1]!.ids, ['2', '3', '4', '5']);
+    assert.deepEqual(sent[1]!.propertyOnly, ['3', '5']);
+    sent[1]!.done.resolve();
+    await Promise.all(later);
+    // none property-only: the signal carries no list (the shape of signals before it)
+    const plain = c.signal({ system: 'hubspot' }, 'contact', ['6']);
+    assert.equal(sent[2]!.propertyOnly, undefined);
+    sent[2]!.done.resolve();
+    await plain;
+  });
 });

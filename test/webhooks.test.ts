@@ -89,6 +89,40 @@ describe('HubSpot webhooks', () => {
     }
   });
 
+  test('a property change is fetched by one batch read and keeps its associations; an association change reads them', async () => {
+    const h = await setup({ env });
+    const [a, b] = h.sandbox.seed('companies', 2);
+    const [c1, c2] = h.sandbox.seed('contacts', 2);
+    h.sandbox.userAssociate('contacts', c1!.id, 'companies', a!.id);
+    await h.cycle('company');
+    await h.cycle('contact');
+    const localOf = async (extId: string) => (await h.db.query('SELECT local_id FROM sync_registry WHERE external_id = $1 AND entity_type = $2', [extId, extId === a!.id || extId === b!.id ? 'company' : 'contact'])).rows[0].local_id as string;
+    const companyOf = async (extId: string) => (await h.db.query('SELECT company_id FROM contacts WHERE id = $1', [await localOf(extId)])).rows[0].company_id as string | null;
+    assert.equal(await companyOf(c1!.id), await localOf(a!.id));
+    const { app } = api(h);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    h.sandbox.webhooks.configure({ targetUrl: `http://127.0.0.1:${port}/api/webhooks/hubspot`, signatureUri: 'https://aurora.example.com/api/webhooks/hubspot', clientSecret: SECRET, batchWindowMs: 20 });
+    const assocReads = () => Object.entries(h.sandbox.stats().byRoute).filter(([k]) => k.includes('associations')).reduce((n, [, v]) => n + v, 0);
+    try {
+      h.sandbox.resetStats();
+      h.sandbox.userUpdate('contacts', c1!.id, { firstname: 'PropertyOnly' });
+      await waitFor('property change fetched', async () => (await count(h.db, "SELECT count(*) n FROM contacts WHERE first_name = 'PropertyOnly'")) === 1 || undefined, 20_000);
+      assert.equal(assocReads(), 0, 'no association read for a property change');
+      assert.equal(await companyOf(c1!.id), await localOf(a!.id), 'the company association is kept, not cleared');
+      const reg = (await h.db.query("SELECT sync_status, synced_snapshot->>'company_id' AS company FROM sync_registry WHERE external_id = $1 AND entity_type = 'contact'", [c1!.id])).rows[0];
+      assert.deepEqual(reg, { sync_status: 'synced', company: await localOf(a!.id) });
+
+      h.sandbox.userAssociate('contacts', c2!.id, 'companies', b!.id);
+      await waitFor('association change fetched', async () => ((await companyOf(c2!.id)) === (await localOf(b!.id)) ? true : undefined), 20_000);
+      assert.ok(assocReads() >= 1, 'an association change reads associations');
+      assert.equal(await companyOf(c1!.id), await localOf(a!.id));
+    } finally {
+      h.sandbox.webhooks.configure(null);
+      await app.close();
+    }
+  });
+
   test('forged, stale, malformed, oversized, unknown and replayed deliveries change nothing', async () => {
     const h = await setup({ env: { ...env, WEBHOOK_MAX_BODY_BYTES: '4096' } });
     const [a] = h.sandbox.seed('contacts', 1);

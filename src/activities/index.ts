@@ -34,7 +34,7 @@ import {
   type PushItem,
   type PushKind,
 } from '../store/push';
-import { markPullError, type Scope } from '../store/registry';
+import { markPullError, withSnapshot, type Scope } from '../store/registry';
 import * as state from '../store/state';
 import type { ConflictDetails, ConflictResult, ReconcileSummary, ResolutionInput } from '../workflows/definitions';
 
@@ -516,7 +516,7 @@ export function createActivities(deps: ActivityDeps) {
      * conflict, echo and event rules as a polled change; ids no longer readable that are deleted
      * become deletions.
      */
-    async pullByIds(input: EntityInput & { ids: string[] }): Promise<PullCounts> {
+    async pullByIds(input: EntityInput & { ids: string[]; propertyOnly?: string[] }): Promise<PullCounts> {
       const { scope, connector } = resolve(input);
       const type = scope.spec.type;
       return timed(scope, 'pull', async () => {
@@ -537,7 +537,9 @@ export function createActivities(deps: ActivityDeps) {
           heartbeat(details);
         };
         await runWithProgress(beat, undefined, async () => {
-          const records = await connector.readByIds(type, input.ids);
+          // Property-only ids whose last synced state is known need not have their associations read.
+          const propertiesOnly = input.propertyOnly?.length ? await withSnapshot(db, scope, input.propertyOnly) : undefined;
+          const records = await connector.readByIds(type, input.ids, propertiesOnly?.size ? { propertiesOnly } : undefined);
           const found = new Set(records.map((r) => r.externalId));
           addCounts(counts, await applyPage(scope, records, opened, closed));
           const missing = input.ids.filter((id) => !found.has(id));

@@ -26,6 +26,11 @@ export interface ExternalRecord {
   archivedAt?: string;
   /** the external system's own version marker (etag, sequence…), kept in the registry for conditional writes */
   etag?: string;
+  /**
+   * fields this read left out (a property-only webhook's associations): they keep the values of the
+   * last sync (the registry's snapshot), not null
+   */
+  kept?: string[];
 }
 
 /** A record the change feed reports as deleted (Calendar `cancelled`, Drive `removed`, Gmail `messagesDeleted`). */
@@ -134,8 +139,12 @@ export interface Connector {
    * cursor can no longer be used.
    */
   listChanges(entityType: string, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage>;
-  /** The records with these ids that exist (deleted ones are left out). */
-  readByIds(entityType: string, externalIds: string[]): Promise<ExternalRecord[]>;
+  /**
+   * The records with these ids that exist (deleted ones are left out). `opts.propertiesOnly`: of
+   * them, ids whose associations the caller knows unchanged since the last sync; a connector may
+   * leave their association fields unread and name them in the record's `kept`.
+   */
+  readByIds(entityType: string, externalIds: string[], opts?: { propertiesOnly?: ReadonlySet<string> }): Promise<ExternalRecord[]>;
   /** Of these ids, the ones deleted/archived in the external system. */
   readArchived?(entityType: string, externalIds: string[]): Promise<ExternalRecord[]>;
   /** Idempotent creation: a create retried after a timeout must not duplicate. */
@@ -182,8 +191,8 @@ export interface WebhookContext {
 
 /** What a verified notification asks of the sync workflows. */
 export type WebhookWork =
-  /** fetch exactly these records now */
-  | { connection: string; entityType: string; ids: string[] }
+  /** fetch exactly these records now (`propertyOnly`: of them, those named for property changes only) */
+  | { connection: string; entityType: string; ids: string[]; propertyOnly?: string[] }
   /** run an incremental pull (and push) of this entity type now */
   | { connection: string; entityType: string; incremental: true };
 

@@ -78,6 +78,7 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
       [system, spec.type, extIds, auroraIds, connection],
     );
     const linked = new Set(registry.filter((r) => r.external_id && r.connection === connection).map((r) => r.external_id!));
+    keepUnread(records, registry, connection);
     const locals = await loadLocal(c, spec, [...new Set([...registry.map((r) => r.local_id), ...auroraIds])]);
     const matched = await matchByNaturalKey(c, scope, records.filter((r) => !linked.has(r.externalId) && !(r.auroraId && locals.has(r.auroraId))));
 
@@ -95,6 +96,20 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
     await writePage(c, scope, plan, done);
     return counts;
   });
+}
+
+/**
+ * Fields a read left out (ExternalRecord.kept: a property-only webhook's associations) take the
+ * values of the last sync, so leaving them unread is no change. (The caller asks for that only of
+ * records with a snapshot; one without keeps what the read gave.)
+ */
+function keepUnread(records: ExternalRecord[], registry: RegistryRow[], connection: string): void {
+  if (!records.some((r) => r.kept?.length)) return;
+  const snapshots = new Map(registry.filter((r) => r.external_id && r.connection === connection && r.synced_snapshot).map((r) => [r.external_id!, r.synced_snapshot!]));
+  for (const r of records) {
+    const snap = r.kept?.length ? snapshots.get(r.externalId) : undefined;
+    if (snap) for (const f of r.kept!) r.fields[f] = snap[f] ?? null;
+  }
 }
 
 /**

@@ -128,6 +128,16 @@ export function toIso(d: Date | string | null | undefined): string | null {
   return (d instanceof Date ? d : new Date(d)).toISOString();
 }
 
+/** Of these external ids, those whose registry entry holds a snapshot of the last sync. */
+export async function withSnapshot(db: import('pg').Pool, scope: Pick<Scope, 'system' | 'connection' | 'spec'>, externalIds: string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ external_id: string }>(
+    `SELECT external_id FROM sync_registry WHERE external_system = $1 AND connection = $2 AND entity_type = $3 AND external_id = ANY($4::text[])
+       AND NOT deleted AND synced_snapshot IS NOT NULL`,
+    [scope.system, scope.connection, scope.spec.type, externalIds],
+  );
+  return new Set(rows.map((r) => r.external_id));
+}
+
 /** Marks records a pull could not apply (Postgres rejected the data) as errors. */
 export async function markPullError(c: PoolClient | import('pg').Pool, scope: Pick<Scope, 'system' | 'connection' | 'spec'>, externalId: string, message: string): Promise<void> {
   await c.query(

@@ -60,6 +60,8 @@ export interface SyncWorkflowInput {
     pending: TriggerRequest[];
     /** external ids from webhooks not fetched yet, per entity type */
     webhookIds?: Record<string, string[]>;
+    /** of those, the ones every webhook so far named for property changes only (see WebhookChanges.propertyOnly) */
+    webhookPropertyOnly?: Record<string, string[]>;
     /** when the next scheduled cycle is due (epoch ms); absent: an interval after the run starts */
     dueAt?: number;
   };
@@ -100,6 +102,32 @@ export interface WebhookChanges {
   entityType: EntityType;
   /** external ids */
   ids: string[];
+  /**
+   * Of `ids`, those these webhooks name for property changes only (HubSpot `*.propertyChange`): a
+   * fetch of them need not read their associations, which such a change cannot have touched (the
+   * last synced ones stand). Absent: every id is read whole.
+   */
+  propertyOnly?: string[];
+}
+
+/**
+ * Adds the ids of one delivery to those gathered (`ids`, in arrival order, and the property-only
+ * subset): an id stays property-only only while every delivery naming it says so. Pure (the
+ * workflow and the API's signal coalescing use it alike).
+ */
+export function gatherWebhookIds(ids: string[], propertyOnly: Set<string>, change: { ids: readonly string[]; propertyOnly?: readonly string[] }): void {
+  const known = new Set(ids);
+  const only = new Set(change.propertyOnly ?? []);
+  for (const id of change.ids) {
+    if (typeof id !== 'string') continue;
+    const isNew = !known.has(id);
+    if (isNew) {
+      ids.push(id);
+      known.add(id);
+    }
+    if (only.has(id) && (isNew || propertyOnly.has(id))) propertyOnly.add(id);
+    else propertyOnly.delete(id);
+  }
 }
 export const webhookSignal = defineSignal<[WebhookChanges]>('webhook');
 /** ids held per entity type before the workflow falls back to an incremental pull instead */

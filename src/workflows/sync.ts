@@ -23,6 +23,7 @@ import { ErrorType, NON_RETRYABLE_SYNC } from '../core/errors';
 import { DEFAULT_CONNECTION } from '../core/model';
 import {
   MAX_WEBHOOK_IDS,
+  gatherWebhookIds,
   SA_STATUS,
   webhookSignal,
   configureSignal,
@@ -96,6 +97,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   const aliases: Record<string, EntityType> = input.entityAliases ?? Object.fromEntries(entityTypes.map((t) => [pluralOf(t), t]));
   const state = input.state ?? { cursors: {}, status: {}, cycles: 0, pending: [] };
   const webhookIds: Record<string, string[]> = state.webhookIds ?? {};
+  const propertyOnly: Record<string, Set<string>> = Object.fromEntries(Object.entries(state.webhookPropertyOnly ?? {}).map(([t, ids]) => [t, new Set(ids)]));
   const hasWebhookWork = () => Object.values(webhookIds).some((ids) => ids.length > 0);
   const settings: SyncSettings = {
     intervalSeconds: input.intervalSeconds,
@@ -147,11 +149,11 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     const type = change?.entityType ? entityOf({ entityType: change.entityType }) : undefined;
     if (!type || !entityTypes.includes(type) || !Array.isArray(change.ids)) return;
     const list = (webhookIds[type] ??= []);
-    const known = new Set(list);
-    for (const id of change.ids) if (typeof id === 'string' && !known.has(id)) list.push(id);
+    gatherWebhookIds(list, (propertyOnly[type] ??= new Set()), change);
     if (list.length > MAX_WEBHOOK_IDS) {
       // Too many to fetch one by one: an incremental pull of that type covers them.
       webhookIds[type] = [];
+      propertyOnly[type] = new Set();
       state.pending.push({ entityType: type });
     }
   });
@@ -215,9 +217,11 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     for (const type of entityTypes) {
       const ids = taken ? taken.get(type)! : (webhookIds[type] ?? []).splice(0);
       if (!ids.length) continue;
+      const po = propertyOnly[type];
+      const only = po?.size ? ids.filter((id) => po.delete(id)) : [];
       const st = (state.status[type] ??= blankStatus());
       try {
-        const counts = await shortPages.pullByIds({ system, connection, entityType: type, ids });
+        const counts = await shortPages.pullByIds({ system, connection, entityType: type, ids, ...(only.length ? { propertyOnly: only } : {}) });
         st.lastWebhook = { at: new Date().toISOString(), ...counts };
       } catch (err) {
         // Not lost: the next incremental pull reads these records anyway.
@@ -264,9 +268,14 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     for (const r of batch) if (r.requestId) completed.set(r.requestId, { ...summary, requestId: r.requestId });
   }
 
+  /** The property-only ids still waiting, for the next run (absent when none: the shape of runs before it). */
+  const webhookPropertyOnlyState = (): { webhookPropertyOnly?: Record<string, string[]> } => {
+    const waiting = Object.entries(propertyOnly).filter(([, ids]) => ids.size > 0);
+    return waiting.length ? { webhookPropertyOnly: Object.fromEntries(waiting.map(([t, ids]) => [t, [...ids]])) } : {};
+  };
   const continueRun = async (): Promise<never> => {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds } });
+    return continueAsNew<typeof syncWorkflow>({ ...input, ...settings, state: { ...state, pending: state.pending, webhookIds, ...webhookPropertyOnlyState() } });
   };
   const cycleDue = () => workflowInfo().continueAsNewSuggested || cyclesThisRun >= settings.cyclesPerRun;
 

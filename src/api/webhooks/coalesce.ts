@@ -7,13 +7,16 @@
  * carries its ids, so a failure reaches its request (and the sender retries).
  */
 import type { SyncTarget } from '../../temporal';
+import { gatherWebhookIds } from '../../workflows/definitions';
 
-type Send = (target: SyncTarget, entityType: string, ids: string[]) => Promise<void>;
+type Send = (target: SyncTarget, entityType: string, ids: string[], propertyOnly?: string[]) => Promise<void>;
 
 interface Gathering {
   target: SyncTarget;
   entityType: string;
-  ids: Set<string>;
+  ids: string[];
+  /** of `ids`, those every delivery gathered named for property changes only */
+  propertyOnly: Set<string>;
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
 }
 
@@ -24,15 +27,15 @@ export class SignalCoalescer {
   constructor(private readonly send: Send) {}
 
   /** Resolves once a signal carrying these ids was accepted by Temporal; rejects with its error. */
-  signal(target: SyncTarget, entityType: string, ids: readonly string[]): Promise<void> {
+  signal(target: SyncTarget, entityType: string, ids: readonly string[], propertyOnly?: readonly string[]): Promise<void> {
     const key = JSON.stringify([target.system, target.connection ?? '', entityType]);
     if (!this.busy.has(key)) {
       this.busy.add(key);
-      return this.send(target, entityType, [...ids]).finally(() => this.next(key));
+      return this.send(target, entityType, [...ids], propertyOnly?.length ? [...propertyOnly] : undefined).finally(() => this.next(key));
     }
     let g = this.gathering.get(key);
-    if (!g) this.gathering.set(key, (g = { target, entityType, ids: new Set(), waiters: [] }));
-    for (const id of ids) g.ids.add(id);
+    if (!g) this.gathering.set(key, (g = { target, entityType, ids: [], propertyOnly: new Set(), waiters: [] }));
+    gatherWebhookIds(g.ids, g.propertyOnly, { ids, propertyOnly });
     const waiting = g;
     return new Promise((resolve, reject) => waiting.waiters.push({ resolve, reject }));
   }
@@ -44,7 +47,7 @@ export class SignalCoalescer {
       return;
     }
     this.gathering.delete(key);
-    this.send(g.target, g.entityType, [...g.ids]).then(
+    this.send(g.target, g.entityType, g.ids, g.propertyOnly.size ? [...g.propertyOnly] : undefined).then(
       () => g.waiters.forEach((w) => w.resolve()),
       (err: unknown) => g.waiters.forEach((w) => w.reject(err)),
     ).finally(() => this.next(key));

@@ -36,7 +36,7 @@ export function eventIdRetentionDays(cfg: Config): number {
 export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void {
   const count = (system: string, outcome: string) => deps.metrics?.webhooks.inc({ system, outcome });
   // Deliveries arriving while a signal to the same workflow is on its way go out together with the next one.
-  const signals = new SignalCoalescer((target, entityType, ids) => signalWebhook(deps.temporal, deps.cfg, target, entityType, ids));
+  const signals = new SignalCoalescer((target, entityType, ids, propertyOnly) => signalWebhook(deps.temporal, deps.cfg, target, entityType, ids, propertyOnly));
   const reject = (reply: FastifyReply, system: string, status: number, outcome: string, error: string) => {
     count(system, outcome);
     return reply.code(status).send({ error });
@@ -92,7 +92,7 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
         try {
           for (const work of verdict.work ?? []) {
             const target = { system: def.system, connection: work.connection };
-            if ('ids' in work) await signals.signal(target, work.entityType, work.ids);
+            if ('ids' in work) await signals.signal(target, work.entityType, work.ids, work.propertyOnly);
             else await triggerSync(deps.temporal, deps.cfg, target, work.entityType);
           }
         } catch (err) {

@@ -107,13 +107,17 @@ export const hubspotWebhooks: WebhookHandler = {
     // Deduplicate by eventId: HubSpot retries deliveries; a replayed batch changes nothing.
     const fresh = await ctx.fresh(events.map((e) => String(e.eventId)));
     const ids = new Map<HubSpotEntityType, Set<string>>();
-    const add = (type: HubSpotEntityType | undefined, id: unknown) => {
-      if (type && id !== undefined && id !== null && /^\d+$/.test(String(id))) (ids.get(type) ?? ids.set(type, new Set()).get(type)!).add(String(id));
+    // ids named by anything but a property change (creation, merge, association change…): read whole
+    const whole = new Set<string>();
+    const add = (type: HubSpotEntityType | undefined, id: unknown, propertyChange = false) => {
+      if (!type || id === undefined || id === null || !/^\d+$/.test(String(id))) return;
+      (ids.get(type) ?? ids.set(type, new Set()).get(type)!).add(String(id));
+      if (!propertyChange) whole.add(`${type}:${String(id)}`);
     };
     for (const e of events) {
       if (!fresh.has(String(e.eventId))) continue;
       const type = HUBSPOT_TYPES[e.subscriptionType.split('.')[0]!];
-      add(type, e.objectId);
+      add(type, e.objectId, e.subscriptionType.endsWith('.propertyChange'));
       if (e.subscriptionType.endsWith('.merge')) {
         add(type, e.primaryObjectId);
         for (const m of e.mergedObjectIds ?? []) add(type, m);
@@ -127,7 +131,10 @@ export const hubspotWebhooks: WebhookHandler = {
       status: 200,
       outcome: fresh.size ? 'accepted' : 'duplicate',
       body: { accepted: fresh.size, duplicates: events.length - fresh.size },
-      work: [...ids].map(([entityType, set]) => ({ connection: DEFAULT_CONNECTION, entityType, ids: [...set] })),
+      work: [...ids].map(([entityType, set]) => {
+        const propertyOnly = [...set].filter((id) => !whole.has(`${entityType}:${id}`));
+        return { connection: DEFAULT_CONNECTION, entityType, ids: [...set], ...(propertyOnly.length ? { propertyOnly } : {}) };
+      }),
     };
   },
 };
