@@ -14,20 +14,32 @@
  * prints them, test/fuzz.test.ts asserts them on a short run.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import type { Payload } from '@temporalio/common';
+import { buildApi } from '../src/api/server';
+import { codecFor, EncryptionCodec, newCodecKeysFile, parseCodecKeys } from '../src/core/codec';
+import { createMetrics } from '../src/metrics';
 import { GoogleKeys, registerCertRoutes } from '../src/sandbox/google/gmail/pubsub';
 import { definitionOf } from '../src/connectors/registry';
 import { ensureSchedules } from '../src/schedules';
 import { conflictWorkflowId, reconcileScheduleId, statusQuery, syncWorkflowId, type SyncStatus } from '../src/workflows/definitions';
-import { harness, listeningApi, waitFor, type Harness } from '../test/helpers';
+import { harness, waitFor, type Harness } from '../test/helpers';
 
 export interface FuzzOptions {
-  /** generated requests (valid ones included); default 1,200 */
+  /** generated requests at least (valid ones included); default 1,200, or 0 with perEndpoint */
   requests?: number;
+  /**
+   * every endpoint of ENDPOINTS gets at least this many requests: the choice is steered towards the
+   * endpoints with the fewest so far, and the run goes on until each has them (default 0: a weighted mix)
+   */
+  perEndpoint?: number;
   /** the PRNG seed: the same seed sends the same requests */
   seed?: number;
   /** progress lines (default: none) */
@@ -37,11 +49,26 @@ export interface FuzzOptions {
 export interface FuzzReport {
   seed: number;
   requests: number;
+  /** the per-endpoint target (0: none) */
+  perEndpoint: number;
+  cores: number;
   /** `${group}/${kind}` → status code → count */
   outcomes: Record<string, Record<string, number>>;
+  /**
+   * the API's own route for each request (`METHOD /template`, as the API's router matched it), or
+   * NO_ROUTE (no route for that method and path: 404), or NOT_ROUTED (refused before routing: an
+   * invalid URL or HTTP framing, headers too large, no answer) → status code → count
+   */
+  endpoints: Record<string, Record<string, number>>;
+  /** the fewest requests any endpoint of ENDPOINTS got, and which */
+  endpointMin: { endpoint: string; requests: number };
+  /** answers that carried record content or a secret to a request that may not see it (e.g. a seeded email in /metrics) */
+  leaks: { case: string; endpoint: string; what: string }[];
+  /** the leak check's control: authorized answers (reads with a token, decodes) in which it did find such content */
+  revealedToAuthorized: number;
   /** status code → count, over everything */
   byStatus: Record<string, number>;
-  /** requests answered with a status their case does not allow (e.g. a forged delivery answered 200) */
+  /** requests answered with a status their case does not allow (e.g. a forged delivery answered 200), or an answer failing its case's check */
   unexpected: { case: string; status: number; body: string }[];
   serverErrors: { case: string; status: number; body: string }[];
   valid: { sent: number; accepted: number; expectedSignals: number };
@@ -109,6 +136,34 @@ const INVALID_UTF8 = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28
 /** a well-formed JSON object that is neither a valid trigger nor a valid resolution (the hostile part is how it is sent) */
 const NOT_A_TRIGGER = '{"system":"salesforce","choice":"nope"}';
 
+/** origins that are not the Web UI's (CODEC_CORS_ORIGINS): near misses included */
+const FOREIGN_ORIGINS = ['http://evil.example', 'null', 'http://localhost:8233.evil.example', 'http://localhost:8234', 'https://localhost:8233', 'http://localhost', 'http://127.0.0.1:8233', 'http://localhost:8233/', 'HTTP://LOCALHOST:8233', "http://localhost:8233'--", 'http://localhost:8233, http://evil.example', `http://${'a'.repeat(4000)}.example`, 'file://', 'chrome-extension://abcdefghijklmnop'];
+
+/** raw paths to /health and /metrics and what the router answers them (decoded %xx matches; dot segments, case, trailing slash and NUL do not; bad %-encoding is 400) */
+const HEALTH_TRICKS: [string, number][] = [['/%68ealth', 200], ['/health?%', 200], ['/health?a=%zz&a=1&a[]=2', 200], ['/health#frag', 200], ['/./health', 404], ['/%2e/health', 404], ['/health/../metrics', 404], ['/health%00', 404], ['/health%', 400], ['/health%zz', 400], ['//health', 404], ['/health/', 404], ['/HEALTH', 404], ['/health;x', 404], ['/%2fhealth', 404], ['/health%20', 404], ['/health%ff', 400], ['/%c0%ae%c0%ae/health', 400], ['/../../health', 404], ['/health\\..\\metrics', 404]];
+const METRICS_TRICKS: [string, number][] = [['/%6detrics', 200], ['/metrics?format=json', 200], ['/metrics?name[]=x', 200], [`/metrics?${'q'.repeat(6000)}`, 200], ['/metrics/', 404], ['/metrics%00', 404], ['/METRICS', 404], ['/metrics%3f', 404], ['/metrics/../health', 404], ['/./metrics', 404], ['/metrics%', 400], ['/metrics%e2%28%a1', 400]];
+
+/** the API's body limit (server.ts) and the codec's (codec.ts) */
+const API_MAX_BODY = 1024 * 1024;
+const CODEC_MAX_BODY = 8 * 1024 * 1024;
+
+/**
+ * What a JSON route answers a hostileBody: beyond `limit` 413; a media type it does not parse 415;
+ * what does not parse as JSON (or is poisoned with __proto__/constructor.prototype) 400; then
+ * `object` for a JSON object, `other` for any other value (text/plain arrives as a string).
+ */
+function bodyStatus(hb: { kind: string; body: Buffer | string; contentType?: string }, limit: number, object: number, other: number): number {
+  const ct = hb.contentType ?? 'application/json';
+  if (Buffer.byteLength(hb.body) > limit) return 413;
+  if (ct === 'text/plain') return other;
+  if (!/^application\/json(;|$)/.test(ct)) return 415;
+  switch (hb.kind) {
+    case 'invalid_json': case 'deep_proto': case 'proto_pollution': case 'utf16_bom': case 'nul_bytes': case 'empty': case 'huge': return 400;
+    case 'deep_array': case 'json_scalar': return other;
+    default: return object;
+  }
+}
+
 /** percent-encoding; a lone surrogate becomes the bytes of one (invalid UTF-8 in the path) */
 function pct(v: string): string {
   try {
@@ -157,6 +212,12 @@ interface Req {
   raw?: Buffer;
   /** statuses this case may be answered with */
   accept: (status: number) => boolean;
+  /** what the answer must also be (its body, its headers): a problem, or null */
+  check?: (a: Answer) => string | null | Promise<string | null>;
+  /** its answer may hold record content (an authorized read, a decode): not checked for leaks */
+  mayReveal?: boolean;
+  /** called with an accepted answer (e.g. a valid encode's ciphertext, decoded later) */
+  then?: (a: Answer) => void;
   /** a delivery or trigger that is genuine: how many signals it must cause */
   valid?: { signals: number; eventIds?: string[] };
   replay?: boolean;
@@ -167,19 +228,29 @@ const anyClientError = (s: number) => s >= 400 && s < 500;
 
 interface Answer {
   status: number;
+  /** the whole body (raw requests: the whole answer, status line and headers included) */
   body: string;
+  headers: Record<string, string>;
 }
 
-async function send(base: string, r: Req): Promise<Answer> {
-  if (r.raw) return sendRaw(base, r.raw);
+/** `seq` goes along as x-fuzz-seq: the API's router says which route the request reached (see install) */
+async function send(base: string, r: Req, seq: string): Promise<Answer> {
+  if (r.raw) return sendRaw(base, withSeq(r.raw, seq));
   const res = await fetch(base + r.path, {
     method: r.method,
-    headers: r.headers,
+    headers: { ...r.headers, [SEQ_HEADER]: seq },
     body: r.body === undefined || r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body,
     redirect: 'manual',
   });
   const text = await res.text();
-  return { status: res.status, body: text.slice(0, 300) };
+  return { status: res.status, body: text, headers: Object.fromEntries(res.headers) };
+}
+
+const SEQ_HEADER = 'x-fuzz-seq';
+/** the header after the request line (bytes without one are sent as they are) */
+function withSeq(raw: Buffer, seq: string): Buffer {
+  const i = raw.indexOf('\r\n');
+  return i < 0 ? raw : Buffer.concat([raw.subarray(0, i + 2), Buffer.from(`${SEQ_HEADER}: ${seq}\r\n`), raw.subarray(i + 2)]);
 }
 
 /** Bytes as they are (a malformed request line, odd header bytes, broken chunking): the status line of the answer. */
@@ -200,11 +271,29 @@ function sendRaw(base: string, bytes: Buffer): Promise<Answer> {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      resolve({ status: m ? Number(m[1]) : 0, body: text.slice(0, 300) });
+      resolve({ status: m ? Number(m[1]) : 0, body: text, headers: {} });
     });
     sock.write(bytes);
   });
 }
+
+// ------------------------------------------------------------------ the endpoints
+/** a request for which the API's router found no route (404) */
+export const NO_ROUTE = '(no route)';
+/** a request refused before routing (invalid URL or HTTP framing, headers too large) or not answered */
+export const NOT_ROUTED = '(not routed: bad URL or HTTP)';
+/** Every route the API serves (src/api), and NO_ROUTE: what --per-endpoint fills. (HEAD of a GET route is counted apart, not required.) */
+export const ENDPOINTS = [
+  'POST /api/webhooks/hubspot', 'POST /api/webhooks/google', 'POST /api/webhooks/fireflies',
+  'POST /api/sync/trigger', 'GET /api/sync/status', 'GET /api/sync/workflows/:system',
+  'GET /api/conflicts', 'GET /api/conflicts/:id', 'POST /api/conflicts/:id/resolve',
+  'GET /api/schedules', 'POST /api/schedules/:id/trigger', 'POST /api/schedules/:id/pause', 'POST /api/schedules/:id/unpause', 'POST /api/schedules/:id/backfill',
+  'GET /conflicts',
+  'POST /codec/decode', 'POST /codec/encode', 'OPTIONS /codec/decode', 'OPTIONS /codec/encode', 'GET /codec/login', 'POST /codec/login', 'POST /codec/logout',
+  'GET /health', 'GET /metrics',
+  NO_ROUTE,
+] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
 
 // ------------------------------------------------------------------ the installation under test
 const ANA = 'ana@acme.test';
@@ -215,6 +304,22 @@ const GMAIL_AUDIENCE = 'https://aurora.example/api/webhooks/google';
 const GMAIL_SA = 'gmail-push@aurora-sandbox.iam.gserviceaccount.com';
 const API_TOKEN = 'fuzz-api-token';
 const READ_TOKEN = 'fuzz-read-token';
+const CODEC_KEY_ID = 'fuzz-key';
+const UI_ORIGIN = 'http://localhost:8233'; // CODEC_CORS_ORIGINS' default: the dev server's Web UI
+
+/** a payload as the codec-server protocol writes it: base64 metadata values and data */
+interface JsonPayload {
+  metadata: Record<string, string>;
+  data: string;
+}
+const toJsonPayload = (p: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+});
+const fromJsonPayload = (p: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  data: Buffer.from(p.data, 'base64'),
+});
 
 interface Installation {
   h: Harness;
@@ -225,6 +330,21 @@ interface Installation {
   contacts: string[];
   conflictId: string;
   transcripts: string[];
+  /** x-fuzz-seq → the route the API's router matched (`METHOD /template`, or NO_ROUTE) */
+  routes: Map<string, string>;
+  /** record content and secrets no unauthorized answer (nor /health, /metrics) may carry */
+  sensitive: string[];
+  codec: {
+    /** the seeded contacts as JSON payloads: plain, and encrypted with the installation's key */
+    plain: JsonPayload[];
+    encrypted: JsonPayload[];
+    /** encrypted under a key id the API does not have, and under the same id with other key material */
+    unknownKey: JsonPayload[];
+    otherMaterial: JsonPayload[];
+    /** a session cookie from a real sign-in at /codec/login */
+    cookie: string;
+    local: EncryptionCodec;
+  };
   close(): Promise<void>;
 }
 
@@ -235,7 +355,11 @@ async function install(log: (l: string) => void): Promise<Installation> {
   registerCertRoutes(certs, keys);
   await certs.listen({ host: '127.0.0.1', port: 0 });
   const certsUrl = `http://127.0.0.1:${(certs.server.address() as { port: number }).port}/oauth2/v1/certs`;
+  // The codec's keys: every payload this installation writes to Temporal is encrypted, and /codec decodes them.
+  const keysDir = mkdtempSync(join(tmpdir(), 'aurora-fuzz-'));
+  writeFileSync(join(keysDir, 'temporal-codec-keys.json'), newCodecKeysFile(CODEC_KEY_ID));
   let h: Harness | undefined;
+  let app: FastifyInstance | undefined;
   try {
     h = await harness({
       google: { users: [ANA] },
@@ -252,12 +376,24 @@ async function install(log: (l: string) => void): Promise<Installation> {
         API_TOKEN,
         API_READ_TOKEN: READ_TOKEN,
         CONFLICT_POLICY_HUBSPOT_CONTACT: 'manual',
+        TEMPORAL_CODEC_KEYS_PATH: join(keysDir, 'temporal-codec-keys.json'),
       },
     });
-    const { app, url } = await listeningApi(h, ['hubspot', 'google_workspace', 'fireflies']);
+    // The API as src/api/main.ts builds it (its own metrics included), on a random port; one hook
+    // records which route its router matched for each request the fuzzer numbered.
+    const routes = new Map<string, string>();
+    app = buildApi({ cfg: h.cfg, db: h.db, temporal: h.client, metrics: createMetrics(), configuredSystems: new Set(['hubspot', 'google_workspace', 'fireflies']) });
+    app.addHook('onRequest', async (req) => {
+      const seq = req.headers[SEQ_HEADER];
+      if (typeof seq === 'string') routes.set(seq, req.routeOptions.url === undefined ? NO_ROUTE : `${req.method} ${req.routeOptions.url}`);
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    h.cfg.webhooks.publicBaseUrl = url; // push channels are opened to it
     await h.startWorker();
     // Something on every side, synced; one manual conflict open; push channels open; the schedules made.
-    const contacts = h.sandbox.seed('contacts', 6).map((c) => c.id);
+    const seeded = h.sandbox.seed('contacts', 6);
+    const contacts = seeded.map((c) => c.id);
     h.google!.calendar.seed(ANA, ANA, 4);
     h.google!.gmail.seed(ANA, 4);
     h.google!.drive.seed(ANA, 3);
@@ -275,26 +411,49 @@ async function install(log: (l: string) => void): Promise<Installation> {
     await waitFor('the conflict workflow', async () => (await h!.client.workflow.getHandle(conflictWf).describe()).status.name === 'RUNNING' || undefined, 20_000);
     await ensureSchedules(h.client, h.cfg);
     if (!h.google!.channels.active().length) throw new Error('no push channel was opened (the fuzzer needs one for valid channel notifications)');
-    log(`installation: ${contacts.length} HubSpot contacts, a conflict (${localId}), ${h.google!.channels.active().length} Google push channels, ${h.fireflies!.transcripts.list().length} Fireflies transcripts`);
+    // The codec: the seeded contacts as payloads (record content), encrypted as the worker encrypts them; a real sign-in.
+    const local = codecFor(h.cfg.codec.keys);
+    const plain: Payload[] = seeded.map((c) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify({ email: c.properties.email, firstname: c.properties.firstname, lastname: c.properties.lastname, phone: c.properties.phone })) }));
+    const login = await fetch(`${url}/codec/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: API_TOKEN }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    if (login.status !== 200 || !cookie) throw new Error(`the codec sign-in failed: ${login.status} ${await login.text()}`);
+    const codec = {
+      plain: plain.map(toJsonPayload),
+      encrypted: (await local.encode(plain)).map(toJsonPayload),
+      unknownKey: (await new EncryptionCodec(parseCodecKeys(newCodecKeysFile('retired-key'))).encode(plain)).map(toJsonPayload),
+      otherMaterial: (await new EncryptionCodec(parseCodecKeys(newCodecKeysFile(CODEC_KEY_ID))).encode(plain)).map(toJsonPayload),
+      cookie,
+      local,
+    };
+    const names = seeded.flatMap((c) => [c.properties.email, c.properties.phone, `${c.properties.firstname} ${c.properties.lastname}`, c.properties.lastname]).filter((v): v is string => typeof v === 'string' && v.trim().length >= 6);
+    const sensitive = [...new Set([...names, 'Fuzz-Aurora', 'Fuzz-HubSpot', ...codec.plain.map((p) => p.data), API_TOKEN, READ_TOKEN, HUBSPOT_SECRET, FIREFLIES_SECRET, GMAIL_TOKEN])];
+    log(`installation: ${contacts.length} HubSpot contacts, a conflict (${localId}), ${h.google!.channels.active().length} Google push channels, ${h.fireflies!.transcripts.list().length} Fireflies transcripts, codec key ${CODEC_KEY_ID}`);
     const hh = h;
+    const api = app;
     return {
       h,
       app,
       base: url,
+      routes,
+      sensitive,
+      codec,
       keys,
       certs,
       contacts: contacts.slice(1),
       conflictId: `conflict:hubspot:contact:${localId}`,
       transcripts: h.fireflies!.transcripts.list().map((t) => t.id),
       close: async () => {
-        await app.close();
+        await api.close();
         await hh.close();
         await certs.close();
+        rmSync(keysDir, { recursive: true, force: true });
       },
     };
   } catch (err) {
+    await app?.close().catch(() => undefined);
     await h?.close().catch(() => undefined);
     await certs.close();
+    rmSync(keysDir, { recursive: true, force: true });
     throw err;
   }
 }
@@ -414,6 +573,7 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
   type TokenName = keyof typeof tokens;
   const withAuth = (t: TokenName, headers: Record<string, string> = {}) => (tokens[t] ? { ...headers, authorization: tokens[t]! } : headers);
   const unauthorized: TokenName[] = ['none', 'wrong', 'basic', 'bare', 'padded', 'prefix', 'huge', 'sqlish'];
+  const scheduleIds = [reconcileScheduleId('hubspot'), reconcileScheduleId('google_workspace', '', ANA), 'renew-channels:google_workspace'];
 
   // --- HubSpot
   const hsEvents = (n = 1, type = 'contact.propertyChange') =>
@@ -580,7 +740,19 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
       case 3: return { ...o, kind: 'unknown_route', method: r.pick(['GET', 'POST', 'OPTIONS', 'DELETE']), path: r.pick(['/api', '/api/admin', '/.env', '/api/sync/../../../secrets/api-token.txt', '/metrics/../secrets', '/api/conflicts/x/delete', '/api/schedules/x/delete']), headers: json, body: '{}', accept: anyClientError };
       case 4: return { ...o, kind: 'raw_malformed_request', raw: Buffer.from(r.pick(['GARBAGE\r\n\r\n', 'POST /api/webhooks/hubspot HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n12345', 'POST /api/webhooks/hubspot HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'GET /api/conflicts/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n', 'POST /api/sync/trigger HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', `GET /${'a'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 'POST /api/webhooks/fireflies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n']), 'latin1'), method: 'RAW', path: '', accept: (s) => s === 0 || anyClientError(s) };
       case 5: return { ...o, kind: 'huge_headers', method: 'RAW', path: '', raw: Buffer.from(`GET /api/conflicts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'x'.repeat(20_000)}\r\nX-Junk: ${'y'.repeat(r.int(40_000))}\r\nConnection: close\r\n\r\n`, 'latin1'), accept: (s) => s === 0 || s === 401 || s === 431 };
-      default: return { ...o, kind: 'review_page_variants', method: r.pick(['GET', 'HEAD', 'POST']), path: r.pick(['/conflicts', '/conflicts?token=x', `/conflicts?${pct("'><script>")}`, '/conflicts/', '/conflicts/../api/conflicts']), headers: json, body: '{}', accept: (s) => s === 200 || anyClientError(s) };
+      case 6: return { ...o, kind: 'schedule_unknown_action', method: 'POST', path: `/api/schedules/${pct(r.pick(scheduleIds))}/${r.pick(['delete', 'run', 'TRIGGER', 'pause.json', '%70ause;x'])}`, headers: withAuth('write', json), body: '{}', accept: is(404) };
+      case 7: return { ...o, kind: 'codec_wrong_method', method: r.pick(['GET', 'PUT', 'DELETE', 'PATCH']), path: r.pick(['/codec/decode', '/codec/encode', '/codec', '/codec/', '/codec/logout', '/codec/decode/', '/codec/DECODE']), headers: withAuth('write', json), body: JSON.stringify({ payloads: inst.codec.encrypted.slice(0, 1) }), accept: is(404) };
+      default: return { ...o, kind: 'open_wrong_method', method: r.pick(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']), path: r.pick(['/health', '/metrics', '/conflicts', '/api/sync/status', '/api/conflicts']), headers: json, body: '{}', accept: is(404) };
+    }
+  };
+  const reviewPage = (): Req => {
+    const p = { group: 'open', method: 'GET', kind: 'review_page' };
+    const shell = (a: Answer) => (/<html/i.test(a.body) && a.headers['x-frame-options'] === 'DENY' ? null : 'not the review page shell (or no x-frame-options: DENY)');
+    switch (r.int(4)) {
+      case 0: return { ...p, path: r.pick(['/conflicts', '/conflicts?token=x', `/conflicts?${pct("'><script>")}`, `/conflicts?id=${pct(inst.conflictId)}`, `/conflicts?${'q'.repeat(3000)}`]), accept: is(200), check: shell };
+      case 1: { const tk = r.pick(Object.keys(tokens) as TokenName[]); return { ...p, kind: `review_page_token_${tk}`, path: '/conflicts', headers: withAuth(tk), accept: is(200), check: shell }; }
+      case 2: return { ...p, kind: 'review_page_head', method: 'HEAD', path: '/conflicts', accept: is(200) };
+      default: return { ...p, kind: 'review_page_path_trick', method: 'RAW', path: '', raw: rawGet(r.pick(['/conflicts/', '/conflicts/../api/conflicts', '/%63onflicts', '/conflicts%00', '/conflicts%', '/CONFLICTS', '/conflicts;x'])), accept: is(200, 400, 404) };
     }
   };
 
@@ -602,15 +774,22 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
     const body = system === 'google_workspace' && r.chance(0.5) ? { system, entity_type: r.pick(definitionOf(system)!.entities.map((e) => e.plural)), connection: ANA } : { system };
     return { group: 'rest', kind: 'valid_trigger', method: 'POST', path: '/api/sync/trigger', headers: withAuth('write', json), body: JSON.stringify(body), accept: is(202), valid: { signals: 1 } };
   };
-  const reads = (): Req => {
-    const path = r.pick(['/api/sync/status', '/api/schedules', '/api/conflicts', `/api/conflicts/${pct(inst.conflictId)}`, '/api/sync/workflows/hubspot', `/api/sync/workflows/google_workspace?connection=${pct(ANA)}`]);
+  const readPaths = {
+    'GET /api/sync/status': ['/api/sync/status', '/api/sync/status?x=1'],
+    'GET /api/schedules': ['/api/schedules', `/api/schedules?id=${pct(r.pick(SQLISH))}`],
+    'GET /api/conflicts': ['/api/conflicts', `/api/conflicts?status=${pct(r.pick(SQLISH))}`],
+    'GET /api/conflicts/:id': [`/api/conflicts/${pct(inst.conflictId)}`, `/api/conflicts/${pct(inst.conflictId.replace(/^conflict:/, ''))}`],
+    'GET /api/sync/workflows/:system': ['/api/sync/workflows/hubspot', `/api/sync/workflows/google_workspace?connection=${pct(ANA)}`, '/api/sync/workflows/fireflies'],
+  } as const;
+  const reads = (route: keyof typeof readPaths = r.pick(Object.keys(readPaths) as (keyof typeof readPaths)[])): Req => {
+    const path = r.pick(readPaths[route]);
     if (r.chance(0.75)) { const tk = r.pick(unauthorized); return { group: 'rest', kind: `read_token_${tk}`, method: 'GET', path, headers: withAuth(tk), accept: is(401) }; }
-    return { group: 'rest', kind: 'read_with_read_token', method: 'GET', path, headers: withAuth(r.pick(['read', 'write'])), accept: is(200) };
+    return { group: 'rest', kind: 'read_with_read_token', method: 'GET', path, headers: withAuth(r.pick(['read', 'write'])), accept: is(200), mayReveal: true };
   };
-  const hostileIds = (): Req => {
+  const hostileIds = (which: 0 | 1 | 2 | 3 = r.int(4) as 0 | 1 | 2 | 3): Req => {
     const id = r.pick([...HOSTILE, `conflict:hubspot:contact:${r.pick(HOSTILE)}`, `hubspot:contact:${r.pick(SQLISH)}`, `conflict:salesforce:lead:1`, `conflict:hubspot:${r.pick(HOSTILE)}:1`, `conflict:hubspot:contact:${'9'.repeat(2000)}`, `conflict:hubspot:contact:a\u0000b`, `conflict:hubspot:contact:${'é'.repeat(600)}`]);
     const enc = pct(id);
-    switch (r.int(4)) {
+    switch (which) {
       case 0: return { group: 'rest', kind: 'conflict_hostile_id', method: 'GET', path: `/api/conflicts/${enc}`, headers: withAuth(r.pick(['read', 'write'])), accept: is(400, 404, 414) };
       case 1: return { group: 'rest', kind: 'resolve_hostile_id', method: 'POST', path: `/api/conflicts/${enc}/resolve`, headers: withAuth('write', json), body: JSON.stringify({ choice: 'local', resolvedBy: 'fuzz' }), accept: is(400, 404, 414) };
       case 2: return { group: 'rest', kind: 'workflows_hostile_system', method: 'GET', path: `/api/sync/workflows/${enc}${r.chance(0.5) ? `?connection=${pct(r.pick(HOSTILE))}` : ''}`, headers: withAuth('read'), accept: is(400, 404, 414) };
@@ -640,25 +819,219 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
       default: return { ...res, kind: 'resolve_deep_fields', headers: withAuth('write', json), body: `{"choice":"merged","resolvedBy":"x","fields":{"first_name":${nested(r.pick([2_000, 20_000]), 'object')}}}`, accept: is(400) };
     }
   };
-  const schedules = (): Req => {
-    const ids = [reconcileScheduleId('hubspot'), reconcileScheduleId('google_workspace', '', ANA), 'renew-channels:google_workspace'];
-    const action = r.pick(['trigger', 'pause', 'unpause', 'backfill']);
+  const schedules = (action = r.pick(['trigger', 'pause', 'unpause', 'backfill'])): Req => {
+    const ids = scheduleIds;
     const s = { group: 'rest', method: 'POST' };
-    switch (r.int(5)) {
+    switch (r.int(4)) {
       case 0: { const tk = r.pick(unauthorized); return { ...s, kind: `schedule_token_${tk}`, path: `/api/schedules/${pct(r.pick(ids))}/${action}`, headers: withAuth(tk, json), body: JSON.stringify({ reason: 'x', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }), accept: is(401) }; }
       case 1: return { ...s, kind: 'schedule_read_token', path: `/api/schedules/${pct(r.pick(ids))}/${action}`, headers: withAuth('read', json), body: JSON.stringify({ reason: 'x' }), accept: is(403) };
       case 2: return { ...s, kind: 'schedule_hostile_id', path: `/api/schedules/${pct(r.pick([...HOSTILE, 'reconcile:salesforce', 'reconcile:hubspot:other', `${h.cfg.temporal.workflowIdPrefix}reconcile:salesforce`, `${h.cfg.temporal.workflowIdPrefix}x:reconcile:hubspot`, 'renew-channels:salesforce', 'reconcile:fireflies:x']))}/${action}`, headers: withAuth('write', json), body: JSON.stringify({ reason: 'fuzz', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }), accept: is(400, 404, 414) };
-      case 3: {
-        const bad = r.pick<[string, unknown]>([
-          ['pause', {}], ['pause', { reason: '' }], ['pause', { reason: 'r'.repeat(501) }], ['pause', { reason: { a: 1 } }], ['pause', { reason: ['x'] }],
-          ['backfill', {}], ['backfill', { from: 'yesterday', to: 'today' }], ['backfill', { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' }],
-          ['backfill', { from: '2026-01-01T00:00:00Z', to: '2026-06-01T00:00:00Z' }], ['backfill', { from: 1, to: 2 }], ['backfill', { from: "' OR 1=1", to: null }],
-        ]);
-        return { ...s, kind: `schedule_invalid_${bad[0]}`, path: `/api/schedules/${pct(r.pick(ids))}/${bad[0]}`, headers: withAuth('write', json), body: JSON.stringify(bad[1]), accept: is(400) };
+      default: {
+        // (trigger and unpause take any body: for them, hostile bodies with a read token)
+        if (action === 'trigger' || action === 'unpause') { const hb = hostileBody(r, maxBody); return { ...s, kind: `schedule_read_token_${hb.kind}`, path: `/api/schedules/${pct(r.pick(ids))}/${action}`, headers: withAuth('read', { 'content-type': hb.contentType ?? 'application/json' }), body: hb.body, accept: is(403) }; }
+        const bad = r.pick<unknown>(action === 'pause' ? [{}, { reason: '' }, { reason: 'r'.repeat(501) }, { reason: { a: 1 } }, { reason: ['x'] }]
+          : [{}, { from: 'yesterday', to: 'today' }, { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' }, { from: '2026-01-01T00:00:00Z', to: '2026-06-01T00:00:00Z' }, { from: 1, to: 2 }, { from: "' OR 1=1", to: null }]);
+        return { ...s, kind: `schedule_invalid_${action}`, path: `/api/schedules/${pct(r.pick(ids))}/${action}`, headers: withAuth('write', json), body: JSON.stringify(bad), accept: is(400) };
       }
-      default: return { ...s, kind: 'schedule_unknown_action', path: `/api/schedules/${pct(r.pick(ids))}/${r.pick(['delete', 'run', '..', 'trigger/../pause'])}`, headers: withAuth('write', json), body: '{}', accept: anyClientError };
     }
   };
+
+  // --- the codec endpoint (src/api/codec.ts): the Temporal Web UI and CLI decode payloads there
+  const cx = inst.codec;
+  const b64 = (v: string) => Buffer.from(v).toString('base64');
+  /** the ways in: a bearer token (API or read) or the session cookie of a sign-in (with the Web UI's origin, or none) */
+  const codecAuth = (): Record<string, string> => {
+    switch (r.int(4)) {
+      case 0: return { authorization: `Bearer ${API_TOKEN}` };
+      case 1: return { authorization: `Bearer ${READ_TOKEN}` };
+      case 2: return { cookie: cx.cookie, origin: UI_ORIGIN };
+      default: return { cookie: `theme=dark; ${cx.cookie}`, 'x-namespace': h.cfg.temporal.namespace };
+    }
+  };
+  /** plaintext and ciphertext that belong together: the worker's own, and what valid encodes answered (decoded again later: a round trip through the API) */
+  const pairs = cx.plain.map((plain, i) => ({ plain, enc: cx.encrypted[i]! }));
+  const sample = <T>(xs: readonly T[], n = 1 + r.int(3)) => Array.from({ length: n }, () => r.pick(xs));
+  const payloadsOf = (a: Answer): JsonPayload[] | null => {
+    try {
+      const p = (JSON.parse(a.body) as { payloads?: unknown }).payloads;
+      return Array.isArray(p) ? (p as JsonPayload[]) : null;
+    } catch {
+      return null;
+    }
+  };
+  const corsOk = (hd: Record<string, string>) => (a: Answer) => !hd.origin || (a.headers['access-control-allow-origin'] === hd.origin && a.headers['access-control-allow-credentials'] === 'true') ? null : 'no CORS headers for the Web UI origin';
+  const noPayloads = (a: Answer) => (/"payloads"/.test(a.body) ? 'a refused codec call answered payloads' : null);
+  const noCors = (a: Answer) => noPayloads(a) ?? (a.headers['access-control-allow-origin'] ? `CORS allowed for ${a.headers['access-control-allow-origin']}` : null);
+  /** 200 only as the protobuf JSON of no payloads (an object without a list), else refused without payloads */
+  const emptyOrRefused = (a: Answer) => (a.status === 200 ? (a.body === '{"payloads":[]}' ? null : 'a body without payloads answered something else than {"payloads":[]}') : noPayloads(a));
+  const samePayloads = (want: JsonPayload[]) => (a: Answer) => (JSON.stringify(payloadsOf(a)) === JSON.stringify(want) ? null : 'the decoded payloads differ from the originals');
+  const codecValid = (): Req => {
+    const hd = codecAuth();
+    const c = { group: 'codec', method: 'POST', headers: { ...json, ...hd }, accept: is(200), valid: { signals: 0 } };
+    if (r.chance(0.5)) {
+      const picked = sample(pairs);
+      return { ...c, kind: 'valid_decode', path: '/codec/decode', body: JSON.stringify({ payloads: picked.map((p) => p.enc) }), mayReveal: true, check: (a) => samePayloads(picked.map((p) => p.plain))(a) ?? corsOk(hd)(a) };
+    }
+    const sent = [...sample(cx.plain, r.int(3)), ...sample([{ metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify({ n: r.int(1e9) })) }], 1)];
+    return {
+      ...c, kind: 'valid_encode', path: '/codec/encode', body: JSON.stringify({ payloads: sent }),
+      check: async (a) => {
+        const got = payloadsOf(a);
+        if (!got || got.length !== sent.length) return 'encode answered another number of payloads';
+        if (got.some((p) => p.metadata.encoding !== b64('binary/encrypted') || p.metadata['encryption-key-id'] !== b64(CODEC_KEY_ID))) return 'an encoded payload is not encrypted with the current key';
+        const back = (await cx.local.decode(got.map(fromJsonPayload))).map(toJsonPayload);
+        return JSON.stringify(back) === JSON.stringify(sent) ? corsOk(hd)(a) : 'the encoded payloads do not decrypt to what was sent';
+      },
+      then: (a) => {
+        const got = payloadsOf(a)!;
+        sent.forEach((plain, i) => pairs.push({ plain, enc: got[i]! }));
+        if (pairs.length > 64) pairs.splice(cx.plain.length, pairs.length - 64);
+      },
+    };
+  };
+  const codecHostile = (op: 'decode' | 'encode' = r.pick(['decode', 'encode'] as const)): Req => {
+    const c = { group: 'codec', method: 'POST', path: `/codec/${op}` };
+    const some = () => JSON.stringify({ payloads: sample(op === 'decode' ? cx.encrypted : cx.plain) });
+    const auth = () => ({ ...json, ...codecAuth() });
+    switch (r.int(9)) {
+      case 0: {
+        const authorization = r.pick([...unauthorized.map((t) => tokens[t]), `bearer ${API_TOKEN}`, `Token ${API_TOKEN}`, `Bearer ${API_TOKEN.toUpperCase()}`, `Bearer ${API_TOKEN} ${READ_TOKEN}`, `Bearer ${READ_TOKEN.slice(1)}`]);
+        return { ...c, kind: 'codec_wrong_token', headers: authorization ? { ...json, authorization } : json, body: some(), accept: is(401), check: noPayloads };
+      }
+      case 1: {
+        const [role, exp, sig] = cx.cookie.slice(cx.cookie.indexOf('=') + 1).split('.') as [string, string, string];
+        const signed = (rl: string, e: number, token = API_TOKEN) => `aurora_codec=${rl}.${e}.${createHmac('sha256', token).update(`aurora-codec-session:${rl}:${e}`).digest('base64url')}`;
+        const past = Math.floor(Date.now() / 1000) - 1 - r.int(86_400 * 30);
+        const cookie = r.pick([
+          `aurora_codec=${role}.${exp}.${Buffer.from(r.hex(64), 'hex').toString('base64url')}`, // forged signature
+          `aurora_codec=read.${exp}.${sig}`, // another role, the same signature
+          `aurora_codec=${role}.${Number(exp) + 1 + r.int(1e6)}.${sig}`, // a later expiry, the same signature
+          signed('api', past), // signed, expired
+          signed('admin', Number(exp)), // a role that has no token
+          signed('api', Number(exp), 'guessed-secret'), // signed with a guess
+          `aurora_codec=api.${'9'.repeat(400)}.${sig}`,
+          `aurora_codec=${cx.cookie.slice(cx.cookie.indexOf('=') + 1).toUpperCase()}`,
+          `aurora_codec_x=${role}.${exp}.${sig}`, `xaurora_codec=${role}.${exp}.${sig}`,
+          `aurora_codec=${pct("api.1'; DROP TABLE sync_registry; --")}`, `aurora_codec=${role}.${exp}`, 'aurora_codec=',
+        ]);
+        return { ...c, kind: 'codec_forged_cookie', headers: { ...json, cookie, ...(r.chance(0.5) ? { origin: UI_ORIGIN } : {}) }, body: some(), accept: is(401), check: noPayloads };
+      }
+      case 2: return { ...c, kind: 'codec_foreign_origin', headers: { ...auth(), origin: r.pick(FOREIGN_ORIGINS) }, body: some(), accept: is(403), check: noCors };
+      case 3: { const hb = hostileBody(r, maxBody); return { ...c, kind: `codec_${hb.kind}`, headers: { ...auth(), 'content-type': hb.contentType ?? 'application/json' }, body: hb.body, accept: is(bodyStatus(hb, CODEC_MAX_BODY, 200, 400)), check: emptyOrRefused }; }
+      case 4: { // beyond the codec's 8 MiB: 413 with a token; without one it is refused before its body is read
+        const body = Buffer.alloc(CODEC_MAX_BODY + 1 + r.int(100_000), 0x61);
+        return r.chance(0.5) ? { ...c, kind: 'codec_huge', headers: auth(), body, accept: is(413), check: noPayloads } : { ...c, kind: 'codec_huge_no_token', headers: json, body, accept: is(401), check: noPayloads };
+      }
+      case 5: {
+        const bad = r.pick<unknown>([
+          { payloads: 'x' }, { payloads: 1 }, { payloads: true }, { payloads: {} }, { payloads: [null] }, { payloads: [1] }, { payloads: ['x'] }, { payloads: [[]] },
+          { payloads: [{ metadata: [] }] }, { payloads: [{ metadata: 'x' }] }, { payloads: [{ metadata: 1 }] },
+          { payloads: [{ metadata: { encoding: r.pick<unknown>([1, '%%%', 'a b', '-_-_', 'é', null, {}, [], 'AAAAA===']) }, data: 'YQ==' }] },
+          { payloads: [{ metadata: { ['k'.repeat(10_000)]: '%' }, data: 'YQ==' }] },
+          { payloads: [{ data: r.pick<unknown>([1, {}, [], '%%%', '@@', ' ', 'YQ==\n', 'Y Q==', `${'A'.repeat(5)}===`, "' OR 1=1"]) }] },
+          { payloads: [...cx.encrypted, { data: '%' }] },
+        ]);
+        return { ...c, kind: 'codec_not_base64', headers: auth(), body: JSON.stringify(bad), accept: is(400), check: noPayloads };
+      }
+      case 6: {
+        if (op === 'encode') return { ...c, kind: 'codec_encode_ciphertext', headers: auth(), body: JSON.stringify({ payloads: sample(cx.encrypted) }), accept: is(200), check: (a) => (payloadsOf(a)?.every((p) => p.metadata.encoding === b64('binary/encrypted')) ? null : 'not encrypted') };
+        const flip = (p: JsonPayload): JsonPayload => {
+          const d = Buffer.from(p.data, 'base64');
+          d[r.int(d.length)] ^= 1 << r.int(8);
+          return { ...p, data: d.toString('base64') };
+        };
+        const one = r.pick(cx.encrypted);
+        const bad = r.pick<[string, JsonPayload[]]>([
+          ['unknown_key_id', sample(cx.unknownKey)],
+          ['other_key_material', sample(cx.otherMaterial)],
+          ['tampered', [flip(one)]],
+          ['tampered_among_valid', [...cx.encrypted.slice(0, 2), flip(one)]],
+          ['truncated', [{ ...one, data: Buffer.from(one.data, 'base64').subarray(0, r.int(28)).toString('base64') }]],
+          ['no_key_id', [{ metadata: { encoding: one.metadata.encoding!, 'encryption-cipher': one.metadata['encryption-cipher']! }, data: one.data }]],
+          ['other_key_id', [{ ...one, metadata: { ...one.metadata, 'encryption-key-id': b64(r.pick(['retired-key', "fuzz-key' OR '1'='1", '../fuzz-key', CODEC_KEY_ID.toUpperCase(), `${CODEC_KEY_ID} `])) } }]],
+          ['no_data', [{ metadata: one.metadata, data: '' }]],
+        ]);
+        return { ...c, kind: `codec_${bad[0]}`, headers: auth(), body: JSON.stringify({ payloads: bad[1] }), accept: is(422), check: noPayloads };
+      }
+      case 7: {
+        const deep = r.pick([
+          `{"payloads":[{"metadata":{"encoding":${nested(r.pick([1_000, 20_000]), 'array')}}}]}`,
+          `{"payloads":[{"data":${nested(r.pick([1_000, 20_000]), 'object')}}]}`,
+          `{"payloads":${nested(r.pick([1_000, 50_000]), 'array')}}`,
+          `{"payloads":[{"metadata":${nested(r.pick([1_000, 20_000]), 'object')}}]}`,
+        ]);
+        return { ...c, kind: 'codec_deep_payloads', headers: auth(), body: deep, accept: is(400), check: noPayloads };
+      }
+      default: { // many payloads that are not encrypted: decode passes them through, encode encrypts each
+        const many = Array.from({ length: 500 + r.int(3_000) }, (_, i) => ({ metadata: { encoding: b64('json/plain') }, data: b64(String(i)) }));
+        return { ...c, kind: 'codec_many_payloads', headers: auth(), body: JSON.stringify({ payloads: many }), accept: is(200), check: (a) => (op === 'decode' ? samePayloads(many)(a) : payloadsOf(a)?.length === many.length ? null : 'encode answered another number of payloads') };
+      }
+    }
+  };
+  const codecPreflight = (op: 'decode' | 'encode' = r.pick(['decode', 'encode'] as const)): Req => {
+    const c = { group: 'codec', method: 'OPTIONS', path: `/codec/${op}` };
+    const ask = { 'access-control-request-method': r.pick(['POST', 'GET', 'DELETE']), 'access-control-request-headers': r.pick(['content-type,x-namespace,authorization', 'authorization', 'x-evil, cookie', '*']) };
+    if (r.chance(0.2)) return { ...c, kind: 'preflight_web_ui', headers: { ...ask, origin: UI_ORIGIN }, accept: is(204), check: (a) => (a.headers['access-control-allow-origin'] === UI_ORIGIN ? null : 'no CORS for the Web UI origin') };
+    if (r.chance(0.15)) return { ...c, kind: 'preflight_no_origin', headers: ask, accept: is(403), check: noCors };
+    return { ...c, kind: 'preflight_foreign_origin', headers: { ...ask, origin: r.pick(FOREIGN_ORIGINS), ...(r.chance(0.3) ? { authorization: `Bearer ${API_TOKEN}`, cookie: cx.cookie } : {}) }, accept: is(403), check: noCors };
+  };
+  const codecLoginPage = (): Req => {
+    const page = (a: Answer) => (/codec sign-in/.test(a.body) && a.headers['cache-control'] === 'no-store' ? null : 'not the sign-in page (or cacheable)');
+    const query = r.pick(['', `?token=${API_TOKEN}x`, `?next=${pct('https://evil.example')}`, `?${pct("'><script>alert(1)</script>")}`, `?${'q'.repeat(4000)}`, '?a=%zz']);
+    const headers = r.pick<Record<string, string>>([{}, { cookie: cx.cookie }, { origin: r.pick(FOREIGN_ORIGINS) }, withAuth(r.pick(unauthorized))]);
+    return { group: 'codec', kind: 'login_page', method: 'GET', path: `/codec/login${query}`, headers, accept: is(200), check: page };
+  };
+  const codecLogin = (): Req => {
+    const c = { group: 'codec', method: 'POST', path: '/codec/login' };
+    switch (r.int(4)) {
+      case 0: {
+        const token = r.pick<unknown>(['wrong', `${API_TOKEN}x`, API_TOKEN.slice(0, -1), ` ${API_TOKEN}`, API_TOKEN.toUpperCase(), `${READ_TOKEN}\u0000`, '', 'x'.repeat(100_000), ...SQLISH, 1, 0, true, null, [API_TOKEN], { token: API_TOKEN }, { toString: API_TOKEN }]);
+        return { ...c, kind: 'login_wrong_token', headers: { ...json, ...(r.chance(0.3) ? { origin: r.pick(FOREIGN_ORIGINS) } : {}) }, body: JSON.stringify({ token }), accept: is(401), check: (a) => (a.headers['set-cookie'] ? 'a refused sign-in set a cookie' : null) };
+      }
+      case 1: { const hb = hostileBody(r, maxBody); return { ...c, kind: `login_${hb.kind}`, headers: { 'content-type': hb.contentType ?? 'application/json' }, body: hb.body, accept: is(bodyStatus(hb, API_MAX_BODY, 401, 401)), check: (a) => (a.headers['set-cookie'] ? 'a refused sign-in set a cookie' : null) }; }
+      case 2: return { ...c, kind: 'login_deep_token', headers: json, body: `{"token":${nested(r.pick([1_000, 30_000]), r.pick(['array', 'object'] as const))}}`, accept: is(401) };
+      default:
+        return {
+          ...c, kind: 'valid_login', headers: json, body: JSON.stringify({ token: r.pick([API_TOKEN, READ_TOKEN]) }), accept: is(200), valid: { signals: 0 },
+          check: (a) => (/HttpOnly; SameSite=Strict/.test(a.headers['set-cookie'] ?? '') && /Path=\/codec/.test(a.headers['set-cookie'] ?? '') ? null : 'the session cookie is not HttpOnly, SameSite=Strict, Path=/codec'),
+        };
+    }
+  };
+  const codecLogout = (): Req => {
+    const c = { group: 'codec', method: 'POST', path: '/codec/logout' };
+    const cleared = (a: Answer) => (a.status !== 200 || /aurora_codec=; .*Max-Age=0/.test(a.headers['set-cookie'] ?? '') ? null : 'logout did not clear the cookie');
+    if (r.chance(0.5)) {
+      const headers = r.pick<Record<string, string>>([{}, { cookie: cx.cookie }, { origin: r.pick(FOREIGN_ORIGINS) }, { ...json, cookie: cx.cookie }]);
+      return { ...c, kind: 'logout', headers, body: headers['content-type'] || r.chance(0.5) ? '{}' : undefined, accept: is(200), check: cleared };
+    }
+    const hb = hostileBody(r, maxBody);
+    return { ...c, kind: `logout_${hb.kind}`, headers: { 'content-type': hb.contentType ?? 'application/json' }, body: hb.body, accept: is(bodyStatus(hb, API_MAX_BODY, 200, 200)), check: cleared };
+  };
+
+  // --- open endpoints: health and metrics (no token; never record content)
+  const openEndpoint = (path: '/health' | '/metrics') => (): Req => {
+    const o = { group: 'open', method: 'GET' };
+    const body = path === '/health' ? (a: Answer) => (a.body.endsWith('{"ok":true}') ? null : 'not {"ok":true}') : (a: Answer) => (/# HELP aurora_sync_webhooks_total/.test(a.body) ? null : 'not the metrics');
+    const name = path.slice(1);
+    switch (r.int(5)) {
+      case 0: case 1: {
+        const query = r.pick(['', '?x=1', `?${pct("' OR 1=1 --")}`, '?a[]=1&a[]=2', '?__proto__[x]=1', `?${'q'.repeat(4000)}`, '?format=json', '?name[]=aurora_sync_webhooks_total', '?%zz']);
+        const headers = r.pick<Record<string, string>>([{}, withAuth(r.pick(Object.keys(tokens) as TokenName[])), { cookie: cx.cookie }, { origin: r.pick(FOREIGN_ORIGINS) }, { accept: r.pick(['application/openmetrics-text; version=1.0.0', 'text/html', '*/*', 'application/json']) }, { 'accept-encoding': 'gzip, br' }]);
+        return { ...o, kind: `${name}_get`, path: `${path}${query}`, headers, accept: is(200), check: body };
+      }
+      case 2: { // the path as sent (fetch would normalize it), and what the router makes of it
+        const [p, status] = r.pick(path === '/health' ? HEALTH_TRICKS : METRICS_TRICKS);
+        return { ...o, kind: `${name}_path_trick`, method: 'RAW', path: '', raw: rawGet(p), accept: is(status), check: (a) => (status === 200 ? body(a) : null) };
+      }
+      case 3: {
+        const [line, status] = r.pick<[string, number]>([[`GET http://127.0.0.1${path} HTTP/1.1`, 200], [`GET ${path} HTTP/1.0`, 200], [`GET  ${path} HTTP/1.1`, 200], [`GET ${path}`, 200], [`get ${path} HTTP/1.1`, 400], [`TRACE ${path} HTTP/1.1`, 404], [`PROPFIND ${path} HTTP/1.1`, 404], [`CONNECT ${path} HTTP/1.1`, 0], [`HEAD ${path} HTTP/1.1`, 200]]);
+        return { ...o, kind: `${name}_request_line`, method: 'RAW', path: '', raw: rawGet(path, line), accept: is(status), check: (a) => (status === 200 && !line.startsWith('HEAD') ? body(a) : null) };
+      }
+      default: return { ...o, kind: `${name}_head`, method: 'HEAD', path, accept: is(200) };
+    }
+  };
+  const health = openEndpoint('/health');
+  const metrics = openEndpoint('/metrics');
 
   const replay = (): Req | null => {
     const candidates = sentValid.filter((s) => s.req.group !== 'rest');
@@ -669,7 +1042,12 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
     return { ...orig, kind: `replay_${orig.kind}`, replay: true, valid: undefined, accept: orig.group === 'hubspot' ? is(200, 401) : is(200) };
   };
 
-  return { hubspotValid, hubspotHostile, googleValid, googleHostile, firefliesValid, firefliesHostile, elsewhere, trigger, triggerValid, reads, hostileIds, resolve, schedules, replay };
+  return { hubspotValid, hubspotHostile, googleValid, googleHostile, firefliesValid, firefliesHostile, elsewhere, reviewPage, trigger, triggerValid, reads, hostileIds, resolve, schedules, codecValid, codecHostile, codecPreflight, codecLoginPage, codecLogin, codecLogout, health, metrics, replay };
+}
+
+/** a GET as it is sent (no normalization of the path), the connection closed after the answer */
+function rawGet(path: string, line = `GET ${path} HTTP/1.1`): Buffer {
+  return Buffer.from(`${line}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 'latin1');
 }
 
 function rawPost(path: string, body: string, headers: [string, string][]): Buffer {
@@ -693,7 +1071,8 @@ function memory(): { rss: number; heap: number } {
 
 // ------------------------------------------------------------------ the run
 export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
-  const total = opts.requests ?? 1_200;
+  const perEndpoint = opts.perEndpoint ?? 0;
+  const total = opts.requests ?? (perEndpoint ? 0 : 1_200);
   const seed = opts.seed ?? 1;
   const log = opts.log ?? (() => undefined);
   const t0 = Date.now();
@@ -716,17 +1095,62 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
     const notified = new Set<string>();
     const channelsBefore = await channelState(h.db);
     const gen = generator(inst, r, h.cfg.webhooks.maxBodyBytes, sentValid, notified);
-    // The mix: ~6 % genuine deliveries and triggers, ~3 % replays of them, the rest hostile, spread over every endpoint.
+    // The mix: ~6 % genuine deliveries, triggers and codec calls, ~3 % replays of them, the rest hostile, spread over every endpoint:
+    // by weight (--requests), or steered to the endpoint with the fewest requests so far (--per-endpoint).
     const hostile = [
-      [gen.hubspotHostile, 16], [gen.googleHostile, 16], [gen.firefliesHostile, 10], [gen.elsewhere, 8],
+      [gen.hubspotHostile, 16], [gen.googleHostile, 16], [gen.firefliesHostile, 10], [gen.elsewhere, 7], [gen.reviewPage, 2],
       [gen.trigger, 10], [gen.reads, 10], [gen.hostileIds, 10], [gen.resolve, 12], [gen.schedules, 8],
+      [gen.codecHostile, 12], [gen.codecPreflight, 3], [gen.codecLoginPage, 1], [gen.codecLogin, 3], [gen.codecLogout, 1], [gen.health, 3], [gen.metrics, 3],
     ] as const;
     const weightSum = hostile.reduce((n, [, w]) => n + w, 0);
-    const pickHostile = () => {
+    const pickWeighted = () => {
       let x = r.next() * weightSum;
       for (const [g, w] of hostile) if ((x -= w) < 0) return g();
       return hostile[0][0]();
     };
+    /** the generators of each endpoint's requests (most of them reach it; the route the API matched is what is counted) */
+    const targets: Record<Endpoint, () => Req> = {
+      'POST /api/webhooks/hubspot': gen.hubspotHostile,
+      'POST /api/webhooks/google': gen.googleHostile,
+      'POST /api/webhooks/fireflies': gen.firefliesHostile,
+      'POST /api/sync/trigger': gen.trigger,
+      'GET /api/sync/status': () => gen.reads('GET /api/sync/status'),
+      'GET /api/sync/workflows/:system': () => (r.chance(0.5) ? gen.reads('GET /api/sync/workflows/:system') : gen.hostileIds(r.pick([2, 3] as const))),
+      'GET /api/conflicts': () => gen.reads('GET /api/conflicts'),
+      'GET /api/conflicts/:id': () => (r.chance(0.5) ? gen.reads('GET /api/conflicts/:id') : gen.hostileIds(0)),
+      'POST /api/conflicts/:id/resolve': () => (r.chance(0.8) ? gen.resolve() : gen.hostileIds(1)),
+      'GET /api/schedules': () => gen.reads('GET /api/schedules'),
+      'POST /api/schedules/:id/trigger': () => gen.schedules('trigger'),
+      'POST /api/schedules/:id/pause': () => gen.schedules('pause'),
+      'POST /api/schedules/:id/unpause': () => gen.schedules('unpause'),
+      'POST /api/schedules/:id/backfill': () => gen.schedules('backfill'),
+      'GET /conflicts': gen.reviewPage,
+      'POST /codec/decode': () => gen.codecHostile('decode'),
+      'POST /codec/encode': () => gen.codecHostile('encode'),
+      'OPTIONS /codec/decode': () => gen.codecPreflight('decode'),
+      'OPTIONS /codec/encode': () => gen.codecPreflight('encode'),
+      'GET /codec/login': gen.codecLoginPage,
+      'POST /codec/login': gen.codecLogin,
+      'POST /codec/logout': gen.codecLogout,
+      'GET /health': gen.health,
+      'GET /metrics': gen.metrics,
+      [NO_ROUTE]: gen.elsewhere,
+    };
+    const endpoints: FuzzReport['endpoints'] = {};
+    const reached = (e: string) => Object.values(endpoints[e] ?? {}).reduce((n, v) => n + v, 0);
+    const minReached = () => Math.min(...ENDPOINTS.map(reached));
+    const pickHostile = perEndpoint
+      ? () => {
+          const min = minReached();
+          return targets[r.pick(ENDPOINTS.filter((e) => reached(e) === min))]();
+        }
+      : pickWeighted;
+    // (an endpoint its generator could not reach would never fill: the run stops at this many)
+    const cap = Math.max(total, perEndpoint * ENDPOINTS.length * 3 + 1_000);
+    const warmUp = Math.min(100, Math.floor(Math.max(total, perEndpoint * ENDPOINTS.length) / 10));
+    const progressEvery = Math.max(total, perEndpoint * ENDPOINTS.length) > 5_000 ? 1_000 : 200;
+    const leaks: FuzzReport['leaks'] = [];
+    let revealedToAuthorized = 0;
     const validEvery = 16;
     const outcomes: FuzzReport['outcomes'] = {};
     const byStatus: Record<string, number> = {};
@@ -740,28 +1164,42 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
     let replays2xx = 0;
     let rssStart = 0;
     let heapStart = 0;
-    for (let i = 0; i < total; i++) {
-      if (i === Math.min(100, Math.floor(total / 10))) {
+    let sent = 0;
+    for (let i = 0; (i < total || (perEndpoint > 0 && minReached() < perEndpoint)) && i < cap; i++) {
+      if (i === warmUp) {
         // after a warm-up (connections, caches, JIT): the baseline
         const m = memory();
         rssStart = m.rss;
         heapStart = m.heap;
       }
       let req: Req | null = null;
-      if (i % validEvery === 3) req = r.pick([gen.hubspotValid, gen.googleValid, gen.firefliesValid, gen.triggerValid])();
+      if (i % validEvery === 3) req = r.pick([gen.hubspotValid, gen.googleValid, gen.firefliesValid, gen.triggerValid, gen.codecValid])();
       else if (i % validEvery === 11) req = gen.replay();
       req ??= pickHostile();
       const label = `${req.group}/${req.kind}`;
+      const seq = String(i);
       let answer: Answer;
       try {
-        answer = await send(inst.base, req);
+        answer = await send(inst.base, req, seq);
       } catch (err) {
-        answer = { status: 0, body: `connection error: ${(err as Error).message}` };
+        answer = { status: 0, body: `connection error: ${(err as Error).message}`, headers: {} };
       }
+      sent++;
+      const endpoint = inst.routes.get(seq) ?? NOT_ROUTED;
+      inst.routes.delete(seq);
+      (endpoints[endpoint] ??= {})[answer.status] = (endpoints[endpoint]![answer.status] ?? 0) + 1;
       (outcomes[label] ??= {})[answer.status] = (outcomes[label]![answer.status] ?? 0) + 1;
       byStatus[answer.status] = (byStatus[answer.status] ?? 0) + 1;
-      if (answer.status >= 500 || (answer.status === 0 && !req.raw)) serverErrors.push({ case: label, status: answer.status, body: answer.body });
-      else if (!req.accept(answer.status)) unexpected.push({ case: label, status: answer.status, body: answer.body });
+      const accepted = req.accept(answer.status);
+      const problem = accepted && req.check ? await req.check(answer) : null;
+      const shown = `${endpoint}: ${answer.body.slice(0, 300)}`;
+      if (answer.status >= 500 || (answer.status === 0 && !req.raw)) serverErrors.push({ case: label, status: answer.status, body: shown });
+      else if (!accepted) unexpected.push({ case: label, status: answer.status, body: shown });
+      else if (problem) unexpected.push({ case: label, status: answer.status, body: `${problem} (${shown})` });
+      if (accepted && !problem) req.then?.(answer);
+      if (!req.mayReveal) {
+        for (const v of inst.sensitive) if (answer.body.includes(v)) leaks.push({ case: label, endpoint, what: `${v.slice(0, 6)}… (${v.length} chars)` });
+      } else if (inst.sensitive.some((v) => answer.body.includes(v))) revealedToAuthorized++;
       if (req.replay) {
         replays++;
         if (answer.status < 300) replays2xx++;
@@ -777,8 +1215,9 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
           expectedSignals += req.valid.signals;
         }
       }
-      if ((i + 1) % 200 === 0) log(`  ${i + 1}/${total} sent (${Object.entries(byStatus).map(([s, n]) => `${s}:${n}`).join(' ')})`);
+      if ((i + 1) % progressEvery === 0) log(`  ${i + 1}${total > i + 1 ? `/${total}` : ''} sent${perEndpoint ? `, fewest per endpoint ${minReached()}/${perEndpoint}` : ''} (${Object.entries(byStatus).map(([s, n]) => `${s}:${n}`).join(' ')})`);
     }
+    const least = ENDPOINTS.map((e) => ({ endpoint: e as string, requests: reached(e) })).sort((a, b) => a.requests - b.requests)[0]!;
     const mem = memory();
     // The valid deliveries' work done, then nothing else moved.
     await quiet(inst, tables, validEventIds);
@@ -799,8 +1238,14 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
     const rssAfter = mem.rss;
     return {
       seed,
-      requests: total,
+      requests: sent,
+      perEndpoint,
+      cores: cpus().length,
       outcomes,
+      endpoints,
+      endpointMin: least,
+      leaks,
+      revealedToAuthorized,
       byStatus,
       unexpected,
       serverErrors,
@@ -839,18 +1284,28 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
 /** The report as lines: counts by outcome (status × category), then the checks. */
 export function formatReport(rep: FuzzReport): string[] {
   const lines: string[] = [];
-  lines.push(`fuzz: seed ${rep.seed}, ${rep.requests} requests in ${rep.seconds} s`);
+  const n = (v: number) => v.toLocaleString('en-US');
+  const statuses = (codes: Record<string, number>) => Object.entries(codes).sort(([a], [b]) => Number(a) - Number(b)).map(([s, c]) => `${s}×${n(c)}`).join('  ');
+  lines.push(`fuzz: seed ${rep.seed}, ${n(rep.requests)} requests in ${rep.seconds} s (${rep.cores} cores)${rep.perEndpoint ? `, at least ${n(rep.perEndpoint)} per endpoint` : ''}`);
+  lines.push(`per endpoint (the route the API's router matched: requests, status × count); fewest: ${n(rep.endpointMin.requests)} (${rep.endpointMin.endpoint}):`);
+  const order = [...ENDPOINTS, ...Object.keys(rep.endpoints).filter((e) => !(ENDPOINTS as readonly string[]).includes(e)).sort()];
+  for (const e of order) {
+    const codes = rep.endpoints[e] ?? {};
+    lines.push(`  ${e.padEnd(36)} ${n(Object.values(codes).reduce((a, b) => a + b, 0)).padStart(7)}  ${statuses(codes)}`);
+  }
   lines.push('outcomes (category: status × count):');
   for (const [label, codes] of Object.entries(rep.outcomes).sort(([a], [b]) => a.localeCompare(b))) {
-    lines.push(`  ${label.padEnd(48)} ${Object.entries(codes).map(([s, n]) => `${s}×${n}`).join('  ')}`);
+    lines.push(`  ${label.padEnd(48)} ${statuses(codes)}`);
   }
-  lines.push(`by status: ${Object.entries(rep.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+  lines.push(`by status: ${Object.entries(rep.byStatus).sort(([, a], [, b]) => b - a).map(([s, c]) => `${s}×${n(c)}`).join(', ')}`);
   lines.push(`valid deliveries/triggers: ${rep.valid.sent} sent, ${rep.valid.accepted} accepted, ${rep.valid.expectedSignals} signals expected; replays: ${rep.replays.sent} (${rep.replays.answered2xx} answered 2xx)`);
   lines.push(`temporal: workflow ids ${rep.temporal.workflowIdsBefore} → ${rep.temporal.workflowIdsAfter} (new: ${rep.temporal.newWorkflowIds.length ? rep.temporal.newWorkflowIds.join(', ') : 'none'}), runs ${rep.temporal.runsBefore} → ${rep.temporal.runsAfter}, signals +${rep.temporal.signalsTotal} (${Object.entries(rep.temporal.signals).map(([s, n]) => `${s}: ${n}`).join(', ') || 'none'}), conflict-workflow signals +${rep.temporal.conflictSignals}, updates accepted +${rep.temporal.updatesAccepted}; schedules ${rep.temporal.schedules}, changed: ${rep.temporal.schedulesChanged.join(', ') || 'none'}`);
   lines.push(`tables: ${rep.tables.checked.length} checked, changed: ${rep.tables.changed.length ? rep.tables.changed.join(', ') : 'none'}; webhook event ids +${rep.tables.newEventIds} (valid deliveries: ${rep.tables.expectedEventIds})`);
   const sign = (n: number) => `${n >= 0 ? '+' : ''}${n}`;
   lines.push(`memory (after GC; API, worker and sandboxes in this one process): rss ${rep.memory.rssBeforeMiB} → ${rep.memory.rssAfterMiB} MiB (${sign(rep.memory.growthMiB)}), live heap ${rep.memory.heapBeforeMiB} → ${rep.memory.heapAfterMiB} MiB (${sign(rep.memory.heapGrowthMiB)})`);
-  lines.push(`5xx/connection errors: ${rep.serverErrors.length}; unexpected statuses: ${rep.unexpected.length}; crashed: ${rep.crashed}`);
+  lines.push(`record content or secrets (seeded emails, names, phones, plaintext payloads, tokens) in answers that may not carry them (/health, /metrics, pages, refused calls, …): ${rep.leaks.length}; in authorized answers (the check's control: reads with a token, decodes): ${rep.revealedToAuthorized}`);
+  for (const l of rep.leaks.slice(0, 20)) lines.push(`  leak ${l.case} (${l.endpoint}): ${l.what}`);
+  lines.push(`5xx/connection errors: ${rep.serverErrors.length}; unexpected statuses or answers: ${rep.unexpected.length}; crashed: ${rep.crashed}`);
   for (const e of rep.serverErrors.slice(0, 20)) lines.push(`  5xx ${e.case}: ${e.status} ${e.body.slice(0, 160)}`);
   for (const e of rep.unexpected.slice(0, 40)) lines.push(`  unexpected ${e.case}: ${e.status} ${e.body.slice(0, 160)}`);
   return lines;
@@ -861,7 +1316,9 @@ export function failures(rep: FuzzReport, maxGrowthMiB = 150, maxHeapGrowthMiB =
   const f: string[] = [];
   if (rep.crashed) f.push('the process saw an uncaught exception or unhandled rejection');
   if (rep.serverErrors.length) f.push(`${rep.serverErrors.length} answers were 5xx or no answer`);
-  if (rep.unexpected.length) f.push(`${rep.unexpected.length} answers had an unexpected status`);
+  if (rep.unexpected.length) f.push(`${rep.unexpected.length} answers had an unexpected status or failed their check`);
+  if (rep.leaks.length) f.push(`${rep.leaks.length} answers carried record content or a secret`);
+  if (rep.endpointMin.requests < rep.perEndpoint) f.push(`${rep.endpointMin.endpoint} got ${rep.endpointMin.requests} requests, fewer than ${rep.perEndpoint}`);
   if (rep.valid.accepted !== rep.valid.sent) f.push(`${rep.valid.sent - rep.valid.accepted} valid deliveries were refused`);
   if (rep.temporal.newWorkflowIds.length) f.push(`workflows started: ${rep.temporal.newWorkflowIds.join(', ')}`);
   if (rep.temporal.signalsTotal !== rep.valid.expectedSignals) f.push(`${rep.temporal.signalsTotal} signals, but the valid deliveries account for ${rep.valid.expectedSignals}`);
