@@ -322,7 +322,7 @@ export const INFRA: InfraFault[] = [
       f.errors(0.2);
       await changeMore();
       await w.trigger();
-      const end = Date.now() + ctx.sizes.stormMs;
+      const end = Date.now() + Math.max(ctx.sizes.stormMs, f.minStormMs ?? 0);
       let storms = 0;
       while (Date.now() < end) {
         // A burst of 429s every 15 s; between them every request has its 20 % chance of a 5xx.
@@ -333,7 +333,7 @@ export const INFRA: InfraFault[] = [
       }
       const stats = f.stats();
       const during = await w.driver.verify([]);
-      notes.push(`storm: 20 % 5xx and ${storms} bursts of ${f.stormBurst ?? 5} 429s: ${stats.faulted5xx} 5xx and ${stats.rateLimited} 429 answered of ${stats.requests} requests; ` +
+      notes.push(`storm (${Math.round(Math.max(ctx.sizes.stormMs, f.minStormMs ?? 0) / 1000)} s): 20 % 5xx and ${storms} bursts of ${f.stormBurst ?? 5} 429s: ${stats.faulted5xx} 5xx and ${stats.rateLimited} 429 answered of ${stats.requests} requests; ` +
         (during.every((j) => j.verdict.dataOk) ? `both sides equal before the storm ended (the API back ${secs(upAt)} s)` : 'not yet equal when the storm ended'));
       f.clear();
     },

@@ -44,6 +44,11 @@ export interface FaultHooks {
    * storm's 5xx are never reached.
    */
   stormBurst?: number;
+  /**
+   * The 3d storm's least length. A client whose backoff reached its cap during the outage sends its
+   * next request up to that cap later: a storm not much longer than the cap sees a few requests only.
+   */
+  minStormMs?: number;
   clear(): void;
   reset(): void;
   stats(): { requests: number; faulted5xx: number; rateLimited: number };
@@ -408,6 +413,8 @@ export async function googlePart(opts: SystemOptions): Promise<SystemPart> {
         // Google's client waits 1, 2, 4, 8, 16 s on consecutive refusals (Google's truncated exponential
         // backoff): five 429s every 15 s kept it refused for the whole storm (6 requests, all 429s).
         stormBurst: 2,
+        // ... and after 60 s unreachable its backoff is at the 32 s cap: a 60 s storm saw 6 requests in all.
+        minStormMs: 150_000,
         clear: () => {
           sb.faults.clear();
           if (opts.latencyMs) sb.faults.set({ latencyMs: opts.latencyMs });
