@@ -98,7 +98,11 @@ export interface FuzzReport {
     expectedEventIds: number;
   };
   /** after a full GC, from after the warm-up to the end of the requests */
-  memory: { rssBeforeMiB: number; rssAfterMiB: number; heapBeforeMiB: number; heapAfterMiB: number; growthMiB: number; heapGrowthMiB: number };
+  memory: {
+    rssBeforeMiB: number; rssAfterMiB: number; heapBeforeMiB: number; heapAfterMiB: number; growthMiB: number; heapGrowthMiB: number;
+    /** after a full GC at each progress line: requests sent, RSS, live heap, memory outside the heap (Buffers) */
+    samples: { requests: number; rssMiB: number; heapMiB: number; externalMiB: number }[];
+  };
   crashed: boolean;
   seconds: number;
 }
@@ -164,6 +168,17 @@ function bodyStatus(hb: { kind: string; body: Buffer | string; contentType?: str
   }
 }
 
+/**
+ * `n` bytes of "a" beyond a body limit: views of one buffer, so that the fuzzer's own process (the
+ * API's too) does not allocate and free megabytes per request, which fragments the allocator and
+ * makes RSS grow without any memory being live
+ */
+let hugeBytes = Buffer.alloc(0);
+function huge(n: number): Buffer {
+  if (hugeBytes.length < n) hugeBytes = Buffer.alloc(Math.max(n, CODEC_MAX_BODY + 200_000), 0x61);
+  return hugeBytes.subarray(0, n);
+}
+
 /** percent-encoding; a lone surrogate becomes the bytes of one (invalid UTF-8 in the path) */
 function pct(v: string): string {
   try {
@@ -185,7 +200,7 @@ function hostileBody(r: Rng, maxBytes: number): { kind: string; body: Buffer | s
     case 2: return { kind: 'deep_object', body: nested(r.pick([1_000, 10_000, 50_000]), 'object') };
     case 3: return { kind: 'deep_proto', body: '{"constructor":{"prototype":'.repeat(2_000) + '1' + '}}'.repeat(2_000) };
     case 4: return { kind: 'proto_pollution', body: r.pick(['{"__proto__":{"isAdmin":true}}', '{"constructor":{"prototype":{"x":1}}}', '[{"__proto__":null}]']) };
-    case 5: return { kind: 'huge', body: Buffer.alloc(maxBytes + 1 + r.int(1000), 0x61) };
+    case 5: return { kind: 'huge', body: huge(maxBytes + 1 + r.int(1000)) };
     case 6: return { kind: 'near_limit', body: JSON.stringify({ pad: 'x'.repeat(Math.max(0, maxBytes - 64 - r.int(200))) }) };
     case 7: return { kind: 'invalid_utf8', body: INVALID_UTF8 };
     case 8: return { kind: 'utf16_bom', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(NOT_A_TRIGGER, 'utf16le')]) };
@@ -919,7 +934,7 @@ function generator(inst: Installation, r: Rng, maxBody: number, sentValid: Sent[
       case 2: return { ...c, kind: 'codec_foreign_origin', headers: { ...auth(), origin: r.pick(FOREIGN_ORIGINS) }, body: some(), accept: is(403), check: noCors };
       case 3: { const hb = hostileBody(r, maxBody); return { ...c, kind: `codec_${hb.kind}`, headers: { ...auth(), 'content-type': hb.contentType ?? 'application/json' }, body: hb.body, accept: is(bodyStatus(hb, CODEC_MAX_BODY, 200, 400)), check: emptyOrRefused }; }
       case 4: { // beyond the codec's 8 MiB: 413 with a token; without one it is refused before its body is read
-        const body = Buffer.alloc(CODEC_MAX_BODY + 1 + r.int(100_000), 0x61);
+        const body = huge(CODEC_MAX_BODY + 1 + r.int(100_000));
         return r.chance(0.5) ? { ...c, kind: 'codec_huge', headers: auth(), body, accept: is(413), check: noPayloads } : { ...c, kind: 'codec_huge_no_token', headers: json, body, accept: is(401), check: noPayloads };
       }
       case 5: {
@@ -1063,10 +1078,10 @@ const collect: () => void = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 })();
-function memory(): { rss: number; heap: number } {
+function memory(): { rss: number; heap: number; external: number } {
   collect();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
+  return { rss: m.rss, heap: m.heapUsed, external: m.external };
 }
 
 // ------------------------------------------------------------------ the run
@@ -1151,6 +1166,12 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
     const progressEvery = Math.max(total, perEndpoint * ENDPOINTS.length) > 5_000 ? 1_000 : 200;
     const leaks: FuzzReport['leaks'] = [];
     let revealedToAuthorized = 0;
+    const samples: FuzzReport['memory']['samples'] = [];
+    const sample = (requests: number) => {
+      const m = memory();
+      samples.push({ requests, rssMiB: mib(m.rss), heapMiB: mib(m.heap), externalMiB: mib(m.external) });
+      return m;
+    };
     const validEvery = 16;
     const outcomes: FuzzReport['outcomes'] = {};
     const byStatus: Record<string, number> = {};
@@ -1168,7 +1189,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
     for (let i = 0; (i < total || (perEndpoint > 0 && minReached() < perEndpoint)) && i < cap; i++) {
       if (i === warmUp) {
         // after a warm-up (connections, caches, JIT): the baseline
-        const m = memory();
+        const m = sample(i);
         rssStart = m.rss;
         heapStart = m.heap;
       }
@@ -1215,10 +1236,11 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
           expectedSignals += req.valid.signals;
         }
       }
+      if ((i + 1) % progressEvery === 0 && progressEvery >= 1_000) sample(i + 1);
       if ((i + 1) % progressEvery === 0) log(`  ${i + 1}${total > i + 1 ? `/${total}` : ''} sent${perEndpoint ? `, fewest per endpoint ${minReached()}/${perEndpoint}` : ''} (${Object.entries(byStatus).map(([s, n]) => `${s}:${n}`).join(' ')})`);
     }
     const least = ENDPOINTS.map((e) => ({ endpoint: e as string, requests: reached(e) })).sort((a, b) => a.requests - b.requests)[0]!;
-    const mem = memory();
+    const mem = sample(sent);
     // The valid deliveries' work done, then nothing else moved.
     await quiet(inst, tables, validEventIds);
     const after = await temporalCounts(h);
@@ -1270,7 +1292,7 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
         newEventIds: eventIdsAfter - eventIdsBefore,
         expectedEventIds: validEventIds.length,
       },
-      memory: { rssBeforeMiB: mib(rssStart), rssAfterMiB: mib(rssAfter), heapBeforeMiB: mib(heapStart), heapAfterMiB: mib(mem.heap), growthMiB: mib(rssAfter - rssStart), heapGrowthMiB: mib(mem.heap - heapStart) },
+      memory: { rssBeforeMiB: mib(rssStart), rssAfterMiB: mib(rssAfter), heapBeforeMiB: mib(heapStart), heapAfterMiB: mib(mem.heap), growthMiB: mib(rssAfter - rssStart), heapGrowthMiB: mib(mem.heap - heapStart), samples },
       crashed,
       seconds: Math.round((Date.now() - t0) / 100) / 10,
     };
@@ -1303,6 +1325,7 @@ export function formatReport(rep: FuzzReport): string[] {
   lines.push(`tables: ${rep.tables.checked.length} checked, changed: ${rep.tables.changed.length ? rep.tables.changed.join(', ') : 'none'}; webhook event ids +${rep.tables.newEventIds} (valid deliveries: ${rep.tables.expectedEventIds})`);
   const sign = (n: number) => `${n >= 0 ? '+' : ''}${n}`;
   lines.push(`memory (after GC; API, worker and sandboxes in this one process): rss ${rep.memory.rssBeforeMiB} → ${rep.memory.rssAfterMiB} MiB (${sign(rep.memory.growthMiB)}), live heap ${rep.memory.heapBeforeMiB} → ${rep.memory.heapAfterMiB} MiB (${sign(rep.memory.heapGrowthMiB)})`);
+  if (rep.memory.samples.length > 3) lines.push(`  by requests sent (rss/heap/external MiB): ${rep.memory.samples.map((s) => `${n(s.requests)}: ${Math.round(s.rssMiB)}/${Math.round(s.heapMiB)}/${Math.round(s.externalMiB)}`).join(', ')}`);
   lines.push(`record content or secrets (seeded emails, names, phones, plaintext payloads, tokens) in answers that may not carry them (/health, /metrics, pages, refused calls, …): ${rep.leaks.length}; in authorized answers (the check's control: reads with a token, decodes): ${rep.revealedToAuthorized}`);
   for (const l of rep.leaks.slice(0, 20)) lines.push(`  leak ${l.case} (${l.endpoint}): ${l.what}`);
   lines.push(`5xx/connection errors: ${rep.serverErrors.length}; unexpected statuses or answers: ${rep.unexpected.length}; crashed: ${rep.crashed}`);
