@@ -268,10 +268,13 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     for (const r of batch) if (r.requestId) completed.set(r.requestId, { ...summary, requestId: r.requestId });
   }
 
-  /** The property-only ids still waiting, for the next run (absent when none: the shape of runs before it). */
-  const webhookPropertyOnlyState = (): { webhookPropertyOnly?: Record<string, string[]> } => {
+  /**
+   * The property-only ids still waiting, for the next run (undefined when none, which drops the key:
+   * the shape of runs before it, and no stale list carried over from this run's input).
+   */
+  const webhookPropertyOnlyState = (): { webhookPropertyOnly: Record<string, string[]> | undefined } => {
     const waiting = Object.entries(propertyOnly).filter(([, ids]) => ids.size > 0);
-    return waiting.length ? { webhookPropertyOnly: Object.fromEntries(waiting.map(([t, ids]) => [t, [...ids]])) } : {};
+    return { webhookPropertyOnly: waiting.length ? Object.fromEntries(waiting.map(([t, ids]) => [t, [...ids]])) : undefined };
   };
   const continueRun = async (): Promise<never> => {
     await condition(allHandlersFinished);
