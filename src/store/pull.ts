@@ -60,7 +60,7 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
 
   return pageTx(pool, async (c) => {
     // Associations arrive as external ids: bring them into Aurora's id space first.
-    const records = input.map((r) => ({ ...r, fields: { ...r.fields } }));
+    let records = input.map((r) => ({ ...r, fields: { ...r.fields } }));
     await translateRefs(c, scope, records.map((r) => r.fields), 'local');
     const extIds = records.map((r) => r.externalId);
     const auroraIds = records.map((r) => r.auroraId).filter((x): x is string => Boolean(x));
@@ -78,7 +78,7 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
       [system, spec.type, extIds, auroraIds, connection],
     );
     const linked = new Set(registry.filter((r) => r.external_id && r.connection === connection).map((r) => r.external_id!));
-    keepUnread(records, registry, connection);
+    records = keepUnread(records, registry, connection);
     const locals = await loadLocal(c, spec, [...new Set([...registry.map((r) => r.local_id), ...auroraIds])]);
     const matched = await matchByNaturalKey(c, scope, records.filter((r) => !linked.has(r.externalId) && !(r.auroraId && locals.has(r.auroraId))));
 
@@ -100,16 +100,21 @@ export async function applyPulledPage(pool: Pool, scope: Scope, input: ExternalR
 
 /**
  * Fields a read left out (ExternalRecord.kept: a property-only webhook's associations) take the
- * values of the last sync, so leaving them unread is no change. (The caller asks for that only of
- * records with a snapshot; one without keeps what the read gave.)
+ * values of the last sync, so leaving them unread is no change. The caller asks for that only of
+ * records with a snapshot; one whose snapshot is gone meanwhile (a concurrent push error or
+ * deletion) is left out of this page, for the next read of it whole (the polling cycle's), rather
+ * than taken with its associations empty.
  */
-function keepUnread(records: ExternalRecord[], registry: RegistryRow[], connection: string): void {
-  if (!records.some((r) => r.kept?.length)) return;
+function keepUnread<R extends ExternalRecord>(records: R[], registry: RegistryRow[], connection: string): R[] {
+  if (!records.some((r) => r.kept?.length)) return records;
   const snapshots = new Map(registry.filter((r) => r.external_id && r.connection === connection && r.synced_snapshot).map((r) => [r.external_id!, r.synced_snapshot!]));
-  for (const r of records) {
-    const snap = r.kept?.length ? snapshots.get(r.externalId) : undefined;
-    if (snap) for (const f of r.kept!) r.fields[f] = snap[f] ?? null;
-  }
+  return records.filter((r) => {
+    if (!r.kept?.length) return true;
+    const snap = snapshots.get(r.externalId);
+    if (!snap) return false;
+    for (const f of r.kept) r.fields[f] = snap[f] ?? null;
+    return true;
+  });
 }
 
 /**
