@@ -64,7 +64,7 @@ export interface FuzzReport {
   endpointMin: { endpoint: string; requests: number };
   /** answers that carried record content or a secret to a request that may not see it (e.g. a seeded email in /metrics) */
   leaks: { case: string; endpoint: string; what: string }[];
-  /** the leak check's control: authorized answers (reads with a token, decodes) in which it did find such content */
+  /** the leak check's control: authorized answers (reads with a token, decodes; and two sent after the run for this) in which it did find such content */
   revealedToAuthorized: number;
   /** status code → count, over everything */
   byStatus: Record<string, number>;
@@ -1257,6 +1257,14 @@ export async function runFuzz(opts: FuzzOptions = {}): Promise<FuzzReport> {
       if ((i + 1) % progressEvery === 0) log(`  ${i + 1}${total > i + 1 ? `/${total}` : ''} sent${perEndpoint ? `, fewest per endpoint ${minReached()}/${perEndpoint}` : ''} (${Object.entries(byStatus).map(([s, n]) => `${s}:${n}`).join(' ')})`);
     }
     const least = ENDPOINTS.map((e) => ({ endpoint: e as string, requests: reached(e) })).sort((a, b) => a.requests - b.requests)[0]!;
+    // The leak check's control, whatever the mix was: an authorized read of the conflict and a decode do carry such content.
+    for (const control of [
+      { path: `/api/conflicts/${pct(inst.conflictId)}`, init: { headers: { authorization: `Bearer ${READ_TOKEN}` } } },
+      { path: '/codec/decode', init: { method: 'POST', headers: { authorization: `Bearer ${READ_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ payloads: inst.codec.encrypted }) } },
+    ]) {
+      const text = await (await fetch(inst.base + control.path, control.init)).text();
+      if (inst.sensitive.some((v) => text.includes(v))) revealedToAuthorized++;
+    }
     const mem = sample(sent);
     // The valid deliveries' work done, then nothing else moved.
     await quiet(inst, tables, validEventIds);
