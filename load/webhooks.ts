@@ -3,13 +3,19 @@
  * end to end through the real API, Temporal, worker, Postgres and Redis, against the sandboxes:
  *   - HubSpot: contact edits in the sandbox → its signed webhook batches (`contact.propertyChange`);
  *   - Google Calendar: event edits → push-channel notifications (X-Goog-* headers, channel token);
- *   - Gmail: label changes → Pub/Sub pushes (OIDC token and URL token) after users.watch.
+ *   - Gmail: label changes → Pub/Sub pushes (OIDC token and URL token) after users.watch;
+ *   - Google Drive: renames, star changes and sharing-role changes made as the user in the Drive UI →
+ *     changes.watch notifications (one channel each for files and permissions) → changes.list;
+ *   - Fireflies: new transcripts and re-summarised ones → its signed v2 webhooks (`meeting.transcribed`,
+ *     `meeting.summarized`) → a fetch of exactly that transcript. Its share is fixed in events a minute
+ *     (--fireflies-per-minute, default 30), not a share of the rate: every delivery costs a GraphQL
+ *     request of the key's budget (business plan: 60 a minute, enforced by the sandbox).
  * Every delivery passes through a measuring proxy in front of the API (the sandboxes post to it,
  * as they would to a load balancer): it times each answer. Prints: events made, deliveries and
  * answers by status, API answer p50/p99/max (goal p99 < 50 ms), whether the final state equals the
  * sandboxes' record by record (nothing lost), RSS of the process running the API and the worker
  * per minute (flat?), and the sync workflows' history length (bounded by continue-as-new).
- * Usage: bash scripts/run.sh tsx load/webhooks.ts [--per-minute 10000] [--minutes 5]
+ * Usage: bash scripts/run.sh tsx load/webhooks.ts [--per-minute 10000] [--minutes 5] [--fireflies-per-minute 30]
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -22,36 +28,72 @@ import { startWorker } from '../src/worker';
 import { connectClient, ensureSyncWorkflow } from '../src/temporal';
 import { startHubSpotSandbox } from '../src/sandbox/hubspot';
 import { startGoogleSandbox } from '../src/sandbox/google';
+import { startFirefliesSandbox } from '../src/sandbox/fireflies';
 import { syncNowUpdate, syncWorkflowId } from '../src/workflows/definitions';
 import { configuredSystems } from '../src/deps';
 import { googleBenchEnv } from '../bench/lib';
 import { createMetrics } from '../src/metrics';
+import { driveLoad, firefliesLoad } from './systems';
 
-const { values } = parseArgs({ options: { 'per-minute': { type: 'string', default: '10000' }, minutes: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { 'per-minute': { type: 'string', default: '10000' }, minutes: { type: 'string', default: '5' }, 'fireflies-per-minute': { type: 'string', default: '30' } },
+});
 const PER_MINUTE = Number(values['per-minute']);
 const MINUTES = Number(values.minutes);
+/**
+ * Fireflies events a minute: half new meetings (two deliveries: transcribed, summarized), half
+ * re-summaries (one). Each delivery is at most one transcript read, so 30 events cost at most 45
+ * of the business plan's 60 requests a minute (the free plan's 50 a day would last a minute).
+ */
+const FF_PER_MINUTE = Math.min(Number(values['fireflies-per-minute']), PER_MINUTE);
+const FF_REQUESTS_PER_MINUTE = 60;
 const ANA = 'ana@acme.test';
 const SECRET = 'load-client-secret';
+const FF_SECRET = 'load-ff-webhook-secret-01';
+const FF_KEY = 'load-ff-key';
 const TOPIC = 'projects/aurora-sandbox/topics/gmail'; // the sandbox's project: users.watch refuses another project's topic
 const PUSH_TOKEN = 'load-push-token-0123456789abcdef';
 const PUSH_SA = 'gmail-push@aurora-sandbox.iam.gserviceaccount.com';
 const AUDIENCE = 'https://aurora.example/api/webhooks/google';
+/** The mix of the events other than Fireflies' (their share of the rate). */
+const SHARE = { hubspot: 0.6, calendar: 0.15, gmail: 0.1, drive: 0.15 };
+type Kind = 'HubSpot' | 'Calendar' | 'Gmail' | 'Drive' | 'Fireflies';
+const KINDS: Kind[] = ['HubSpot', 'Calendar', 'Gmail', 'Drive', 'Fireflies'];
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const header = (req: IncomingMessage, name: string): string => {
+  const v = req.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
+};
 
-/** A pass-through HTTP proxy that times every answer of the API. */
+/** Which system sent a delivery: by path, and for Google by the channel's resource (no channel: a Gmail push). */
+function kindOf(req: IncomingMessage): Kind | 'other' {
+  const path = req.url?.split('?')[0] ?? '';
+  if (path.endsWith('/hubspot')) return 'HubSpot';
+  if (path.endsWith('/fireflies')) return 'Fireflies';
+  if (!path.endsWith('/google')) return 'other';
+  const uri = header(req, 'x-goog-resource-uri');
+  if (!header(req, 'x-goog-channel-id')) return 'Gmail';
+  return uri.includes('/drive/') ? 'Drive' : uri.includes('/calendar/') ? 'Calendar' : 'other';
+}
+
+/** A pass-through HTTP proxy that times every answer of the API, per system. */
 function measuringProxy(target: () => number) {
   const times: number[] = [];
+  const bySystem = new Map<string, number[]>();
   const byStatus: Record<string, number> = {};
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
+    const kind = kindOf(req);
     const up = request({ host: '127.0.0.1', port: target(), path: req.url, method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
       answer.on('end', () => {
-        times.push(performance.now() - t0);
-        const key = `${req.url?.split('?')[0]} ${answer.statusCode}`;
+        const ms = performance.now() - t0;
+        times.push(ms);
+        (bySystem.get(kind) ?? bySystem.set(kind, []).get(kind)!).push(ms);
+        const key = `${kind} ${answer.statusCode}`;
         byStatus[key] = (byStatus[key] ?? 0) + 1;
       });
     });
@@ -61,7 +103,12 @@ function measuringProxy(target: () => number) {
     });
     req.pipe(up);
   });
-  return { server, times, byStatus };
+  const reset = () => {
+    times.length = 0;
+    bySystem.clear();
+    for (const k of Object.keys(byStatus)) delete byStatus[k];
+  };
+  return { server, times, bySystem, byStatus, reset };
 }
 
 async function main() {
@@ -71,13 +118,15 @@ async function main() {
   const admin = new Pool({ ...base.postgres, max: 1 });
   await admin.query(`CREATE DATABASE ${dbName}`);
   const total = PER_MINUTE * MINUTES;
-  // The mix: HubSpot 70 %, Calendar 20 %, Gmail 10 % of the events.
-  const share = { hubspot: 0.7, calendar: 0.2, gmail: 0.1 };
   const hubspot = await startHubSpotSandbox({ rateLimits: false });
   const contacts = hubspot.seed('contacts', 2_000);
   const google = await startGoogleSandbox({ users: [ANA], quotas: false });
   google.calendar.seed(ANA, ANA, 500);
   google.gmail.seed(ANA, 300);
+  // Fireflies with its business plan's limits on (60 requests a minute): the load must live within them.
+  const ff = await startFirefliesSandbox({ keys: [{ key: FF_KEY, plan: 'business', email: ANA }] });
+  const drive = driveLoad(google, ANA);
+  const fireflies = firefliesLoad(ff);
   const genv = googleBenchEnv(google, [ANA]);
   let apiPort = 0;
   const proxy = measuringProxy(() => apiPort);
@@ -91,10 +140,15 @@ async function main() {
     HUBSPOT_API_KEY: 'load-token',
     HUBSPOT_BASE_URL: hubspot.url,
     HUBSPOT_CLIENT_SECRET: SECRET,
-    // Sandbox limits off: this measures the engine, not an API budget.
+    // Sandbox limits off: this measures the engine, not an API budget (Fireflies excepted: see above).
     HUBSPOT_RATE_LIMIT_PER_10S: '1000000',
     HUBSPOT_SEARCH_PER_SECOND: '100000',
     GOOGLE_QUOTA_PER_USER_PER_MINUTE: '1000000',
+    GOOGLE_DRIVE_QUOTA_PER_USER_PER_MINUTE: '1000000',
+    FIREFLIES_API_KEY: FF_KEY,
+    FIREFLIES_API_URL: `${ff.url}/graphql`,
+    FIREFLIES_PLAN: 'business',
+    FIREFLIES_WEBHOOK_SECRET: FF_SECRET,
     PUSH_CHANNELS: 'true',
     PUBLIC_BASE_URL: proxyUrl,
     GMAIL_PUBSUB_TOPIC: TOPIC,
@@ -118,15 +172,16 @@ async function main() {
 
   // The push subscription exists before users.watch names its topic (as in a real project).
   google.gmail.pubsub.configure({ topic: TOPIC, endpoint: `${proxyUrl}/api/webhooks/google`, token: PUSH_TOKEN, oidc: { serviceAccountEmail: PUSH_SA, audience: AUDIENCE } });
-  // Backfill both systems once (this also opens the Calendar channel and the Gmail watch).
-  const targets = [{ system: 'hubspot' }, { system: 'google_workspace', connection: ANA }];
+  // Backfill every system once (this also opens the Calendar and Drive channels and the Gmail watch).
+  const targets = [{ system: 'hubspot' }, { system: 'google_workspace', connection: ANA }, { system: 'fireflies' }];
   for (const t of targets) {
     await ensureSyncWorkflow(client, cfg, t, { runImmediately: false });
     await client.workflow.getHandle(syncWorkflowId(t.system, cfg.temporal.workflowIdPrefix, t.connection)).executeUpdate(syncNowUpdate, { args: [{}] });
   }
   hubspot.webhooks.configure({ targetUrl: `${proxyUrl}/api/webhooks/hubspot`, clientSecret: SECRET, batchWindowMs: 100 });
-  proxy.times.length = 0;
-  for (const k of Object.keys(proxy.byStatus)) delete proxy.byStatus[k];
+  ff.webhooks.configure({ url: `${proxyUrl}/api/webhooks/fireflies`, secret: FF_SECRET, version: 'v2' });
+  proxy.reset();
+  ff.resetStats();
 
   const events = google.calendar.list(ANA, ANA).filter((e) => e.status !== 'cancelled');
   const threads = google.gmail.threads(ANA, { labelIds: ['INBOX'] });
@@ -135,36 +190,53 @@ async function main() {
   const wantStar = new Map<string, boolean>();
   const rss: number[] = [];
   const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1_000);
-  console.log(`load: ${PER_MINUTE} webhook events a minute for ${MINUTES} min (${total} events: HubSpot ${share.hubspot * 100} %, Calendar ${share.calendar * 100} %, Gmail ${share.gmail * 100} %), node ${process.version}`);
+  const ffShare = FF_PER_MINUTE / PER_MINUTE;
+  const others = total - Math.floor(total * ffShare);
+  const sharesText = `HubSpot ${SHARE.hubspot * 100} %, Calendar ${SHARE.calendar * 100} %, Gmail ${SHARE.gmail * 100} %, Drive ${SHARE.drive * 100} % of ${others}; Fireflies ${FF_PER_MINUTE} a minute`;
+  console.log(`load: ${PER_MINUTE} webhook events a minute for ${MINUTES} min (${total} events: ${sharesText}), node ${process.version}`);
+  console.log(
+    `  Fireflies' rate is its budget's: each event is one or two deliveries and each delivery at most one transcript read, so ${FF_PER_MINUTE} a minute ` +
+      `cost at most ${Math.ceil(FF_PER_MINUTE * 1.5)} of the business plan's ${FF_REQUESTS_PER_MINUTE} requests a minute (enforced by the sandbox)`,
+  );
   const start = performance.now();
-  const made = { hubspot: 0, calendar: 0, gmail: 0 };
+  const made: Record<Kind, number> = { HubSpot: 0, Calendar: 0, Gmail: 0, Drive: 0, Fireflies: 0 };
+  let other = 0;
   for (let i = 0; i < total; i++) {
     const due = start + (i * 60_000) / PER_MINUTE;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    const r = (i * 0.6180339887) % 1; // evenly spread, deterministic
-    if (r < share.hubspot) {
+    // Fireflies' events evenly spread at their own rate; the others by share, deterministic.
+    if (Math.floor((i + 1) * ffShare) > Math.floor(i * ffShare)) {
+      fireflies.change(made.Fireflies++);
+      continue;
+    }
+    const r = (other++ * 0.6180339887) % 1;
+    if (r < SHARE.hubspot) {
       const c = contacts[i % contacts.length]!;
       const phone = `+1 555 ${String(i % 10_000).padStart(4, '0')}`;
       hubspot.userUpdate('contacts', c.id, { phone });
       wantContact.set(c.id, phone);
-      made.hubspot++;
-    } else if (r < share.hubspot + share.calendar) {
+      made.HubSpot++;
+    } else if (r < SHARE.hubspot + SHARE.calendar) {
       const e = events[i % events.length]!;
       const summary = `Load ${i}`;
       google.calendar.userPatch(ANA, ANA, e.id, { summary });
       wantEvent.set(e.id, summary);
-      made.calendar++;
-    } else {
+      made.Calendar++;
+    } else if (r < SHARE.hubspot + SHARE.calendar + SHARE.gmail) {
       const t = threads[i % threads.length]!;
       const star = !(wantStar.get(t.id) ?? false);
       google.gmail.modifyThread(ANA, t.id, star ? { addLabelIds: ['STARRED'] } : { removeLabelIds: ['STARRED'] });
       wantStar.set(t.id, star);
-      made.gmail++;
+      made.Gmail++;
+    } else {
+      drive.change(i);
+      made.Drive++;
     }
     if (i % PER_MINUTE === PER_MINUTE - 1) console.log(`  minute ${Math.round((i + 1) / PER_MINUTE)}: ${i + 1} events made, ${proxy.times.length} deliveries answered, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   }
   const elapsed = (performance.now() - start) / 1000;
+  const ffRequests = ff.stats.requests;
 
   // Nothing lost: wait until Aurora equals the sandboxes for every record changed (at most 120 s).
   const check = async () => {
@@ -181,22 +253,26 @@ async function main() {
       [[...wantStar.keys()]],
     );
     const got = { c: new Map(cs.map((x) => [x.external_id, x.phone])), e: new Map(es.map((x) => [x.external_id, x.summary])), t: new Map(ts.map((x) => [x.external_id, x.priority])) };
-    const lost = {
-      hubspot: [...wantContact].filter(([k, v]) => got.c.get(k) !== hubspot.get('contacts', k)?.properties.phone || got.c.get(k) !== v).length,
-      calendar: [...wantEvent].filter(([k, v]) => got.e.get(k) !== v).length,
+    const d = await drive.lost(db);
+    return {
+      HubSpot: [...wantContact].filter(([k, v]) => got.c.get(k) !== hubspot.get('contacts', k)?.properties.phone || got.c.get(k) !== v).length,
+      Calendar: [...wantEvent].filter(([k, v]) => got.e.get(k) !== v).length,
       // against Gmail's own state (what the sandbox holds), and against what was asked of it
-      gmail: [...wantStar].filter(([k, v]) => {
+      Gmail: [...wantStar].filter(([k, v]) => {
         const starred = google.gmail.thread(ANA, k)?.messages.some((m) => m.labelIds.includes('STARRED')) ?? false;
         if (starred !== v && process.env.LOAD_TRACE) console.log(`gmail sandbox ${k}: starred=${starred}, asked ${v}`);
         if (/starred|urgent/.test(got.t.get(k) ?? '') !== starred && process.env.LOAD_TRACE) console.log(`gmail aurora ${k}: ${got.t.get(k)} vs starred=${starred}`);
         return /starred|urgent/.test(got.t.get(k) ?? '') !== starred || starred !== v;
       }).length,
+      Drive: d.files,
+      DrivePermissions: d.permissions,
+      Fireflies: await fireflies.lost(db),
     };
-    return lost;
   };
+  const lostCount = (l: Awaited<ReturnType<typeof check>>) => Object.values(l).reduce((a, b) => a + b, 0);
   const settleStart = performance.now();
   let lost = await check();
-  while (lost.hubspot + lost.calendar + lost.gmail > 0 && performance.now() - settleStart < 120_000) {
+  while (lostCount(lost) > 0 && performance.now() - settleStart < 120_000) {
     await sleep(1_000);
     lost = await check();
   }
@@ -215,17 +291,32 @@ async function main() {
     for (let m = 0; m * 60 < ms.length; m++) out.push(`${(Math.max(...ms.slice(m * 60, m * 60 + 60)) / 2 ** 20).toFixed(0)}`);
     return out.join(' / ');
   };
+  const perSystem = KINDS.map((k) => {
+    const s = [...(proxy.bySystem.get(k) ?? [])].sort((a, b) => a - b);
+    return `${k} ${s.length}: ${pct(s, 50).toFixed(1)} / ${pct(s, 99).toFixed(1)} / ${(s[s.length - 1] ?? NaN).toFixed(1)}`;
+  });
+  const ffStats = ff.stats;
   console.log('');
   console.log('| figure | value |');
   console.log('|---|---|');
-  console.log(`| events made | ${total} in ${elapsed.toFixed(0)} s (HubSpot ${made.hubspot}, Calendar ${made.calendar}, Gmail ${made.gmail}); ${((total / elapsed) * 60).toFixed(0)} a minute |`);
+  console.log(`| events made | ${total} in ${elapsed.toFixed(0)} s (${KINDS.map((k) => `${k} ${made[k]}`).join(', ')}); ${((total / elapsed) * 60).toFixed(0)} a minute |`);
+  console.log(`| the mix | ${sharesText} (Fireflies: its budget's rate, see above) |`);
   console.log(`| deliveries answered | ${sorted.length} (${Object.entries(proxy.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')}) |`);
   console.log(`| API answer p50 / p99 / max | ${pct(sorted, 50).toFixed(1)} / ${pct(sorted, 99).toFixed(1)} / ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms (goal p99 < 50 ms: ${pct(sorted, 99) < 50 ? 'met' : 'NOT met'}) |`);
-  console.log(`| lost (Aurora ≠ sandbox after ${settled} s) | HubSpot ${lost.hubspot} of ${wantContact.size} contacts, Calendar ${lost.calendar} of ${wantEvent.size} events, Gmail ${lost.gmail} of ${wantStar.size} threads |`);
-  console.log(`| peak RSS per minute (API + worker, one process) | ${perMinute(rss)} MiB |`);
+  console.log(`| per system: deliveries, p50 / p99 / max ms | ${perSystem.join('; ')} |`);
+  console.log(
+    `| lost (Aurora ≠ sandbox after ${settled} s) | HubSpot ${lost.HubSpot} of ${wantContact.size} contacts, Calendar ${lost.Calendar} of ${wantEvent.size} events, ` +
+      `Gmail ${lost.Gmail} of ${wantStar.size} threads, Drive ${lost.Drive} of ${drive.files()} files (name, star) and ${lost.DrivePermissions} of their permission sets (${drive.roleChanges()} role changes), ` +
+      `Fireflies ${lost.Fireflies} of ${fireflies.touched()} transcripts (${fireflies.describe()}) |`,
+  );
+  console.log(`| peak RSS per minute (API + worker + sandboxes, one process) | ${perMinute(rss)} MiB |`);
   const outcomes = (await apiMetrics.webhooks.get()).values.filter((v) => v.value > 0).map((v) => `${v.labels.system} ${v.labels.outcome}: ${v.value}`);
   console.log(`| webhook outcomes (the API's verdicts) | ${outcomes.join(', ')} |`);
   console.log(`| Gmail Pub/Sub (sandbox) | ${JSON.stringify(google.gmail.pubsub.stats)}; watches ${JSON.stringify(google.gmail.watches().map((w) => ({ topic: w.topicName, exp: w.expiration })))} |`);
+  console.log(
+    `| Fireflies budget (sandbox) | ${ffRequests} GraphQL requests during the ${elapsed.toFixed(0)} s of load (${((ffRequests / elapsed) * 60).toFixed(1)} a minute of ${FF_REQUESTS_PER_MINUTE}), ` +
+      `${ffStats.requests} until settled, ${ffStats.rateLimited} refused; webhooks ${JSON.stringify(ff.webhooks.stats)} |`,
+  );
   console.log(`| sync workflow history (current run) | ${Object.entries(history).map(([k, v]) => `${k.split(':').slice(1).join(':')}: ${v} events`).join(', ')} |`);
 
   await api.close();
@@ -235,10 +326,11 @@ async function main() {
   await worker.stop();
   await hubspot.close();
   await google.close();
+  await ff.close();
   genv.cleanup();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();
-  process.exit(lost.hubspot + lost.calendar + lost.gmail > 0 ? 1 : 0);
+  process.exit(lostCount(lost) > 0 ? 1 : 0);
 }
 
 main().catch((err) => {
