@@ -16,8 +16,9 @@ const ROLES = new Set(['reader', 'commenter', 'writer']);
  * Afterwards every file touched is compared: name and star (with the sandbox, and with what was
  * asked of it), and its whole set of live permissions (grantee → role) with the sandbox's.
  */
-export function driveLoad(google: GoogleSandbox, user: string) {
-  const seeded = google.drive.seed(user, 500).filter((f) => !f.trashed);
+export function driveLoad(google: GoogleSandbox, user: string, others: string[] = []) {
+  // not trashed, and (when Drive has its own connection) none the other synced users can see: their channels stay out of it
+  const seeded = google.drive.seed(user, 500).filter((f) => !f.trashed && others.every((o) => google.drive.get(o, f.id) === undefined));
   const files = seeded.filter((f) => f.mimeType !== FOLDER);
   // files (not folders: a folder's role change reaches its whole subtree) shared with someone but the owner
   const shared = files.flatMap((f) => {

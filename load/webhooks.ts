@@ -36,7 +36,12 @@ import { createMetrics } from '../src/metrics';
 import { driveLoad, firefliesLoad } from './systems';
 
 const { values } = parseArgs({
-  options: { 'per-minute': { type: 'string', default: '10000' }, minutes: { type: 'string', default: '5' }, 'fireflies-per-minute': { type: 'string', default: '30' } },
+  options: {
+    'per-minute': { type: 'string', default: '10000' },
+    minutes: { type: 'string', default: '5' },
+    'fireflies-per-minute': { type: 'string', default: '30' },
+    'drive-user': { type: 'string', default: 'bob@acme.test' },
+  },
 });
 const PER_MINUTE = Number(values['per-minute']);
 const MINUTES = Number(values.minutes);
@@ -48,6 +53,13 @@ const MINUTES = Number(values.minutes);
 const FF_PER_MINUTE = Math.min(Number(values['fireflies-per-minute']), PER_MINUTE);
 const FF_REQUESTS_PER_MINUTE = 60;
 const ANA = 'ana@acme.test';
+/**
+ * Whose Drive changes: by default another user's (their own connection, so their own sync
+ * workflow), as in a company where the edits come from many people. `--drive-user ana@acme.test`
+ * puts Calendar, Gmail and Drive on one connection (4,000 events a minute to one workflow).
+ */
+const DRIVE_USER = values['drive-user'].toLowerCase();
+const USERS = [...new Set([ANA, DRIVE_USER])];
 const SECRET = 'load-client-secret';
 const FF_SECRET = 'load-ff-webhook-secret-01';
 const FF_KEY = 'load-ff-key';
@@ -120,14 +132,14 @@ async function main() {
   const total = PER_MINUTE * MINUTES;
   const hubspot = await startHubSpotSandbox({ rateLimits: false });
   const contacts = hubspot.seed('contacts', 2_000);
-  const google = await startGoogleSandbox({ users: [ANA], quotas: false });
+  const google = await startGoogleSandbox({ users: USERS, quotas: false });
   google.calendar.seed(ANA, ANA, 500);
   google.gmail.seed(ANA, 300);
   // Fireflies with its business plan's limits on (60 requests a minute): the load must live within them.
   const ff = await startFirefliesSandbox({ keys: [{ key: FF_KEY, plan: 'business', email: ANA }] });
-  const drive = driveLoad(google, ANA);
+  const drive = driveLoad(google, DRIVE_USER, USERS.filter((u) => u !== DRIVE_USER));
   const fireflies = firefliesLoad(ff);
-  const genv = googleBenchEnv(google, [ANA]);
+  const genv = googleBenchEnv(google, USERS);
   let apiPort = 0;
   const proxy = measuringProxy(() => apiPort);
   await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', () => r()));
@@ -173,7 +185,7 @@ async function main() {
   // The push subscription exists before users.watch names its topic (as in a real project).
   google.gmail.pubsub.configure({ topic: TOPIC, endpoint: `${proxyUrl}/api/webhooks/google`, token: PUSH_TOKEN, oidc: { serviceAccountEmail: PUSH_SA, audience: AUDIENCE } });
   // Backfill every system once (this also opens the Calendar and Drive channels and the Gmail watch).
-  const targets = [{ system: 'hubspot' }, { system: 'google_workspace', connection: ANA }, { system: 'fireflies' }];
+  const targets: { system: string; connection?: string }[] = [{ system: 'hubspot' }, ...USERS.map((u) => ({ system: 'google_workspace', connection: u })), { system: 'fireflies' }];
   for (const t of targets) {
     await ensureSyncWorkflow(client, cfg, t, { runImmediately: false });
     await client.workflow.getHandle(syncWorkflowId(t.system, cfg.temporal.workflowIdPrefix, t.connection)).executeUpdate(syncNowUpdate, { args: [{}] });
@@ -194,6 +206,7 @@ async function main() {
   const others = total - Math.floor(total * ffShare);
   const sharesText = `HubSpot ${SHARE.hubspot * 100} %, Calendar ${SHARE.calendar * 100} %, Gmail ${SHARE.gmail * 100} %, Drive ${SHARE.drive * 100} % of ${others}; Fireflies ${FF_PER_MINUTE} a minute`;
   console.log(`load: ${PER_MINUTE} webhook events a minute for ${MINUTES} min (${total} events: ${sharesText}), node ${process.version}`);
+  console.log(`  Google: Calendar and Gmail of ${ANA}, Drive of ${DRIVE_USER} (${USERS.length} connection${USERS.length > 1 ? 's' : ''})`);
   console.log(
     `  Fireflies' rate is its budget's: each event is one or two deliveries and each delivery at most one transcript read, so ${FF_PER_MINUTE} a minute ` +
       `cost at most ${Math.ceil(FF_PER_MINUTE * 1.5)} of the business plan's ${FF_REQUESTS_PER_MINUTE} requests a minute (enforced by the sandbox)`,
@@ -206,12 +219,11 @@ async function main() {
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     // Fireflies' events evenly spread at their own rate; the others by share, deterministic.
-    if (Math.floor((i + 1) * ffShare) > Math.floor(i * ffShare)) {
+    const isFireflies = Math.floor((i + 1) * ffShare) > Math.floor(i * ffShare);
+    const r = isFireflies ? 0 : (other++ * 0.6180339887) % 1;
+    if (isFireflies) {
       fireflies.change(made.Fireflies++);
-      continue;
-    }
-    const r = (other++ * 0.6180339887) % 1;
-    if (r < SHARE.hubspot) {
+    } else if (r < SHARE.hubspot) {
       const c = contacts[i % contacts.length]!;
       const phone = `+1 555 ${String(i % 10_000).padStart(4, '0')}`;
       hubspot.userUpdate('contacts', c.id, { phone });
