@@ -70,6 +70,13 @@ const shortCall = proxyActivities<Activities>({
 const QUIET_BEFORE_CONTINUE_MS = 250;
 /** Continue-as-new even without a pause once the history is this long (Temporal's hard limit is 50k). */
 const FORCE_CONTINUE_AT_EVENTS = 30_000;
+/**
+ * The same, for runs with patch `continue-as-new-forced-sooner`: a connection under a sustained
+ * webhook stream (thousands of events a minute) never pauses 250 ms, and at 30,000 events (about
+ * 5 MB) its workflow tasks took 33–51 s, timed out and were retried: the stream stalled, and the
+ * API's answers with it (load/webhooks.ts, Calendar, Gmail and Drive on one connection).
+ */
+const FORCE_CONTINUE_SOONER_AT_EVENTS = 10_000;
 
 function blankStatus(): EntityStatus {
   return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, lastWebhook: null, cursor: null, lastError: null };
@@ -304,9 +311,17 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
     const intervalMs = () => settings.intervalSeconds * 1000;
     let dueAt = runNow ? Date.now() : (state.dueAt ?? Date.now() + intervalMs());
     let quietPatch: boolean | undefined;
+    let forceSooner = false;
     /** Continue-as-new waits for a quiet moment where webhooks stream in (decided once per run). */
-    const quietFirst = () => (quietPatch ??= patched('continue-as-new-in-a-quiet-moment'));
-    const forced = () => workflowInfo().historyLength > FORCE_CONTINUE_AT_EVENTS;
+    const quietFirst = (): boolean => {
+      if (quietPatch === undefined) {
+        quietPatch = patched('continue-as-new-in-a-quiet-moment');
+        // decided with it, once per run (runs before the patch keep waiting up to 30,000 events)
+        if (quietPatch) forceSooner = patched('continue-as-new-forced-sooner');
+      }
+      return quietPatch;
+    };
+    const forced = () => workflowInfo().historyLength > (forceSooner ? FORCE_CONTINUE_SOONER_AT_EVENTS : FORCE_CONTINUE_AT_EVENTS);
     const laneIdle = () => !hasWebhookWork() && !fetching;
     /**
      * Continue-as-new once the webhook lane is between fetches (its ids not fetched yet go along).
