@@ -1,6 +1,7 @@
 /** Prometheus metrics (names from the design), served by the worker on METRICS_PORT (:9100). */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { inboxBacklog } from './store/inbox';
 import type { Pool } from 'pg';
 import { log } from './log';
 
@@ -158,7 +159,7 @@ export function windowLabel(ms: number): string {
 
 /**
  * The gauges a worker reads from its state on each scrape: open conflicts (0 for every type of every
- * configured system), the outbox backlog, live channels' expiry, and the budgets the connectors
+ * configured system), the outbox backlog, the webhook inbox's, live channels' expiry, and the budgets the connectors
  * built. One worker's registry only: the API process serves its webhook counters and no state.
  */
 export function observeState(metrics: Metrics, db: Pool, systems: () => { system: string; types: string[] }[]): void {
@@ -213,6 +214,22 @@ export function observeState(metrics: Metrics, db: Pool, systems: () => { system
         );
         this.set(Math.max(0, rows[0]?.age ?? 0));
       });
+    },
+  });
+  new Gauge({
+    name: 'aurora_sync_webhook_inbox_backlog',
+    help: 'Webhook work accepted but not yet handed to its sync workflow (grows while Temporal is unreachable)',
+    registers,
+    async collect() {
+      await safely('aurora_sync_webhook_inbox_backlog', async () => this.set((await inboxBacklog(db)).rows));
+    },
+  });
+  new Gauge({
+    name: 'aurora_sync_webhook_inbox_oldest_age_seconds',
+    help: 'Age of the oldest webhook work not yet handed to its sync workflow (0 when none waits)',
+    registers,
+    async collect() {
+      await safely('aurora_sync_webhook_inbox_oldest_age_seconds', async () => this.set(Math.max(0, (await inboxBacklog(db)).oldestSeconds)));
     },
   });
   new Gauge({

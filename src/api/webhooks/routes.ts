@@ -1,8 +1,9 @@
 /**
  * Webhook endpoints, one per connector that declares webhooks (`POST /api/webhooks/<path>`): the
  * connector verifies and routes; this layer keeps the raw body, deduplicates, counts outcomes,
- * answers fast and hands the work to the sync workflows by signal (signalWithStart when a
- * workflow is not running). Never syncs inside the request.
+ * keeps the work in the webhook inbox and answers; the inbox's forwarder (./forward.ts) hands it to
+ * the sync workflows by signal (signalWithStart when a workflow is not running). Never syncs inside
+ * the request, and the answer does not wait for Temporal.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -14,8 +15,9 @@ import type { WebhookContext } from '../../connectors/types';
 import { utf8OrNull } from '../../connectors/webhook-body';
 import { findChannel, touchChannel } from '../../store/state';
 import { forgetEventIds, freshEventIds } from '../../store/webhooks';
+import { enqueueWork } from '../../store/inbox';
 import { signalWebhook, triggerSync } from '../../temporal';
-import { SignalCoalescer } from './coalesce';
+import { InboxForwarder, type ForwarderOptions } from './forward';
 
 export interface WebhookDeps {
   cfg: Config;
@@ -23,6 +25,7 @@ export interface WebhookDeps {
   temporal: Client;
   metrics?: Metrics;
   configuredSystems: ReadonlySet<string>;
+  inbox?: ForwarderOptions;
 }
 
 /**
@@ -35,8 +38,14 @@ export function eventIdRetentionDays(cfg: Config): number {
 
 export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void {
   const count = (system: string, outcome: string) => deps.metrics?.webhooks.inc({ system, outcome });
-  // Deliveries arriving while a signal to the same workflow is on its way go out together with the next one.
-  const signals = new SignalCoalescer((target, entityType, ids, propertyOnly) => signalWebhook(deps.temporal, deps.cfg, target, entityType, ids, propertyOnly));
+  // Deliveries arriving while a round of signals is on its way go out together in the next one.
+  const forwarder = new InboxForwarder(
+    deps.db,
+    (g) => ('ids' in g ? signalWebhook(deps.temporal, deps.cfg, g.target, g.entityType, g.ids, g.propertyOnly) : triggerSync(deps.temporal, deps.cfg, g.target, g.entityType).then(() => undefined)),
+    deps.inbox,
+  );
+  app.addHook('onReady', async () => forwarder.start());
+  app.addHook('onClose', async () => forwarder.stop());
   const reject = (reply: FastifyReply, system: string, status: number, outcome: string, error: string) => {
     count(system, outcome);
     return reply.code(status).send({ error });
@@ -89,16 +98,15 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
         count(def.system, verdict.outcome);
         // a channel's last message: a new one (a replay is none)
         if (verdict.outcome === 'accepted' && looked !== null) await touchChannel(deps.db, looked);
-        try {
-          for (const work of verdict.work ?? []) {
-            const target = { system: def.system, connection: work.connection };
-            if ('ids' in work) await signals.signal(target, work.entityType, work.ids, work.propertyOnly);
-            else await triggerSync(deps.temporal, deps.cfg, target, work.entityType);
+        if (verdict.work?.length) {
+          try {
+            await enqueueWork(deps.db, def.system, verdict.work);
+          } catch (err) {
+            // Postgres unreachable: answer 5xx so the sender retries, and let that retry count as new.
+            await forgetEventIds(deps.db, def.system, recorded).catch(() => undefined);
+            throw err;
           }
-        } catch (err) {
-          // Temporal unreachable: answer 5xx so the sender retries, and let that retry count as new.
-          await forgetEventIds(deps.db, def.system, recorded).catch(() => undefined);
-          throw err;
+          forwarder.wake();
         }
         return reply.code(verdict.status).send(verdict.body);
       });
