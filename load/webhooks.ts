@@ -10,30 +10,31 @@
  *     `meeting.summarized`) → a fetch of exactly that transcript. Its share is fixed in events a minute
  *     (--fireflies-per-minute, default 30), not a share of the rate: every delivery costs a GraphQL
  *     request of the key's budget (business plan: 60 a minute, enforced by the sandbox).
- * Every delivery passes through a measuring proxy in front of the API (the sandboxes post to it,
- * as they would to a load balancer): it times each answer. Prints: events made, deliveries and
- * answers by status, API answer p50/p99/max (goal p99 < 50 ms), whether the final state equals the
- * sandboxes' record by record (nothing lost), RSS of the process running the API and the worker
- * per minute (flat?), and the sync workflows' history length (bounded by continue-as-new).
+ * The API (src/api/main.ts) and the worker (src/worker.ts) run as deployed, each in its own process;
+ * the sandboxes and the generator share this one. Every delivery passes through a measuring proxy in
+ * front of the API, in a process of its own (load/proxy.ts; the sandboxes post to it, as they would
+ * to a load balancer): it times each answer. Prints: events made, deliveries and answers by status,
+ * API answer p50/p99/max (goal p99 < 50 ms), whether the final state equals the sandboxes' record by
+ * record (nothing lost), the RSS of the API's and the worker's processes per minute (flat?), and the
+ * sync workflows' history length (bounded by continue-as-new).
  * Usage: bash scripts/run.sh tsx load/webhooks.ts [--per-minute 10000] [--minutes 5] [--fireflies-per-minute 30]
  */
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
-import { buildApi } from '../src/api/server';
-import { startWorker } from '../src/worker';
-import { connectClient, ensureSyncWorkflow } from '../src/temporal';
+import { createPool } from '../src/store/db';
+import { connectClient } from '../src/temporal';
 import { startHubSpotSandbox } from '../src/sandbox/hubspot';
 import { startGoogleSandbox } from '../src/sandbox/google';
 import { startFirefliesSandbox } from '../src/sandbox/fireflies';
 import { syncNowUpdate, syncWorkflowId } from '../src/workflows/definitions';
-import { configuredSystems } from '../src/deps';
 import { googleBenchEnv } from '../bench/lib';
-import { createMetrics } from '../src/metrics';
+import { freePort, metricSum, rssMiB, spawnNode, startWorkerProcess } from '../bench/workers';
+import { terminateAll } from '../test/helpers';
+import { WEBHOOK_OUTCOMES } from '../src/metrics';
 import { driveLoad, firefliesLoad } from './systems';
+import type { Kind, ProxyStats } from './proxy';
 
 const { values } = parseArgs({
   options: {
@@ -69,62 +70,56 @@ const PUSH_SA = 'gmail-push@aurora-sandbox.iam.gserviceaccount.com';
 const AUDIENCE = 'https://aurora.example/api/webhooks/google';
 /** The mix of the events other than Fireflies' (their share of the rate). */
 const SHARE = { hubspot: 0.6, calendar: 0.15, gmail: 0.1, drive: 0.15 };
-type Kind = 'HubSpot' | 'Calendar' | 'Gmail' | 'Drive' | 'Fireflies';
 const KINDS: Kind[] = ['HubSpot', 'Calendar', 'Gmail', 'Drive', 'Fireflies'];
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const header = (req: IncomingMessage, name: string): string => {
-  const v = req.headers[name];
-  return (Array.isArray(v) ? v[0] : v) ?? '';
-};
 
-/** Which system sent a delivery: by path, and for Google by the channel's resource (no channel: a Gmail push). */
-function kindOf(req: IncomingMessage): Kind | 'other' {
-  const path = req.url?.split('?')[0] ?? '';
-  if (path.endsWith('/hubspot')) return 'HubSpot';
-  if (path.endsWith('/fireflies')) return 'Fireflies';
-  if (!path.endsWith('/google')) return 'other';
-  const uri = header(req, 'x-goog-resource-uri');
-  if (!header(req, 'x-goog-channel-id')) return 'Gmail';
-  return uri.includes('/drive/') ? 'Drive' : uri.includes('/calendar/') ? 'Calendar' : 'other';
+/** Starts load/proxy.ts in its own process; resolves with its URL and its control calls. */
+async function startProxy(env: NodeJS.ProcessEnv) {
+  let port = 0;
+  const child = spawnNode(['load/proxy.ts'], env, (l) => {
+    const m = /^proxy listening (\d+)/.exec(l);
+    if (m) port = Number(m[1]);
+    else if (l.trim()) console.log(`  proxy: ${l.slice(0, 300)}`);
+  });
+  while (!port) {
+    if (child.exitCode !== null) throw new Error(`the measuring proxy exited (${child.exitCode})`);
+    await sleep(20);
+  }
+  const url = `http://127.0.0.1:${port}`;
+  const call = async (path: string, method = 'POST') => (await fetch(`${url}${path}`, { method })).json();
+  return {
+    url,
+    pid: child.pid!,
+    target: (apiPort: number) => call(`/__load/target?port=${apiPort}`),
+    reset: () => call('/__load/reset'),
+    stats: () => call('/__load/stats', 'GET') as Promise<ProxyStats>,
+    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
+  };
 }
 
-/** A pass-through HTTP proxy that times every answer of the API, per system. */
-function measuringProxy(target: () => number) {
-  const times: number[] = [];
-  const bySystem = new Map<string, number[]>();
-  const byStatus: Record<string, number> = {};
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const t0 = performance.now();
-    const kind = kindOf(req);
-    const up = request({ host: '127.0.0.1', port: target(), path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-      answer.on('end', () => {
-        const ms = performance.now() - t0;
-        times.push(ms);
-        (bySystem.get(kind) ?? bySystem.set(kind, []).get(kind)!).push(ms);
-        const key = `${kind} ${answer.statusCode}`;
-        byStatus[key] = (byStatus[key] ?? 0) + 1;
-      });
-    });
-    up.on('error', () => {
-      byStatus['proxy error'] = (byStatus['proxy error'] ?? 0) + 1;
-      res.writeHead(502).end();
-    });
-    req.pipe(up);
+/** Starts the REST API (src/api/main.ts, as deployed) in its own process on `port`. */
+async function startApiProcess(env: NodeJS.ProcessEnv, port: number) {
+  let listening = false;
+  const child = spawnNode(['src/api/main.ts'], { ...env, API_PORT: String(port), API_HOST: '127.0.0.1' }, (l) => {
+    if (l.includes('api listening')) listening = true;
+    else if (/"level":"(error|warn)"/.test(l)) console.log(`  api: ${l.slice(0, 300)}`);
   });
-  const reset = () => {
-    times.length = 0;
-    bySystem.clear();
-    for (const k of Object.keys(byStatus)) delete byStatus[k];
+  const t0 = performance.now();
+  while (!listening) {
+    if (child.exitCode !== null) throw new Error(`the API exited (${child.exitCode}) before it listened`);
+    if (performance.now() - t0 > 60_000) throw new Error('the API did not listen within 60 s');
+    await sleep(50);
+  }
+  return {
+    pid: child.pid!,
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
   };
-  return { server, times, bySystem, byStatus, reset };
 }
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const base = loadConfig();
   const dbName = `aurora_load_${randomUUID().slice(0, 8)}`;
   const admin = new Pool({ ...base.postgres, max: 1 });
@@ -140,12 +135,12 @@ async function main() {
   const drive = driveLoad(google, DRIVE_USER, USERS.filter((u) => u !== DRIVE_USER));
   const fireflies = firefliesLoad(ff);
   const genv = googleBenchEnv(google, USERS);
-  let apiPort = 0;
-  const proxy = measuringProxy(() => apiPort);
-  await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', () => r()));
-  const proxyUrl = `http://127.0.0.1:${(proxy.server.address() as { port: number }).port}`;
+  // The API, the worker and the measuring proxy each run in a process of their own, as deployed
+  // (the sandboxes and this generator stand for the SaaS systems and share this one).
+  const proxy = await startProxy(process.env);
+  const proxyUrl = proxy.url;
   const id = randomUUID().slice(0, 8);
-  const cfg = loadConfig({
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...genv.env,
     POSTGRES_DB: dbName,
@@ -171,28 +166,28 @@ async function main() {
     TEMPORAL_TASK_QUEUE: `load-${id}`,
     WORKFLOW_ID_PREFIX: `load-${id}:`,
     METRICS_PORT: '0',
-    API_PORT: '0',
-    LOG_LEVEL: 'error',
-  });
-  const worker = await startWorker(cfg, { ensureWorkflows: false, serveMetrics: false, relayIntervalMs: 100 });
-  const db = worker.deps.db;
+    LOG_LEVEL: 'info', // the worker's "worker running" and the API's "api listening" lines say they are up
+  };
+  const cfg = loadConfig(env);
+  // The worker as `npm run worker` starts it: it starts the sync workflows and a first cycle of each.
+  const worker = await startWorkerProcess(env, { name: 'worker', onLine: process.env.LOAD_TRACE ? (l) => console.log(`  worker> ${l.slice(0, 300)}`) : undefined });
+  await worker.whenRunning();
+  const db = createPool(cfg.postgres, 4);
   const client = await connectClient(cfg);
-  const apiMetrics = createMetrics();
-  const api = buildApi({ cfg, db, temporal: client, metrics: apiMetrics, configuredSystems: configuredSystems(cfg) });
-  await api.listen({ host: '127.0.0.1', port: 0 });
-  apiPort = (api.server.address() as { port: number }).port;
+  const apiPort = await freePort();
+  const api = await startApiProcess(env, apiPort);
+  await proxy.target(apiPort);
 
   // The push subscription exists before users.watch names its topic (as in a real project).
   google.gmail.pubsub.configure({ topic: TOPIC, endpoint: `${proxyUrl}/api/webhooks/google`, token: PUSH_TOKEN, oidc: { serviceAccountEmail: PUSH_SA, audience: AUDIENCE } });
   // Backfill every system once (this also opens the Calendar and Drive channels and the Gmail watch).
   const targets: { system: string; connection?: string }[] = [{ system: 'hubspot' }, ...USERS.map((u) => ({ system: 'google_workspace', connection: u })), { system: 'fireflies' }];
   for (const t of targets) {
-    await ensureSyncWorkflow(client, cfg, t, { runImmediately: false });
     await client.workflow.getHandle(syncWorkflowId(t.system, cfg.temporal.workflowIdPrefix, t.connection)).executeUpdate(syncNowUpdate, { args: [{}] });
   }
   hubspot.webhooks.configure({ targetUrl: `${proxyUrl}/api/webhooks/hubspot`, clientSecret: SECRET, batchWindowMs: 100 });
   ff.webhooks.configure({ url: `${proxyUrl}/api/webhooks/fireflies`, secret: FF_SECRET, version: 'v2' });
-  proxy.reset();
+  await proxy.reset();
   ff.resetStats();
 
   const events = google.calendar.list(ANA, ANA).filter((e) => e.status !== 'cancelled');
@@ -200,8 +195,13 @@ async function main() {
   const wantContact = new Map<string, string>();
   const wantEvent = new Map<string, string>();
   const wantStar = new Map<string, boolean>();
-  const rss: number[] = [];
-  const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1_000);
+  const rss = { api: [] as number[], worker: [] as number[], sandboxes: [] as number[] };
+  const sampler = setInterval(() => {
+    rss.api.push(rssMiB(api.pid));
+    rss.worker.push(rssMiB(worker.pid));
+    rss.sandboxes.push(process.memoryUsage().rss / 2 ** 20);
+  }, 1_000);
+  let answered = 0;
   const ffShare = FF_PER_MINUTE / PER_MINUTE;
   const others = total - Math.floor(total * ffShare);
   const sharesText = `HubSpot ${SHARE.hubspot * 100} %, Calendar ${SHARE.calendar * 100} %, Gmail ${SHARE.gmail * 100} %, Drive ${SHARE.drive * 100} % of ${others}; Fireflies ${FF_PER_MINUTE} a minute`;
@@ -245,7 +245,11 @@ async function main() {
       drive.change(i);
       made.Drive++;
     }
-    if (i % PER_MINUTE === PER_MINUTE - 1) console.log(`  minute ${Math.round((i + 1) / PER_MINUTE)}: ${i + 1} events made, ${proxy.times.length} deliveries answered, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    if (i % PER_MINUTE === PER_MINUTE - 1) {
+      answered = Object.values((await proxy.stats()).bySystem).reduce((a, t) => a + t.length, 0);
+      const at = (xs: number[]) => (xs[xs.length - 1] ?? NaN).toFixed(0);
+      console.log(`  minute ${Math.round((i + 1) / PER_MINUTE)}: ${i + 1} events made, ${answered} deliveries answered, rss API ${at(rss.api)} / worker ${at(rss.worker)} MiB`);
+    }
   }
   const elapsed = (performance.now() - start) / 1000;
   const ffRequests = ff.stats.requests;
@@ -297,14 +301,15 @@ async function main() {
     history[wfId] = d.historyLength;
   }
 
-  const sorted = [...proxy.times].sort((a, b) => a - b);
-  const perMinute = (ms: number[]) => {
+  const measured = await proxy.stats();
+  const sorted = Object.values(measured.bySystem).flat().sort((a, b) => a - b);
+  const perMinute = (mib: number[]) => {
     const out: string[] = [];
-    for (let m = 0; m * 60 < ms.length; m++) out.push(`${(Math.max(...ms.slice(m * 60, m * 60 + 60)) / 2 ** 20).toFixed(0)}`);
+    for (let m = 0; m * 60 < mib.length; m++) out.push(`${Math.max(...mib.slice(m * 60, m * 60 + 60)).toFixed(0)}`);
     return out.join(' / ');
   };
   const perSystem = KINDS.map((k) => {
-    const s = [...(proxy.bySystem.get(k) ?? [])].sort((a, b) => a - b);
+    const s = [...(measured.bySystem[k] ?? [])].sort((a, b) => a - b);
     return `${k} ${s.length}: ${pct(s, 50).toFixed(1)} / ${pct(s, 99).toFixed(1)} / ${(s[s.length - 1] ?? NaN).toFixed(1)}`;
   });
   const ffStats = ff.stats;
@@ -313,7 +318,7 @@ async function main() {
   console.log('|---|---|');
   console.log(`| events made | ${total} in ${elapsed.toFixed(0)} s (${KINDS.map((k) => `${k} ${made[k]}`).join(', ')}); ${((total / elapsed) * 60).toFixed(0)} a minute |`);
   console.log(`| the mix | ${sharesText} (Fireflies: its budget's rate, see above) |`);
-  console.log(`| deliveries answered | ${sorted.length} (${Object.entries(proxy.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')}) |`);
+  console.log(`| deliveries answered | ${sorted.length} (${Object.entries(measured.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')}) |`);
   console.log(`| API answer p50 / p99 / max | ${pct(sorted, 50).toFixed(1)} / ${pct(sorted, 99).toFixed(1)} / ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms (goal p99 < 50 ms: ${pct(sorted, 99) < 50 ? 'met' : 'NOT met'}) |`);
   console.log(`| per system: deliveries, p50 / p99 / max ms | ${perSystem.join('; ')} |`);
   console.log(
@@ -321,8 +326,13 @@ async function main() {
       `Gmail ${lost.Gmail} of ${wantStar.size} threads, Drive ${lost.Drive} of ${drive.files()} files (name, star) and ${lost.DrivePermissions} of their permission sets (${drive.roleChanges()} role changes), ` +
       `Fireflies ${lost.Fireflies} of ${fireflies.touched()} transcripts (${fireflies.describe()}) |`,
   );
-  console.log(`| peak RSS per minute (API + worker + sandboxes, one process) | ${perMinute(rss)} MiB |`);
-  const outcomes = (await apiMetrics.webhooks.get()).values.filter((v) => v.value > 0).map((v) => `${v.labels.system} ${v.labels.outcome}: ${v.value}`);
+  console.log(`| peak RSS per minute, API process | ${perMinute(rss.api)} MiB |`);
+  console.log(`| peak RSS per minute, worker process | ${perMinute(rss.worker)} MiB |`);
+  console.log(`| peak RSS per minute, sandboxes and generator (one process) | ${perMinute(rss.sandboxes)} MiB |`);
+  const apiText = await api.metrics();
+  const outcomes = ['hubspot', 'google_workspace', 'fireflies'].flatMap((system) =>
+    WEBHOOK_OUTCOMES.map((outcome) => [`${system} ${outcome}`, metricSum(apiText, 'aurora_sync_webhooks_total', { system, outcome })] as const).filter(([, n]) => n > 0),
+  ).map(([k, n]) => `${k}: ${n}`);
   console.log(`| webhook outcomes (the API's verdicts) | ${outcomes.join(', ')} |`);
   console.log(`| Gmail Pub/Sub (sandbox) | ${JSON.stringify(google.gmail.pubsub.stats)}; watches ${JSON.stringify(google.gmail.watches().map((w) => ({ topic: w.topicName, exp: w.expiration })))} |`);
   console.log(
@@ -331,11 +341,12 @@ async function main() {
   );
   console.log(`| sync workflow history (current run) | ${Object.entries(history).map(([k, v]) => `${k.split(':').slice(1).join(':')}: ${v} events`).join(', ')} |`);
 
-  await api.close();
-  proxy.server.close();
-  for (const t of targets) await client.workflow.getHandle(syncWorkflowId(t.system, cfg.temporal.workflowIdPrefix, t.connection)).terminate('load done').catch(() => undefined);
-  await client.connection.close();
+  await api.stop();
+  await proxy.stop();
   await worker.stop();
+  await terminateAll(client, cfg.temporal.workflowIdPrefix);
+  await client.connection.close();
+  await db.end();
   await hubspot.close();
   await google.close();
   await ff.close();
