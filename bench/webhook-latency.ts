@@ -1,8 +1,9 @@
 /**
  * Benchmark: real-time path latency. The HubSpot sandbox sends signed webhook batches to the API;
- * the API signals the sync workflow; the worker batch-reads the records, commits them and publishes
- * on Redis. Measures change in the sandbox -> event received on Redis, at a sustained rate
- * (default 50 changes/s for 60 s), and prints p50/p99/max against the 500 ms goal (also as figures
+ * the API keeps their work in its webhook inbox, whose forwarder signals the sync workflow; the
+ * worker batch-reads the records, commits them and publishes on Redis. Measures change in the
+ * sandbox -> event received on Redis, at a sustained rate (default 50 changes/s for 60 s), and
+ * prints p50/p99/max against the 500 ms goal (also as figures
  * for bench/run.ts), once with the sandbox's rate limits off and once with them on (HubSpot's
  * default limits, and the engine's own default budget configuration: nothing overridden).
  * The scheduled polling cycle runs during the stream too (every --interval seconds), sharing the

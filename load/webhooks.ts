@@ -104,7 +104,7 @@ async function startApiProcess(env: NodeJS.ProcessEnv, port: number) {
   let listening = false;
   const child = spawnNode(['src/api/main.ts'], { ...env, API_PORT: String(port), API_HOST: '127.0.0.1' }, (l) => {
     if (l.includes('api listening')) listening = true;
-    else if (/"level":"(error|warn)"/.test(l)) console.log(`  api: ${l.slice(0, 300)}`);
+    else if (/"level":"(error|warn)"/.test(l) && !/not encrypted/.test(l)) console.log(`  api: ${l.slice(0, 300)}`);
   });
   const t0 = performance.now();
   while (!listening) {
