@@ -88,21 +88,25 @@ describe('the forwarder (real Postgres)', () => {
     f.start();
     try {
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['1'] }]);
-      f.wake();
+      f.enqueued('hubspot', ['default']);
       await waitFor('first round', async () => sent.length === 1 || undefined, 5_000);
       // while that signal is on its way
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['2', '3'] }]);
-      f.wake();
+      f.enqueued('hubspot', ['default']);
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['3', '4'] }, { connection: 'default', entityType: 'deal', ids: ['9'] }]);
-      f.wake();
+      f.enqueued('hubspot', ['default']);
       await new Promise((r) => setTimeout(r, 100));
-      assert.equal(sent.length, 1, 'nothing more while a round is on its way');
+      assert.equal(sent.length, 1, 'nothing more for a workflow while its signal is on its way');
       assert.equal((await inboxBacklog(db)).rows, 3);
       sent[0]!.done.resolve();
-      await waitFor('second round', async () => sent.length === 3 || undefined, 5_000);
-      assert.deepEqual(sent.slice(1).map((s) => [s.key, s.ids]), [['hubspot/default/contact', ['2', '3', '4']], ['hubspot/default/deal', ['9']]]);
-      assert.equal(await count(db, 'SELECT count(*) n FROM webhook_inbox'), 2, 'kept until accepted');
+      await waitFor('second round', async () => sent.length === 2 || undefined, 5_000);
+      assert.deepEqual([sent[1]!.key, sent[1]!.ids], ['hubspot/default/contact', ['2', '3', '4']], 'what came meanwhile, in one signal, each id once');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(sent.length, 2, 'the next type\'s signal only once this one was accepted (the workflow fetches in the order signals land)');
       sent[1]!.done.resolve();
+      await waitFor('then the deals', async () => sent.length === 3 || undefined, 5_000);
+      assert.deepEqual([sent[2]!.key, sent[2]!.ids], ['hubspot/default/deal', ['9']]);
+      assert.equal(await count(db, 'SELECT count(*) n FROM webhook_inbox'), 2, 'kept until accepted');
       sent[2]!.done.resolve();
       await waitFor('inbox empty', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 5_000);
     } finally {
@@ -122,11 +126,11 @@ describe('the forwarder (real Postgres)', () => {
     f.start();
     try {
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['1'] }]);
-      f.wake();
+      f.enqueued('hubspot', ['default']);
       await waitFor('hubspot signalled', async () => sent.length === 1 || undefined, 5_000);
       // hubspot's signal hangs (Temporal refusing it while that run's continue-as-new is retried)
       await enqueueWork(db, 'google_workspace', [{ connection: 'ana@acme.test', entityType: 'calendar_event', ids: ['e1'] }]);
-      f.wake();
+      f.enqueued('google_workspace', ['ana@acme.test']);
       await waitFor('ana signalled meanwhile', async () => sent.length === 2 || undefined, 5_000);
       assert.equal(sent[1]!.key, 'google_workspace/ana@acme.test/calendar_event');
       sent[1]!.done.resolve();

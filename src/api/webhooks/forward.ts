@@ -63,6 +63,10 @@ const workflowKey = (system: string, connection: string): string => `${system}\n
 export class InboxForwarder {
   private claiming = false;
   private again = false;
+  /** a claim should look for every workflow's rows (start, sweep, a full batch) */
+  private sweepDue = true;
+  /** workflows this process enqueued work for since it last claimed theirs */
+  private readonly dirty = new Set<string>();
   /** workflows whose signals are on their way */
   private readonly busy = new Set<string>();
   /** workflows whose last signal failed: when to try again, and the next delay */
@@ -82,14 +86,30 @@ export class InboxForwarder {
 
   /** Starts the sweep and forwards what is waiting now. */
   start(): void {
-    this.sweep = setInterval(() => this.wake(), this.opts.sweepMs);
+    this.sweep = setInterval(() => {
+      this.sweepDue = true;
+      this.wake();
+    }, this.opts.sweepMs);
     this.sweep.unref();
     this.wake();
   }
 
-  /** Forward soon: claims what waits for workflows with no signal on its way or backoff running. */
+  /** Work was enqueued for this workflow: forward it soon. */
+  enqueued(system: string, connections: Iterable<string>): void {
+    for (const c of connections) this.dirty.add(workflowKey(system, c));
+    this.wake();
+  }
+
+  /**
+   * Forward soon: claims what waits for workflows with no signal on its way or backoff running.
+   * Without a sweep due, only when this process enqueued work for such a workflow (so a stream of
+   * signal completions does not query the inbox for nothing).
+   */
   wake(): void {
     if (this.stopped) return;
+    const now = Date.now();
+    const ready = (k: string) => !this.busy.has(k) && !((this.backoff.get(k)?.until ?? 0) > now);
+    if (!this.sweepDue && ![...this.dirty].some(ready)) return;
     if (this.claiming) {
       this.again = true;
       return;
@@ -119,6 +139,10 @@ export class InboxForwarder {
     try {
       const now = Date.now();
       const held = [...this.busy, ...[...this.backoff].filter(([, b]) => b.until > now).map(([k]) => k)];
+      const heldSet = new Set(held);
+      // what this claim covers is no longer dirty; the held ones stay so (their rows wait)
+      for (const k of [...this.dirty]) if (!heldSet.has(k)) this.dirty.delete(k);
+      this.sweepDue = false;
       rows = await claimInbox(this.db, this.opts.batch, held);
     } catch (err) {
       // Postgres itself: the rows (if any) stay; the sweep tries again.
@@ -139,14 +163,27 @@ export class InboxForwarder {
       });
       this.inFlight.add(p);
     }
-    if (rows.length === this.opts.batch) this.again = true;
+    if (rows.length === this.opts.batch) {
+      this.sweepDue = true;
+      this.again = true;
+    }
   }
 
-  /** Signals one workflow's rows; deletes them when every signal was accepted, else releases them for a retry. */
+  /**
+   * Signals one workflow's rows, one signal after the other in the order the work named them (a
+   * transcript before its action items: the workflow fetches in the order the signals land);
+   * deletes them when every signal was accepted, else releases them for a retry.
+   */
   private async forward(key: string, rows: InboxRow[]): Promise<void> {
-    const groups = groupInbox(rows);
-    const results = await Promise.allSettled(groups.map((g) => this.send(g)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    let failed: { reason: unknown } | undefined;
+    for (const g of groupInbox(rows)) {
+      try {
+        await this.send(g);
+      } catch (reason) {
+        failed = { reason };
+        break;
+      }
+    }
     try {
       if (!failed) {
         this.backoff.delete(key);
@@ -157,7 +194,10 @@ export class InboxForwarder {
       const error = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
       const delay = Math.min(this.backoff.get(key)?.delay ?? this.opts.retryMs, this.opts.maxRetryMs);
       clearTimeout(this.backoff.get(key)?.timer);
-      const timer = setTimeout(() => this.wake(), delay);
+      const timer = setTimeout(() => {
+        this.dirty.add(key); // its released rows wait
+        this.wake();
+      }, delay);
       timer.unref();
       this.backoff.set(key, { until: Date.now() + delay, delay: delay * 2, timer });
       await releaseInbox(this.db, rows.map((r) => r.id), error);
