@@ -1,9 +1,8 @@
 /**
  * The webhook inbox (src/api/webhooks/forward.ts, src/store/inbox.ts): a delivery's work is kept in
- * Postgres and answered; the forwarder hands it on as one signal per workflow and entity type
- * (deliveries arriving while a workflow's signal is on its way go out together in its next), each
- * workflow on its own (one whose signals are slow holds up no other), deletes exactly what Temporal
- * accepted and keeps the rest for a retry. Against a real Postgres; `send` stands for Temporal
+ * Postgres and answered; the forwarder hands it on as one signal per workflow and entity type per
+ * round (deliveries arriving meanwhile go out together in the next; a workflow's signals in order),
+ * deletes exactly what Temporal accepted and keeps the rest for a retry. Against a real Postgres; `send` stands for Temporal
  * (the API tests in webhooks.test.ts and webhook-replays.test.ts use the real one).
  */
 import { after, before, describe, test } from 'node:test';
@@ -27,12 +26,12 @@ const key = (g: InboxGroup) => `${g.target.system}/${g.target.connection}/${g.en
 describe('grouping the inbox into signals (pure)', () => {
   test('one signal per workflow, entity type and kind; ids each once in arrival order; the rows each group came from', () => {
     const groups = groupInbox([
-      { id: '1', system: 'hubspot', connection: 'default', work: [{ connection: 'default', entityType: 'contact', ids: ['1'] }] },
-      { id: '2', system: 'hubspot', connection: 'default', work: [{ connection: 'default', entityType: 'contact', ids: ['2', '3'] }, { connection: 'default', entityType: 'deal', ids: ['9'] }] },
-      { id: '3', system: 'hubspot', connection: 'default', work: [{ connection: 'default', entityType: 'contact', ids: ['3', '4'] }] },
-      { id: '4', system: 'google_workspace', connection: 'ana@acme.test', work: [{ connection: 'ana@acme.test', entityType: 'drive_file', incremental: true }] },
-      { id: '5', system: 'google_workspace', connection: 'ana@acme.test', work: [{ connection: 'ana@acme.test', entityType: 'drive_file', incremental: true }] },
-      { id: '6', system: 'google_workspace', connection: 'bob@acme.test', work: [{ connection: 'bob@acme.test', entityType: 'drive_file', incremental: true }] },
+      { id: '1', system: 'hubspot', work: [{ connection: 'default', entityType: 'contact', ids: ['1'] }] },
+      { id: '2', system: 'hubspot', work: [{ connection: 'default', entityType: 'contact', ids: ['2', '3'] }, { connection: 'default', entityType: 'deal', ids: ['9'] }] },
+      { id: '3', system: 'hubspot', work: [{ connection: 'default', entityType: 'contact', ids: ['3', '4'] }] },
+      { id: '4', system: 'google_workspace', work: [{ connection: 'ana@acme.test', entityType: 'drive_file', incremental: true }] },
+      { id: '5', system: 'google_workspace', work: [{ connection: 'ana@acme.test', entityType: 'drive_file', incremental: true }] },
+      { id: '6', system: 'google_workspace', work: [{ connection: 'bob@acme.test', entityType: 'drive_file', incremental: true }] },
     ]);
     assert.deepEqual(
       groups.map((g) => [key(g), 'ids' in g ? g.ids : null, g.rows]),
@@ -48,16 +47,16 @@ describe('grouping the inbox into signals (pure)', () => {
   test('an id stays property-only only while every delivery naming it says so (one association change: read whole)', () => {
     const w = (ids: string[], propertyOnly?: string[]) => ({ connection: 'default', entityType: 'contact', ids, ...(propertyOnly ? { propertyOnly } : {}) });
     const [g] = groupInbox([
-      { id: '1', system: 'hubspot', connection: 'default', work: [w(['1', '2'], ['1', '2'])] },
-      { id: '2', system: 'hubspot', connection: 'default', work: [w(['2', '3'], ['3'])] }, // 2: an association change
-      { id: '3', system: 'hubspot', connection: 'default', work: [w(['4', '3'], ['3'])] }, // 4: a creation
-      { id: '4', system: 'hubspot', connection: 'default', work: [w(['5'], ['5'])] },
-      { id: '5', system: 'hubspot', connection: 'default', work: [w(['2'], ['2'])] }, // still read whole: one delivery said otherwise
+      { id: '1', system: 'hubspot', work: [w(['1', '2'], ['1', '2'])] },
+      { id: '2', system: 'hubspot', work: [w(['2', '3'], ['3'])] }, // 2: an association change
+      { id: '3', system: 'hubspot', work: [w(['4', '3'], ['3'])] }, // 4: a creation
+      { id: '4', system: 'hubspot', work: [w(['5'], ['5'])] },
+      { id: '5', system: 'hubspot', work: [w(['2'], ['2'])] }, // still read whole: one delivery said otherwise
     ]);
     assert.ok(g && 'ids' in g);
     assert.deepEqual(g.ids, ['1', '2', '3', '4', '5']);
     assert.deepEqual(g.propertyOnly, ['1', '3', '5']);
-    const [plain] = groupInbox([{ id: '1', system: 'hubspot', connection: 'default', work: [w(['6'])] }]);
+    const [plain] = groupInbox([{ id: '1', system: 'hubspot', work: [w(['6'])] }]);
     assert.ok(plain && 'ids' in plain);
     assert.equal(plain.propertyOnly, undefined, 'none property-only: the signal carries no list (the shape of signals before it)');
   });
@@ -88,21 +87,21 @@ describe('the forwarder (real Postgres)', () => {
     f.start();
     try {
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['1'] }]);
-      f.enqueued('hubspot', ['default']);
+      f.wake();
       await waitFor('first round', async () => sent.length === 1 || undefined, 5_000);
       // while that signal is on its way
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['2', '3'] }]);
-      f.enqueued('hubspot', ['default']);
+      f.wake();
       await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['3', '4'] }, { connection: 'default', entityType: 'deal', ids: ['9'] }]);
-      f.enqueued('hubspot', ['default']);
+      f.wake();
       await new Promise((r) => setTimeout(r, 100));
-      assert.equal(sent.length, 1, 'nothing more for a workflow while its signal is on its way');
+      assert.equal(sent.length, 1, 'nothing more while a round is on its way');
       assert.equal((await inboxBacklog(db)).rows, 3);
       sent[0]!.done.resolve();
       await waitFor('second round', async () => sent.length === 2 || undefined, 5_000);
       assert.deepEqual([sent[1]!.key, sent[1]!.ids], ['hubspot/default/contact', ['2', '3', '4']], 'what came meanwhile, in one signal, each id once');
       await new Promise((r) => setTimeout(r, 100));
-      assert.equal(sent.length, 2, 'the next type\'s signal only once this one was accepted (the workflow fetches in the order signals land)');
+      assert.equal(sent.length, 2, 'the workflow\'s next signal only once this one was accepted (it fetches in the order signals land)');
       sent[1]!.done.resolve();
       await waitFor('then the deals', async () => sent.length === 3 || undefined, 5_000);
       assert.deepEqual([sent[2]!.key, sent[2]!.ids], ['hubspot/default/deal', ['9']]);
@@ -113,46 +112,6 @@ describe('the forwarder (real Postgres)', () => {
       sent.forEach((s) => s.done.resolve());
       await f.stop();
     }
-  });
-
-  test('a workflow whose signal is slow holds up no other', async () => {
-    await db.query('DELETE FROM webhook_inbox');
-    const sent: { key: string; done: ReturnType<typeof deferred> }[] = [];
-    const f = new InboxForwarder(db, (g) => {
-      const done = deferred();
-      sent.push({ key: key(g), done });
-      return done.promise;
-    });
-    f.start();
-    try {
-      await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['1'] }]);
-      f.enqueued('hubspot', ['default']);
-      await waitFor('hubspot signalled', async () => sent.length === 1 || undefined, 5_000);
-      // hubspot's signal hangs (Temporal refusing it while that run's continue-as-new is retried)
-      await enqueueWork(db, 'google_workspace', [{ connection: 'ana@acme.test', entityType: 'calendar_event', ids: ['e1'] }]);
-      f.enqueued('google_workspace', ['ana@acme.test']);
-      await waitFor('ana signalled meanwhile', async () => sent.length === 2 || undefined, 5_000);
-      assert.equal(sent[1]!.key, 'google_workspace/ana@acme.test/calendar_event');
-      sent[1]!.done.resolve();
-      await waitFor('only hubspot\'s row left', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 1 || undefined, 5_000);
-      sent[0]!.done.resolve();
-      await waitFor('inbox empty', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 5_000);
-    } finally {
-      sent.forEach((s) => s.done.resolve());
-      await f.stop();
-    }
-  });
-
-  test('one delivery naming two connections: a row for each workflow', async () => {
-    await db.query('DELETE FROM webhook_inbox');
-    await enqueueWork(db, 'google_workspace', [
-      { connection: 'ana@acme.test', entityType: 'drive_file', incremental: true },
-      { connection: 'bob@acme.test', entityType: 'drive_file', incremental: true },
-      { connection: 'ana@acme.test', entityType: 'drive_permission', incremental: true },
-    ]);
-    const { rows } = await db.query<{ connection: string; n: number }>('SELECT connection, jsonb_array_length(work) AS n FROM webhook_inbox ORDER BY connection');
-    assert.deepEqual(rows.map((r) => [r.connection, r.n]), [['ana@acme.test', 2], ['bob@acme.test', 1]]);
-    await db.query('DELETE FROM webhook_inbox');
   });
 
   test('a signal Temporal refused keeps exactly its rows (attempts, error) and is sent again after a backoff; the others are gone', async () => {

@@ -4,20 +4,18 @@
  * signal's round trip was most of the answer time (p50 30 ms, p99 100 ms on 2 cores), and while
  * Temporal is unreachable deliveries are still accepted instead of failing back to their senders.
  *
- * The forwarder claims the oldest rows (a lease: several API processes share one inbox), gathers
- * them per workflow and entity type into one signal each (`groupInbox`), and signals each workflow
- * independently: while a workflow's signal is on its way (or waits for a retry) its new rows wait
- * and go out together in its next one (a group commit per workflow), and a workflow whose signals
- * are slow (Temporal refuses signals while a run's continue-as-new is being retried) holds up no
- * other. Rows are deleted once Temporal accepted their signals; a failed one is released (attempts,
- * last_error) and retried with backoff; rows a stopped API held are taken over when their lease
- * ends. Delivery is at least once: a signal repeated after a crash between the signal and the
- * delete names ids the workflow fetches again, which changes nothing.
+ * The forwarder drains the inbox in rounds: it locks the oldest rows (SKIP LOCKED: several API
+ * processes share one inbox), gathers them per workflow and entity type into one signal each
+ * (`groupInbox`: a group commit, as deliveries arriving during a round go out together in the next),
+ * signals the workflows at once (each one's signals in order) and deletes the rows whose every group Temporal accepted. A row whose
+ * signal failed stays (attempts, last_error) and is retried with backoff; rows left by a stopped API
+ * are found by the sweep. Delivery is at least once: a signal repeated after a crash between the
+ * signal and the delete names ids the workflow fetches again, which changes nothing.
  */
 import type { Pool } from 'pg';
 import type { SyncTarget } from '../../temporal';
 import { gatherWebhookIds } from '../../workflows/definitions';
-import { claimInbox, forgetInbox, releaseInbox, type InboxRow } from '../../store/inbox';
+import { claimInbox, settleInbox, type InboxRow } from '../../store/inbox';
 import { log } from '../../log';
 
 export type InboxGroup =
@@ -48,31 +46,23 @@ export function groupInbox(rows: readonly InboxRow[]): InboxGroup[] {
 }
 
 export interface ForwarderOptions {
-  /** rows claimed at a time */
+  /** rows per round */
   batch?: number;
   /** a sweep for rows nobody woke the forwarder for (another API's, or this one's before a restart) */
   sweepMs?: number;
-  /** first retry of a workflow's failed signal; doubles up to maxRetryMs */
+  /** first retry after a failed signal; doubles up to maxRetryMs */
   retryMs?: number;
   maxRetryMs?: number;
 }
 
-/** The workflow a row is for. */
-const workflowKey = (system: string, connection: string): string => `${system}\n${connection}`;
-
 export class InboxForwarder {
-  private claiming = false;
+  private running = false;
   private again = false;
-  /** a claim should look for every workflow's rows (start, sweep, a full batch) */
-  private sweepDue = true;
-  /** workflows this process enqueued work for since it last claimed theirs */
-  private readonly dirty = new Set<string>();
-  /** workflows whose signals are on their way */
-  private readonly busy = new Set<string>();
-  /** workflows whose last signal failed: when to try again, and the next delay */
-  private readonly backoff = new Map<string, { until: number; delay: number; timer: NodeJS.Timeout }>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private retryAt = 0;
+  private retryDelay: number;
   private sweep?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
+  private idle: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly opts: Required<ForwarderOptions>;
 
@@ -82,129 +72,109 @@ export class InboxForwarder {
     opts: ForwarderOptions = {},
   ) {
     this.opts = { batch: 2_000, sweepMs: 5_000, retryMs: 500, maxRetryMs: 30_000, ...opts };
+    this.retryDelay = this.opts.retryMs;
   }
 
   /** Starts the sweep and forwards what is waiting now. */
   start(): void {
-    this.sweep = setInterval(() => {
-      this.sweepDue = true;
-      this.wake();
-    }, this.opts.sweepMs);
+    this.sweep = setInterval(() => this.wake(), this.opts.sweepMs);
     this.sweep.unref();
     this.wake();
   }
 
-  /** Work was enqueued for this workflow: forward it soon. */
-  enqueued(system: string, connections: Iterable<string>): void {
-    for (const c of connections) this.dirty.add(workflowKey(system, c));
-    this.wake();
-  }
-
-  /**
-   * Forward soon: claims what waits for workflows with no signal on its way or backoff running.
-   * Without a sweep due, only when this process enqueued work for such a workflow (so a stream of
-   * signal completions does not query the inbox for nothing).
-   */
+  /** Forward soon: now, or after the round on its way, or when the backoff after a failure ends. */
   wake(): void {
     if (this.stopped) return;
-    const now = Date.now();
-    const ready = (k: string) => !this.busy.has(k) && !((this.backoff.get(k)?.until ?? 0) > now);
-    if (!this.sweepDue && ![...this.dirty].some(ready)) return;
-    if (this.claiming) {
+    if (this.running) {
       this.again = true;
       return;
     }
-    this.claiming = true;
-    const claim = this.claim().finally(() => {
-      this.claiming = false;
-      this.inFlight.delete(claim);
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
+    if (Date.now() < this.retryAt) return; // the retry timer wakes it
+    this.running = true;
+    this.idle = this.drain().finally(() => {
+      this.running = false;
     });
-    this.inFlight.add(claim);
   }
 
-  /** Stops claiming and waits for the signals on their way (rows not forwarded stay in the inbox). */
+  /** Stops the timers and waits for a round on its way (rows not forwarded stay in the inbox). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweep);
-    for (const b of this.backoff.values()) clearTimeout(b.timer);
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    clearTimeout(this.retry);
+    await this.idle;
   }
 
-  private async claim(): Promise<void> {
-    let rows: InboxRow[];
-    try {
-      const now = Date.now();
-      const held = [...this.busy, ...[...this.backoff].filter(([, b]) => b.until > now).map(([k]) => k)];
-      const heldSet = new Set(held);
-      // what this claim covers is no longer dirty; the held ones stay so (their rows wait)
-      for (const k of [...this.dirty]) if (!heldSet.has(k)) this.dirty.delete(k);
-      this.sweepDue = false;
-      rows = await claimInbox(this.db, this.opts.batch, held);
-    } catch (err) {
-      // Postgres itself: the rows (if any) stay; the sweep tries again.
-      log.warn('webhook inbox: could not read it', { error: err instanceof Error ? err.message : String(err) });
-      return;
-    }
-    const byWorkflow = new Map<string, InboxRow[]>();
-    for (const r of rows) {
-      const key = workflowKey(r.system, r.connection);
-      (byWorkflow.get(key) ?? byWorkflow.set(key, []).get(key)!).push(r);
-    }
-    for (const [key, mine] of byWorkflow) {
-      this.busy.add(key);
-      const p = this.forward(key, mine).finally(() => {
-        this.busy.delete(key);
-        this.inFlight.delete(p);
-        this.wake(); // what came for it meanwhile
-      });
-      this.inFlight.add(p);
-    }
-    if (rows.length === this.opts.batch) {
-      this.sweepDue = true;
-      this.again = true;
-    }
-  }
-
-  /**
-   * Signals one workflow's rows, one signal after the other in the order the work named them (a
-   * transcript before its action items: the workflow fetches in the order the signals land);
-   * deletes them when every signal was accepted, else releases them for a retry.
-   */
-  private async forward(key: string, rows: InboxRow[]): Promise<void> {
-    let failed: { reason: unknown } | undefined;
-    for (const g of groupInbox(rows)) {
+  private async drain(): Promise<void> {
+    for (;;) {
+      this.again = false;
+      let outcome: 'empty' | 'more' | 'failed';
       try {
-        await this.send(g);
-      } catch (reason) {
-        failed = { reason };
-        break;
-      }
-    }
-    try {
-      if (!failed) {
-        this.backoff.delete(key);
-        await forgetInbox(this.db, rows.map((r) => r.id));
+        outcome = await this.round();
+      } catch (err) {
+        // Postgres itself: the rows (if any) stay; the sweep tries again.
+        log.warn('webhook inbox: could not forward', { error: err instanceof Error ? err.message : String(err) });
         return;
       }
-      // Signals that were accepted are sent again with the retry: harmless (the ids are fetched again).
-      const error = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
-      const delay = Math.min(this.backoff.get(key)?.delay ?? this.opts.retryMs, this.opts.maxRetryMs);
-      clearTimeout(this.backoff.get(key)?.timer);
-      const timer = setTimeout(() => {
-        this.dirty.add(key); // its released rows wait
-        this.wake();
-      }, delay);
-      timer.unref();
-      this.backoff.set(key, { until: Date.now() + delay, delay: delay * 2, timer });
-      await releaseInbox(this.db, rows.map((r) => r.id), error);
-      log.warn('webhook inbox: signals not accepted; kept for a retry', { rows: rows.length, retry_in_ms: delay, error });
+      if (outcome === 'failed') {
+        this.retryAt = Date.now() + this.retryDelay;
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.wake(), this.retryDelay);
+        this.retry.unref();
+        this.retryDelay = Math.min(this.retryDelay * 2, this.opts.maxRetryMs);
+        return;
+      }
+      this.retryDelay = this.opts.retryMs;
+      if (this.stopped || (outcome === 'empty' && !this.again)) return;
+    }
+  }
+
+  private async round(): Promise<'empty' | 'more' | 'failed'> {
+    const c = await this.db.connect();
+    try {
+      await c.query('BEGIN');
+      const rows = await claimInbox(c, this.opts.batch);
+      if (!rows.length) {
+        await c.query('COMMIT');
+        return 'empty';
+      }
+      const groups = groupInbox(rows);
+      // Workflows at once; a workflow's signals one after the other, in the order the work named
+      // them (a Fireflies transcript before its action items: the workflow fetches in the order
+      // its signals land, and sent together the items' signal could land first). After a failed
+      // one, that workflow's later ones wait for the retry.
+      const byWorkflow = new Map<string, InboxGroup[]>();
+      for (const g of groups) {
+        const k = JSON.stringify([g.target.system, g.target.connection ?? '']);
+        (byWorkflow.get(k) ?? byWorkflow.set(k, []).get(k)!).push(g);
+      }
+      const failedRows = new Set<string>();
+      let error: string | undefined;
+      await Promise.all(
+        [...byWorkflow.values()].map(async (mine) => {
+          for (const [i, g] of mine.entries()) {
+            try {
+              await this.send(g);
+            } catch (err) {
+              for (const later of mine.slice(i)) for (const id of later.rows) failedRows.add(id);
+              error ??= err instanceof Error ? err.message : String(err);
+              return;
+            }
+          }
+        }),
+      );
+      const done = rows.map((r) => r.id).filter((id) => !failedRows.has(id));
+      await settleInbox(c, done, [...failedRows], error);
+      await c.query('COMMIT');
+      if (failedRows.size) {
+        log.warn('webhook inbox: signals not accepted; kept for a retry', { rows: failedRows.size, retry_in_ms: this.retryDelay, error });
+        return 'failed';
+      }
+      return rows.length === this.opts.batch ? 'more' : 'empty';
     } catch (err) {
-      // Postgres itself: the lease ends and the rows are claimed again.
-      log.warn('webhook inbox: could not settle rows', { error: err instanceof Error ? err.message : String(err) });
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
     }
   }
 }

@@ -106,7 +106,7 @@ export function registerWebhooks(app: FastifyInstance, deps: WebhookDeps): void 
             await forgetEventIds(deps.db, def.system, recorded).catch(() => undefined);
             throw err;
           }
-          forwarder.enqueued(def.system, new Set(verdict.work.map((w) => w.connection)));
+          forwarder.wake();
         }
         return reply.code(verdict.status).send(verdict.body);
       });

@@ -4,13 +4,9 @@
 CREATE TABLE IF NOT EXISTS webhook_inbox (
     id BIGSERIAL PRIMARY KEY,
     system TEXT NOT NULL,
-    -- the sync workflow it is for: the system's connection
-    connection TEXT NOT NULL,
-    -- the connector's WebhookWork list for that connection: [{connection, entityType, ids, propertyOnly?} | {connection, entityType, incremental}]
+    -- the connector's WebhookWork list: [{connection, entityType, ids, propertyOnly?} | {connection, entityType, incremental}]
     work JSONB NOT NULL,
     received_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
-    -- a forwarder is signalling it until then (an API that stopped mid-way leaves it to the next one after that)
-    claimed_until TIMESTAMPTZ,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
