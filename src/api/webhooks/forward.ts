@@ -7,9 +7,10 @@
  * The forwarder drains the inbox in rounds: it locks the oldest rows (SKIP LOCKED: several API
  * processes share one inbox), gathers them per workflow and entity type into one signal each
  * (`groupInbox`: a group commit, as deliveries arriving during a round go out together in the next),
- * signals the workflows at once (each one's signals in order) and deletes the rows whose every group Temporal accepted. A row whose
- * signal failed stays (attempts, last_error) and is retried with backoff; rows left by a stopped API
- * are found by the sweep. Delivery is at least once: a signal repeated after a crash between the
+ * signals the workflows at once (each one's signals in order) and deletes the rows whose every group
+ * Temporal accepted. A row whose signal failed stays (attempts, last_error) and is retried with
+ * backoff, and the whole forwarder waits for that retry: one workflow refusing signals delays every
+ * workflow's (up to maxRetryMs). Rows left by a stopped API are found by the sweep. Delivery is at least once: a signal repeated after a crash between the
  * signal and the delete names ids the workflow fetches again, which changes nothing.
  */
 import type { Pool } from 'pg';
