@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, nonEmpty, optionalSecret, parseEnv, port, readSecretFile } from './core/env';
 import { CONNECTORS } from './connectors/registry';
+import { DEFAULT_FORCE_CONTINUE_AT_EVENTS } from './workflows/definitions';
 import { CODEC_KEYS_FILE, CodecKeyError, parseCodecKeys, type CodecKeys } from './core/codec';
 
 export const CONFLICT_POLICIES = ['last-write-wins', 'merge', 'manual'] as const;
@@ -26,6 +27,11 @@ const EnvSchema = z.object({
   ACTIVITY_HEARTBEAT_TIMEOUT: z.coerce.number().int().min(1).default(30),
   /** Cycles one workflow run performs before continue-as-new (history also triggers it earlier). */
   SYNC_CYCLES_PER_RUN: z.coerce.number().int().min(1).default(200),
+  /**
+   * History length (events) at which a run under a webhook stream that never pauses continues-as-new
+   * anyway, holding its webhook signals meanwhile; for workflows started after a change.
+   */
+  SYNC_FORCE_CONTINUE_AT_EVENTS: z.coerce.number().int().min(100).max(40_000).default(DEFAULT_FORCE_CONTINUE_AT_EVENTS),
   TEMPORAL_ADDRESS: nonEmpty.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty.default('default'),
   TEMPORAL_TASK_QUEUE: nonEmpty.default('aurora-sync'),
@@ -109,6 +115,7 @@ export interface Config {
   syncIntervalSeconds: number;
   heartbeatTimeoutSeconds: number;
   cyclesPerRun: number;
+  forceContinueAtEvents: number;
   temporal: {
     address: string;
     namespace: string;
@@ -268,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncIntervalSeconds: e.SYNC_INTERVAL,
     heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT,
     cyclesPerRun: e.SYNC_CYCLES_PER_RUN,
+    forceContinueAtEvents: e.SYNC_FORCE_CONTINUE_AT_EVENTS,
     temporal: temporalSettings(e, secretsDir),
     codec: { keys: loadCodecKeys(e, secretsDir), corsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()) },
     api: { host: e.API_HOST, port: e.API_PORT },

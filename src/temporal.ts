@@ -16,6 +16,7 @@ import {
   SA_SYSTEM,
   SEARCH_ATTRIBUTES,
   conflictWorkflowId,
+  DEFAULT_FORCE_CONTINUE_AT_EVENTS,
   refreshSignal,
   type ConflictWorkflowInput,
   configureSignal,
@@ -91,6 +92,7 @@ export function startOptionsFor(cfg: Config, target: SyncTarget, opts: { runImme
       intervalSeconds: cfg.syncIntervalSeconds,
       heartbeatTimeoutSeconds: cfg.heartbeatTimeoutSeconds,
       cyclesPerRun: cfg.cyclesPerRun,
+      ...(cfg.forceContinueAtEvents !== DEFAULT_FORCE_CONTINUE_AT_EVENTS ? { forceContinueAtEvents: cfg.forceContinueAtEvents } : {}),
       runImmediately: opts.runImmediately ?? true,
     },
   ];

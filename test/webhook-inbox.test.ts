@@ -2,16 +2,19 @@
  * The webhook inbox (src/api/webhooks/forward.ts, src/store/inbox.ts): a delivery's work is kept in
  * Postgres and answered; the forwarder hands it on as one signal per workflow and entity type per
  * round (deliveries arriving meanwhile go out together in the next; a workflow's signals in order),
- * deletes exactly what Temporal accepted and keeps the rest for a retry. Against a real Postgres; `send` stands for Temporal
+ * deletes exactly what Temporal accepted and keeps the rest for a retry, backing off per workflow;
+ * a workflow's signals wait while it holds them. Against a real Postgres; `send` stands for Temporal
  * (the API tests in webhooks.test.ts and webhook-replays.test.ts use the real one).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { groupInbox, InboxForwarder, type InboxGroup } from '../src/api/webhooks/forward';
 import { loadConfig } from '../src/config';
 import { createPool } from '../src/store/db';
-import { enqueueWork, inboxBacklog } from '../src/store/inbox';
+import { enqueueWork, holdSignals, inboxBacklog, releaseSignals } from '../src/store/inbox';
 import { migrate } from '../src/store/migrate';
 import { baseEnv, count, freshDatabase, waitFor } from './helpers';
 
@@ -143,5 +146,113 @@ describe('the forwarder (real Postgres)', () => {
     } finally {
       await f.stop();
     }
+  });
+  test('a workflow refusing signals backs off on its own: the others\' deliveries go out meanwhile, its rows are not sent again until its retry', async () => {
+    await db.query('DELETE FROM webhook_inbox');
+    const sent: string[] = [];
+    let refuse = true;
+    const f = new InboxForwarder(
+      db,
+      async (g) => {
+        sent.push(key(g));
+        if (refuse && g.target.connection === 'bob@acme.test') throw new Error('5 NOT_FOUND: workflow is closing');
+      },
+      { retryMs: 3_000 },
+    );
+    f.start();
+    try {
+      await enqueueWork(db, 'google_workspace', [{ connection: 'bob@acme.test', entityType: 'drive_file', ids: ['f1'] }]);
+      f.wake();
+      await waitFor('bob refused', async () => sent.length === 1 || undefined, 5_000);
+      for (let i = 0; i < 5; i++) {
+        await enqueueWork(db, 'google_workspace', [{ connection: 'ana@acme.test', entityType: 'calendar_event', ids: [`e${i}`] }, { connection: 'bob@acme.test', entityType: 'drive_file', ids: [`f${i + 2}`] }]);
+        f.wake();
+        await waitFor(`ana's delivery ${i}`, async () => sent.filter((k) => k.startsWith('google_workspace/ana')).length === i + 1 || undefined, 2_000, 20);
+      }
+      assert.equal(sent.filter((k) => k.startsWith('google_workspace/bob')).length, 1, 'bob\'s rows left alone during his backoff');
+      assert.equal(await count(db, "SELECT count(*) n FROM webhook_inbox WHERE connection = 'bob@acme.test'"), 6, 'and kept');
+      assert.equal(await count(db, "SELECT count(*) n FROM webhook_inbox WHERE connection = 'ana@acme.test'"), 0);
+      refuse = false;
+      await waitFor('bob retried after his backoff, all of it in one signal', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 10_000);
+      assert.equal(sent.filter((k) => k.startsWith('google_workspace/bob')).length, 2);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  test('a workflow holding its signals gets none until it releases them; the hold waits for a round on its way; others go on', async () => {
+    await db.query('DELETE FROM webhook_inbox');
+    const sent: { key: string; ids: string[] | null; done: ReturnType<typeof deferred> }[] = [];
+    let gate = true;
+    const f = new InboxForwarder(db, (g) => {
+      const done = deferred();
+      sent.push({ key: key(g), ids: 'ids' in g ? g.ids : null, done });
+      if (!gate) done.resolve();
+      return done.promise;
+    }, { holdPollMs: 50 });
+    f.start();
+    try {
+      await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['1'] }]);
+      f.wake();
+      await waitFor('a round on its way', async () => sent.length === 1 || undefined, 5_000);
+      let holding = true;
+      const hold = holdSignals(db, 'hubspot', 'default', 30).then(() => (holding = false));
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(holding, true, 'the hold waits while a signal to the workflow is on its way');
+      gate = false;
+      sent[0]!.done.resolve();
+      await hold;
+      await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'contact', ids: ['2'] }]);
+      await enqueueWork(db, 'hubspot', [{ connection: '999', entityType: 'contact', ids: ['7'] }]);
+      f.wake();
+      await waitFor('the other portal\'s signal', async () => sent.some((s) => s.key === 'hubspot/999/contact') || undefined, 5_000);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(sent.map((s) => s.key), ['hubspot/default/contact', 'hubspot/999/contact'], 'nothing to the holding workflow');
+      assert.equal(await count(db, "SELECT count(*) n FROM webhook_inbox WHERE connection = 'default'"), 1, 'its delivery kept');
+      await releaseSignals(db, 'hubspot', 'default');
+      // no wake: the forwarder looks again while rows wait for a hold
+      await waitFor('forwarded once released', async () => sent.length === 3 || undefined, 5_000);
+      assert.deepEqual([sent[2]!.key, sent[2]!.ids], ['hubspot/default/contact', ['2']]);
+      await waitFor('inbox empty', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 5_000);
+    } finally {
+      sent.forEach((s) => s.done.resolve());
+      await f.stop();
+    }
+  });
+
+  test('a hold ends by itself when nobody releases it', async () => {
+    await db.query('DELETE FROM webhook_inbox');
+    const sent: string[] = [];
+    const f = new InboxForwarder(db, async (g) => void sent.push(key(g)), { holdPollMs: 50 });
+    await holdSignals(db, 'hubspot', 'default', 1);
+    await enqueueWork(db, 'hubspot', [{ connection: 'default', entityType: 'deal', ids: ['3'] }]);
+    f.start();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sent.length, 0);
+      await waitFor('sent once the hold expired', async () => sent.length === 1 || undefined, 5_000);
+    } finally {
+      await f.stop();
+      await releaseSignals(db, 'hubspot', 'default');
+    }
+  });
+
+  test('a delivery naming two connections is kept as one row each; rows from before migration 011 are split the same way, in order', async () => {
+    await db.query('DELETE FROM webhook_inbox');
+    await enqueueWork(db, 'google_workspace', [
+      { connection: 'ana@acme.test', entityType: 'calendar_event', ids: ['e1'] },
+      { connection: 'bob@acme.test', entityType: 'drive_file', ids: ['f1'] },
+      { connection: 'ana@acme.test', entityType: 'email_thread', ids: ['t1'] },
+    ]);
+    const rows = async () => (await db.query<{ connection: string; work: { entityType: string }[] }>('SELECT connection, work FROM webhook_inbox ORDER BY id')).rows.map((r) => [r.connection, r.work.map((w) => w.entityType)]);
+    assert.deepEqual(await rows(), [['ana@acme.test', ['calendar_event', 'email_thread']], ['bob@acme.test', ['drive_file']]]);
+    await db.query('DELETE FROM webhook_inbox');
+    // as an API before migration 011 wrote them (the HubSpot work without a connection: the default)
+    await db.query(`INSERT INTO webhook_inbox (system, work, attempts) VALUES
+      ('google_workspace', '[{"connection":"bob@acme.test","entityType":"drive_file","ids":["f1"]},{"connection":"ana@acme.test","entityType":"calendar_event","ids":["e1"]}]', 2),
+      ('hubspot', '[{"entityType":"contact","ids":["5"]}]', 0)`);
+    await db.query(readFileSync(join(__dirname, '..', 'src', 'store', 'migrations', '011_webhook_hold.sql'), 'utf8'));
+    const { rows: after } = await db.query<{ system: string; connection: string; attempts: number }>('SELECT system, connection, attempts FROM webhook_inbox ORDER BY id');
+    assert.deepEqual(after.map((r) => [r.system, r.connection, r.attempts]), [['google_workspace', 'bob@acme.test', 2], ['google_workspace', 'ana@acme.test', 2], ['hubspot', 'default', 0]]);
   });
 });

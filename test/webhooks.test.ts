@@ -311,6 +311,64 @@ describe('webhook fetches and the scheduled cycle', () => {
   });
 });
 
+describe('continue-as-new under a webhook stream that never pauses', () => {
+  test('a run forced to close holds its webhook signals meanwhile: it continues-as-new, the next run releases them, nothing is lost', async () => {
+    // A cycle every 2 s and one cycle per run: every run is due to close; the stream never pauses
+    // 250 ms, so it closes only once its history passes 150 events, with the webhooks held.
+    const h = await setup({ env: { ...env, SYNC_INTERVAL: '2', SYNC_CYCLES_PER_RUN: '1', SYNC_FORCE_CONTINUE_AT_EVENTS: '150' } });
+    const seeded = h.sandbox.seed('contacts', 40);
+    await h.cycle('contact');
+    const id = syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix);
+    const { app } = api(h);
+    let stop = false;
+    let sent = 0;
+    const stream = (async () => {
+      for (let i = 0; !stop; i++) {
+        const c = seeded[i % seeded.length]!;
+        h.sandbox.userUpdate('contacts', c.id, { phone: `+1 555 ${String(i).padStart(4, '0')}` });
+        const body = JSON.stringify(events('contact', 'propertyChange', [c.id]));
+        const res = await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: signV3(body) });
+        assert.equal(res.statusCode, 200);
+        sent++;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    /** The runs that held their signals before continuing-as-new, and the runs that released them. */
+    const runs = async () => {
+      const held: string[] = [];
+      const released: string[] = [];
+      for await (const r of h.client.workflow.list({ query: `WorkflowId = "${id}"` })) {
+        const { events: evs } = await h.client.workflow.getHandle(id, r.runId).fetchHistory();
+        const acts = (evs ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+        if (acts.includes('holdWebhookSignals') && evs?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) held.push(r.runId);
+        if (acts.includes('releaseWebhookSignals')) released.push(r.runId);
+      }
+      return { held, released };
+    };
+    try {
+      await waitFor('a run closed with its signals held, and the next released them', async () => {
+        const r = await runs();
+        return r.held.length >= 1 && r.released.length >= 1 ? r : undefined;
+      }, 90_000, 1_000);
+      const at = sent;
+      await waitFor('the stream goes on into the next run', async () => sent >= at + 40 || undefined, 20_000, 100);
+    } finally {
+      stop = true;
+      await stream;
+    }
+    await waitFor('no hold left, the inbox drained', async () =>
+      (await count(h.db, 'SELECT count(*) n FROM webhook_hold')) === 0 && (await count(h.db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 20_000, 200);
+    // Every streamed change reached Aurora: each contact ends with the phone HubSpot has.
+    await waitFor('every contact as in HubSpot', async () => {
+      const { rows } = await h.db.query<{ external_id: string; phone: string | null }>(
+        "SELECT r.external_id, c.phone FROM contacts c JOIN sync_registry r ON r.local_id = c.id WHERE r.external_system = 'hubspot' AND r.entity_type = 'contact'",
+      );
+      return rows.length === seeded.length && rows.every((r) => r.phone === (h.sandbox.get('contacts', r.external_id)?.properties.phone ?? null)) ? true : undefined;
+    }, 20_000, 200);
+    await app.close();
+  });
+});
+
 describe('webhook fetch pacing (pure)', () => {
   test('back-to-back fetches spend at most 65% of a budget under pressure; full budgets, daily caps and limits off set no pace', () => {
     const general = { window: '10s', limit: 100 };

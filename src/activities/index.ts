@@ -36,6 +36,7 @@ import {
 } from '../store/push';
 import { markPullError, withSnapshot, type Scope } from '../store/registry';
 import * as state from '../store/state';
+import * as inbox from '../store/inbox';
 import type { ConflictDetails, ConflictResult, ReconcileSummary, ResolutionInput } from '../workflows/definitions';
 
 /** How conflicts are decided and how their workflows are reached (the worker wires this to Temporal). */
@@ -657,6 +658,19 @@ export function createActivities(deps: ActivityDeps) {
         if (e.deleted || e.created || e.updated) log.info('reconciliation repaired', { system: summary.system, connection: summary.connection, entity_type: type, created: e.created, updated: e.updated, deleted: e.deleted });
       }
       metrics.lastReconcile.set({ system: summary.system }, Date.parse(summary.finishedAt) / 1000);
+    },
+
+    /**
+     * Holds the webhook inbox's signals to this sync workflow for up to `seconds`, and waits until
+     * none is on its way (the workflow then continues-as-new with nothing arriving meanwhile).
+     */
+    async holdWebhookSignals(input: { system: string; connection: string; seconds: number }): Promise<void> {
+      await inbox.holdSignals(db, input.system, input.connection, input.seconds);
+    },
+
+    /** Ends that hold (the next run of the workflow, or a close given up). */
+    async releaseWebhookSignals(input: { system: string; connection: string }): Promise<void> {
+      await inbox.releaseSignals(db, input.system, input.connection);
     },
 
     /** Records an entity type's outcome for operators (sync_state) and metrics. */

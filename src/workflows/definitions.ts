@@ -52,6 +52,8 @@ export interface SyncWorkflowInput {
   runImmediately?: boolean;
   /** cycles per run before continue-as-new (default 200) */
   cyclesPerRun?: number;
+  /** history length at which a run continues-as-new under a stream that never pauses (default 10,000; runs with patch continue-as-new-forced-sooner) */
+  forceContinueAtEvents?: number;
   /** carried across continue-as-new */
   state?: {
     cursors: Record<string, PullCursorState | null>;
@@ -64,6 +66,8 @@ export interface SyncWorkflowInput {
     webhookPropertyOnly?: Record<string, string[]>;
     /** when the next scheduled cycle is due (epoch ms); absent: an interval after the run starts */
     dueAt?: number;
+    /** the run before held the webhook inbox's signals while it closed: this run releases them */
+    signalsHeld?: boolean;
   };
 }
 
@@ -132,6 +136,14 @@ export function gatherWebhookIds(ids: string[], propertyOnly: Set<string>, chang
 export const webhookSignal = defineSignal<[WebhookChanges]>('webhook');
 /** ids held per entity type before the workflow falls back to an incremental pull instead */
 export const MAX_WEBHOOK_IDS = 5_000;
+
+/**
+ * History length at which a run under a webhook stream that never pauses continues-as-new anyway
+ * (runs with patch continue-as-new-forced-sooner): at 30,000 events (about 5 MB) its workflow tasks
+ * took 33–51 s, timed out and were retried, and the stream stalled (load/webhooks.ts).
+ * SYNC_FORCE_CONTINUE_AT_EVENTS sets it per installation.
+ */
+export const DEFAULT_FORCE_CONTINUE_AT_EVENTS = 10_000;
 
 /** Wake the sync workflow now (all entity types, or one). `temporal workflow signal --name trigger`. */
 export const triggerSignal = defineSignal<[TriggerRequest?]>('trigger');

@@ -22,6 +22,7 @@ import type { Activities } from '../activities';
 import { ErrorType, NON_RETRYABLE_SYNC } from '../core/errors';
 import { DEFAULT_CONNECTION } from '../core/model';
 import {
+  DEFAULT_FORCE_CONTINUE_AT_EVENTS,
   MAX_WEBHOOK_IDS,
   gatherWebhookIds,
   SA_STATUS,
@@ -71,12 +72,10 @@ const QUIET_BEFORE_CONTINUE_MS = 250;
 /** Continue-as-new even without a pause once the history is this long (Temporal's hard limit is 50k). */
 const FORCE_CONTINUE_AT_EVENTS = 30_000;
 /**
- * The same, for runs with patch `continue-as-new-forced-sooner`: a connection under a sustained
- * webhook stream (thousands of events a minute) never pauses 250 ms, and at 30,000 events (about
- * 5 MB) its workflow tasks took 33–51 s, timed out and were retried: the stream stalled, and the
- * API's answers with it (load/webhooks.ts, Calendar, Gmail and Drive on one connection).
+ * How long a run forced to close under a stream (patch `continue-as-new-signals-held`) holds the
+ * webhook inbox's signals at most; its next run releases them at once.
  */
-const FORCE_CONTINUE_SOONER_AT_EVENTS = 10_000;
+const HOLD_SIGNALS_SECONDS = 30;
 
 function blankStatus(): EntityStatus {
   return { lastCycleAt: null, lastSuccessAt: null, lastPull: null, lastPush: null, lastWebhook: null, cursor: null, lastError: null };
@@ -289,6 +288,12 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
   };
   const cycleDue = () => workflowInfo().continueAsNewSuggested || cyclesThisRun >= settings.cyclesPerRun;
 
+  if (state.signalsHeld) {
+    // The run before held the webhook inbox's signals while it closed: they may come now.
+    delete state.signalsHeld;
+    void shortCall.releaseWebhookSignals({ system, connection }).catch(() => undefined);
+  }
+
   let runNow = !input.state && input.runImmediately !== false;
   // Scheduled cycles keep their own clock, carried across continue-as-new, so a webhook stream can
   // neither postpone nor starve them; and the records webhooks name are fetched alongside a running
@@ -321,7 +326,7 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
       }
       return quietPatch;
     };
-    const forced = () => workflowInfo().historyLength > (forceSooner ? FORCE_CONTINUE_SOONER_AT_EVENTS : FORCE_CONTINUE_AT_EVENTS);
+    const forced = () => workflowInfo().historyLength > (forceSooner ? (input.forceContinueAtEvents ?? DEFAULT_FORCE_CONTINUE_AT_EVENTS) : FORCE_CONTINUE_AT_EVENTS);
     const laneIdle = () => !hasWebhookWork() && !fetching;
     /**
      * Continue-as-new once the webhook lane is between fetches (its ids not fetched yet go along).
@@ -331,18 +336,31 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<void> {
      * QUIET_BEFORE_CONTINUE_MS. Answers false when it did not close.
      */
     const closeRun = async (): Promise<boolean> => {
+      let held = false;
       if (quietFirst() && !forced()) {
         if (!laneIdle()) return false;
         if (await condition(() => !laneIdle() || state.pending.length > 0 || reconfigured, QUIET_BEFORE_CONTINUE_MS)) return false;
+      } else if (quietFirst() && patched('continue-as-new-signals-held')) {
+        // Forced, the stream not pausing: the server would refuse the close while signals land
+        // and replay the long history after each refusal (seconds of stall). So the webhook inbox
+        // holds this workflow's signals (the deliveries are kept, not refused) until the next run.
+        try {
+          await shortCall.holdWebhookSignals({ system, connection, seconds: HOLD_SIGNALS_SECONDS });
+          held = true;
+        } catch {
+          // Postgres unreachable: close as before, signals and all
+        }
       }
       closing = true;
       await condition(() => !fetching);
       // A syncNow that came in meanwhile is answered by this run.
       if (state.pending.some((r) => r.requestId)) {
         closing = false;
+        if (held) await shortCall.releaseWebhookSignals({ system, connection }).catch(() => undefined);
         return false;
       }
       state.dueAt = dueAt;
+      if (held) state.signalsHeld = true;
       return continueRun();
     };
     for (;;) {

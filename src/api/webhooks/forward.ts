@@ -8,15 +8,19 @@
  * processes share one inbox), gathers them per workflow and entity type into one signal each
  * (`groupInbox`: a group commit, as deliveries arriving during a round go out together in the next),
  * signals the workflows at once (each one's signals in order) and deletes the rows whose every group
- * Temporal accepted. A row whose signal failed stays (attempts, last_error) and is retried with
- * backoff, and the whole forwarder waits for that retry: one workflow refusing signals delays every
- * workflow's (up to maxRetryMs). Rows left by a stopped API are found by the sweep. Delivery is at least once: a signal repeated after a crash between the
- * signal and the delete names ids the workflow fetches again, which changes nothing.
+ * Temporal accepted. A workflow whose signal failed backs off on its own (retryMs doubling up to
+ * maxRetryMs): its rows stay (attempts, last_error) and are left out of the rounds until then,
+ * so one workflow refusing signals holds up no other. A workflow holding its signals while its run
+ * closes (`holdSignals`) is left out the same way; while its rows wait the forwarder looks again
+ * every holdPollMs. Rows left by a stopped API are found by the sweep. Delivery is at least once:
+ * a signal repeated after a crash between the signal and the delete names ids the workflow fetches
+ * again, which changes nothing.
  */
 import type { Pool } from 'pg';
 import type { SyncTarget } from '../../temporal';
 import { gatherWebhookIds } from '../../workflows/definitions';
-import { claimInbox, settleInbox, type InboxRow } from '../../store/inbox';
+import { claimInbox, heldRowsWaiting, inboxKey, settleInbox, type InboxRow } from '../../store/inbox';
+import { DEFAULT_CONNECTION } from '../../core/model';
 import { log } from '../../log';
 
 export type InboxGroup =
@@ -27,7 +31,7 @@ export type InboxGroup =
  * Pure: one signal per (system, connection, entity type, kind) for these rows, in the order first
  * seen; ids each once, property-only while every delivery naming an id says so (`gatherWebhookIds`).
  */
-export function groupInbox(rows: readonly InboxRow[]): InboxGroup[] {
+export function groupInbox(rows: readonly Omit<InboxRow, 'connection'>[]): InboxGroup[] {
   const groups = new Map<string, { target: SyncTarget; entityType: string; incremental: boolean; ids: string[]; only: Set<string>; rows: Set<string> }>();
   for (const row of rows) {
     for (const w of row.work) {
@@ -51,18 +55,21 @@ export interface ForwarderOptions {
   batch?: number;
   /** a sweep for rows nobody woke the forwarder for (another API's, or this one's before a restart) */
   sweepMs?: number;
-  /** first retry after a failed signal; doubles up to maxRetryMs */
+  /** a workflow's first retry after a failed signal; doubles up to maxRetryMs */
   retryMs?: number;
   maxRetryMs?: number;
+  /** how often to look again while rows wait for a workflow holding its signals */
+  holdPollMs?: number;
 }
 
 export class InboxForwarder {
   private running = false;
   private again = false;
-  private retryAt = 0;
-  private retryDelay: number;
+  /** workflows (inboxKey) backing off after a failed signal: when to try again, and the next delay */
+  private readonly backoff = new Map<string, { until: number; delay: number }>();
   private sweep?: NodeJS.Timeout;
-  private retry?: NodeJS.Timeout;
+  private later?: NodeJS.Timeout;
+  private laterAt = Infinity;
   private idle: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly opts: Required<ForwarderOptions>;
@@ -72,8 +79,7 @@ export class InboxForwarder {
     private readonly send: (group: InboxGroup) => Promise<void>,
     opts: ForwarderOptions = {},
   ) {
-    this.opts = { batch: 2_000, sweepMs: 5_000, retryMs: 500, maxRetryMs: 30_000, ...opts };
-    this.retryDelay = this.opts.retryMs;
+    this.opts = { batch: 2_000, sweepMs: 5_000, retryMs: 500, maxRetryMs: 30_000, holdPollMs: 200, ...opts };
   }
 
   /** Starts the sweep and forwards what is waiting now. */
@@ -83,14 +89,13 @@ export class InboxForwarder {
     this.wake();
   }
 
-  /** Forward soon: now, or after the round on its way, or when the backoff after a failure ends. */
+  /** Forward soon: now, or after the round on its way. */
   wake(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    if (Date.now() < this.retryAt) return; // the retry timer wakes it
     this.running = true;
     this.idle = this.drain().finally(() => {
       this.running = false;
@@ -101,14 +106,27 @@ export class InboxForwarder {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweep);
-    clearTimeout(this.retry);
+    clearTimeout(this.later);
     await this.idle;
+  }
+
+  /** Wakes the forwarder in `ms` (or sooner, if already due sooner). */
+  private wakeIn(ms: number): void {
+    const at = Date.now() + ms;
+    if (this.stopped || at >= this.laterAt) return;
+    clearTimeout(this.later);
+    this.laterAt = at;
+    this.later = setTimeout(() => {
+      this.laterAt = Infinity;
+      this.wake();
+    }, ms);
+    this.later.unref();
   }
 
   private async drain(): Promise<void> {
     for (;;) {
       this.again = false;
-      let outcome: 'empty' | 'more' | 'failed';
+      let outcome: 'empty' | 'more';
       try {
         outcome = await this.round();
       } catch (err) {
@@ -116,24 +134,22 @@ export class InboxForwarder {
         log.warn('webhook inbox: could not forward', { error: err instanceof Error ? err.message : String(err) });
         return;
       }
-      if (outcome === 'failed') {
-        this.retryAt = Date.now() + this.retryDelay;
-        clearTimeout(this.retry);
-        this.retry = setTimeout(() => this.wake(), this.retryDelay);
-        this.retry.unref();
-        this.retryDelay = Math.min(this.retryDelay * 2, this.opts.maxRetryMs);
-        return;
-      }
-      this.retryDelay = this.opts.retryMs;
-      if (this.stopped || (outcome === 'empty' && !this.again)) return;
+      if (this.stopped) return;
+      if (outcome === 'empty' && !this.again) break;
     }
+    const now = Date.now();
+    const retries = [...this.backoff.values()].filter((b) => b.until > now).map((b) => b.until - now);
+    if (retries.length) this.wakeIn(Math.max(0, Math.min(...retries)));
+    if (await heldRowsWaiting(this.db).catch(() => false)) this.wakeIn(this.opts.holdPollMs);
   }
 
-  private async round(): Promise<'empty' | 'more' | 'failed'> {
+  private async round(): Promise<'empty' | 'more'> {
+    const now = Date.now();
+    const skip = [...this.backoff].filter(([, b]) => b.until > now).map(([k]) => k);
     const c = await this.db.connect();
     try {
       await c.query('BEGIN');
-      const rows = await claimInbox(c, this.opts.batch);
+      const rows = await claimInbox(c, this.opts.batch, skip);
       if (!rows.length) {
         await c.query('COMMIT');
         return 'empty';
@@ -142,33 +158,40 @@ export class InboxForwarder {
       // Workflows at once; a workflow's signals one after the other, in the order the work named
       // them (a Fireflies transcript before its action items: the workflow fetches in the order
       // its signals land, and sent together the items' signal could land first). After a failed
-      // one, that workflow's later ones wait for the retry.
+      // one, that workflow's later ones wait for its retry.
       const byWorkflow = new Map<string, InboxGroup[]>();
       for (const g of groups) {
-        const k = JSON.stringify([g.target.system, g.target.connection ?? '']);
+        const k = inboxKey(g.target.system, g.target.connection ?? DEFAULT_CONNECTION);
         (byWorkflow.get(k) ?? byWorkflow.set(k, []).get(k)!).push(g);
       }
       const failedRows = new Set<string>();
+      const failed: string[] = [];
       let error: string | undefined;
       await Promise.all(
-        [...byWorkflow.values()].map(async (mine) => {
+        [...byWorkflow].map(async ([key, mine]) => {
           for (const [i, g] of mine.entries()) {
             try {
               await this.send(g);
             } catch (err) {
               for (const later of mine.slice(i)) for (const id of later.rows) failedRows.add(id);
               error ??= err instanceof Error ? err.message : String(err);
+              failed.push(key);
               return;
             }
           }
+          this.backoff.delete(key);
         }),
       );
       const done = rows.map((r) => r.id).filter((id) => !failedRows.has(id));
       await settleInbox(c, done, [...failedRows], error);
       await c.query('COMMIT');
-      if (failedRows.size) {
-        log.warn('webhook inbox: signals not accepted; kept for a retry', { rows: failedRows.size, retry_in_ms: this.retryDelay, error });
-        return 'failed';
+      if (failed.length) {
+        const delays = failed.map((key) => {
+          const delay = this.backoff.get(key)?.delay ?? this.opts.retryMs;
+          this.backoff.set(key, { until: Date.now() + delay, delay: Math.min(delay * 2, this.opts.maxRetryMs) });
+          return delay;
+        });
+        log.warn('webhook inbox: signals not accepted; kept for a retry', { rows: failedRows.size, workflows: failed.length, retry_in_ms: Math.min(...delays), error });
       }
       return rows.length === this.opts.batch ? 'more' : 'empty';
     } catch (err) {
