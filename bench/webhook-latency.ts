@@ -126,13 +126,14 @@ async function run(limits: boolean): Promise<void> {
   const requests = stats.requests - requestsBefore;
   const rateLimited = stats.rateLimited - limitedBefore;
   const sorted = [...latencies].sort((a, b) => a - b);
+  const closes = await continuedRuns(client, syncWorkflowId('hubspot', cfg.temporal.workflowIdPrefix));
   console.log(`received ${latencies.length}/${total} events; ${cycles} polling cycles completed during the stream; ${requests} API requests (${(requests / SECONDS).toFixed(1)}/s), ${rateLimited} answered 429`);
   if (sorted.length) {
     const [p50, p99, max] = [pct(sorted, 50), pct(sorted, 99), sorted[sorted.length - 1]!];
     const note =
       `${label}: sandbox change → signed webhook → API → signal → batch read → row committed → Redis event, ${RATE} changes/s for ${SECONDS} s; ` +
       `${latencies.length}/${total} received; max ${Math.round(max)} ms; ${cycles} polling cycles (every ${INTERVAL} s) ran meanwhile; ` +
-      `${requests} API requests, ${rateLimited} 429s` +
+      `${requests} API requests, ${rateLimited} 429s; continued-as-new ${closes.continued} times (${closes.held} with its webhook signals held)` +
       (limits ? '; sandbox limits 100 requests/10 s, 5 searches/s; engine budget at its defaults' : '; engine budget out of the way');
     emit({ figure: 'webhook_p50', system: 'hubspot', records: total, value: p50, unit: 'ms', bound: null, ratio: null, note });
     emit({ figure: 'webhook_p99', system: 'hubspot', records: total, value: p99, unit: 'ms', bound: 500, ratio: Math.min(1, 500 / p99), note: `${label}; goal: p99 under 500 ms (ratio 1 = met)` });
@@ -146,6 +147,19 @@ async function run(limits: boolean): Promise<void> {
   await worker.stop();
   await sandbox.close();
   await database.drop();
+}
+
+/** How often the workflow continued-as-new, and how many of those runs held their webhook signals while closing. */
+async function continuedRuns(client: Awaited<ReturnType<typeof connectClient>>, workflowId: string): Promise<{ continued: number; held: number }> {
+  let continued = 0;
+  let held = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    const { events = [] } = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
+    if (!events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes) continue;
+    continued++;
+    if (events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'holdWebhookSignals')) held++;
+  }
+  return { continued, held };
 }
 
 /** Where a webhook fetch's time goes, from the workflow's histories (every run): queued, running, and the gap before the next. */
