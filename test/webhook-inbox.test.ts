@@ -79,6 +79,21 @@ describe('the forwarder (real Postgres)', () => {
     await drop();
   });
 
+  /** A forwarder whose Temporal refuses every signal to bob's workflow with `error` until accept(). */
+  const refusingBob = (error: string, retryMs: number) => {
+    const sent: string[] = [];
+    let refuse = true;
+    const f = new InboxForwarder(
+      db,
+      async (g) => {
+        sent.push(key(g));
+        if (refuse && g.target.connection === 'bob@acme.test') throw new Error(error);
+      },
+      { retryMs },
+    );
+    return { f, sent, accept: () => void (refuse = false) };
+  };
+
   test('a round at once, then one signal per workflow and type for everything that arrived meanwhile; rows gone once accepted', async () => {
     await db.query('DELETE FROM webhook_inbox');
     const sent: { key: string; ids: string[] | null; done: ReturnType<typeof deferred> }[] = [];
@@ -119,16 +134,7 @@ describe('the forwarder (real Postgres)', () => {
 
   test('a signal Temporal refused keeps exactly its rows (attempts, error) and is sent again after a backoff; the others are gone', async () => {
     await db.query('DELETE FROM webhook_inbox');
-    const sent: string[] = [];
-    let refuse = true;
-    const f = new InboxForwarder(
-      db,
-      async (g) => {
-        sent.push(key(g));
-        if (refuse && g.target.connection === 'bob@acme.test') throw new Error('14 UNAVAILABLE: connect ECONNREFUSED');
-      },
-      { retryMs: 200 },
-    );
+    const { f, sent, accept } = refusingBob('14 UNAVAILABLE: connect ECONNREFUSED', 200);
     await enqueueWork(db, 'google_workspace', [{ connection: 'ana@acme.test', entityType: 'calendar_event', ids: ['e1'] }]);
     await enqueueWork(db, 'google_workspace', [{ connection: 'bob@acme.test', entityType: 'drive_file', incremental: true }]);
     // rows left by an API that stopped: found at start, without a wake
@@ -140,7 +146,7 @@ describe('the forwarder (real Postgres)', () => {
       assert.equal(rows[0]!.work[0]!.connection, 'bob@acme.test');
       assert.ok(rows[0]!.attempts >= 1);
       assert.match(rows[0]!.last_error, /UNAVAILABLE/);
-      refuse = false;
+      accept();
       await waitFor('retried and gone', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 5_000);
       assert.equal(sent.filter((k) => k.startsWith('google_workspace/ana')).length, 1, 'the accepted signal is not sent again');
     } finally {
@@ -149,16 +155,7 @@ describe('the forwarder (real Postgres)', () => {
   });
   test('a workflow refusing signals backs off on its own: the others\' deliveries go out meanwhile, its rows are not sent again until its retry', async () => {
     await db.query('DELETE FROM webhook_inbox');
-    const sent: string[] = [];
-    let refuse = true;
-    const f = new InboxForwarder(
-      db,
-      async (g) => {
-        sent.push(key(g));
-        if (refuse && g.target.connection === 'bob@acme.test') throw new Error('5 NOT_FOUND: workflow is closing');
-      },
-      { retryMs: 3_000 },
-    );
+    const { f, sent, accept } = refusingBob('5 NOT_FOUND: workflow is closing', 3_000);
     f.start();
     try {
       await enqueueWork(db, 'google_workspace', [{ connection: 'bob@acme.test', entityType: 'drive_file', ids: ['f1'] }]);
@@ -172,7 +169,7 @@ describe('the forwarder (real Postgres)', () => {
       assert.equal(sent.filter((k) => k.startsWith('google_workspace/bob')).length, 1, 'bob\'s rows left alone during his backoff');
       assert.equal(await count(db, "SELECT count(*) n FROM webhook_inbox WHERE connection = 'bob@acme.test'"), 6, 'and kept');
       assert.equal(await count(db, "SELECT count(*) n FROM webhook_inbox WHERE connection = 'ana@acme.test'"), 0);
-      refuse = false;
+      accept();
       await waitFor('bob retried after his backoff, all of it in one signal', async () => (await count(db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 10_000);
       assert.equal(sent.filter((k) => k.startsWith('google_workspace/bob')).length, 2);
     } finally {

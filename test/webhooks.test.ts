@@ -240,6 +240,32 @@ describe('webhooks of systems this installation does not sync', () => {
   });
 });
 
+/** A new phone for the next of `contacts` in HubSpot every `gapMs`, each announced by `announce`, until stop(). */
+function streamPhones(h: Harness, contacts: readonly { id: string }[], gapMs: number, announce: (c: { id: string }) => Promise<unknown>) {
+  let stop = false;
+  let sent = 0;
+  const done = (async () => {
+    for (let i = 0; !stop; i++) {
+      const c = contacts[i % contacts.length]!;
+      h.sandbox.userUpdate('contacts', c.id, { phone: `+1 555 ${String(i).padStart(4, '0')}` });
+      await announce(c);
+      sent++;
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+  })();
+  return { sent: () => sent, stop: async () => void ((stop = true), await done) };
+}
+
+/** Every streamed change reached Aurora: each of the `n` contacts ends with the phone HubSpot has. */
+async function everyPhoneAsInHubSpot(h: Harness, n: number): Promise<void> {
+  await waitFor('every contact as in HubSpot', async () => {
+    const { rows } = await h.db.query<{ external_id: string; phone: string | null }>(
+      "SELECT r.external_id, c.phone FROM contacts c JOIN sync_registry r ON r.local_id = c.id WHERE r.external_system = 'hubspot' AND r.entity_type = 'contact'",
+    );
+    return rows.length === n && rows.every((r) => r.phone === (h.sandbox.get('contacts', r.external_id)?.properties.phone ?? null)) ? true : undefined;
+  }, 20_000, 200);
+}
+
 describe('webhook fetches and the scheduled cycle', () => {
   test('a continuous webhook stream neither postpones nor starves the scheduled cycle', async () => {
     const h = await setup({ env: { ...env, SYNC_INTERVAL: '2' } });
@@ -247,18 +273,8 @@ describe('webhook fetches and the scheduled cycle', () => {
     await h.cycle(); // the workflow is running; its next cycle is due 2 s after this one
     const handle = h.client.workflow.getHandle(syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix));
     const before = (await handle.query(statusQuery)).cycles;
-    let stop = false;
-    let sent = 0;
     // A change and its webhook every 100 ms, far more often than the interval, until two scheduled cycles ran.
-    const stream = (async () => {
-      for (let i = 0; !stop; i++) {
-        const c = seeded[i % seeded.length]!;
-        h.sandbox.userUpdate('contacts', c.id, { phone: `+1 555 ${String(i).padStart(4, '0')}` });
-        await handle.signal(webhookSignal, { entityType: 'contact', ids: [c.id] });
-        sent++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const stream = streamPhones(h, seeded, 100, (c) => handle.signal(webhookSignal, { entityType: 'contact', ids: [c.id] }));
     try {
       const status = await waitFor('two scheduled cycles during the stream', async () => {
         const s = await handle.query(statusQuery);
@@ -266,18 +282,11 @@ describe('webhook fetches and the scheduled cycle', () => {
       }, 60_000, 200);
       // The stream was on all the while: webhook fetches ran between (and during) the cycles.
       assert.ok(status.entities.contact?.lastWebhook, 'webhook fetches ran');
-      assert.ok(sent >= 20, `the stream kept going (${sent} webhooks sent)`);
+      assert.ok(stream.sent() >= 20, `the stream kept going (${stream.sent()} webhooks sent)`);
     } finally {
-      stop = true;
-      await stream;
+      await stream.stop();
     }
-    // Every streamed change reached Aurora: each contact ends with the phone HubSpot has.
-    await waitFor('every contact as in HubSpot', async () => {
-      const { rows } = await h.db.query<{ external_id: string; phone: string | null }>(
-        "SELECT r.external_id, c.phone FROM contacts c JOIN sync_registry r ON r.local_id = c.id WHERE r.external_system = 'hubspot' AND r.entity_type = 'contact'",
-      );
-      return rows.length === seeded.length && rows.every((r) => r.phone === (h.sandbox.get('contacts', r.external_id)?.properties.phone ?? null)) ? true : undefined;
-    }, 20_000, 200);
+    await everyPhoneAsInHubSpot(h, seeded.length);
   });
 
   test('records a webhook names are fetched while a cycle is still pulling, not after it', async () => {
@@ -320,19 +329,11 @@ describe('continue-as-new under a webhook stream that never pauses', () => {
     await h.cycle('contact');
     const id = syncWorkflowId('hubspot', h.cfg.temporal.workflowIdPrefix);
     const { app } = api(h);
-    let stop = false;
-    let sent = 0;
-    const stream = (async () => {
-      for (let i = 0; !stop; i++) {
-        const c = seeded[i % seeded.length]!;
-        h.sandbox.userUpdate('contacts', c.id, { phone: `+1 555 ${String(i).padStart(4, '0')}` });
-        const body = JSON.stringify(events('contact', 'propertyChange', [c.id]));
-        const res = await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: signV3(body) });
-        assert.equal(res.statusCode, 200);
-        sent++;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    })();
+    const stream = streamPhones(h, seeded, 25, async (c) => {
+      const body = JSON.stringify(events('contact', 'propertyChange', [c.id]));
+      const res = await app.inject({ method: 'POST', url: '/api/webhooks/hubspot', payload: body, headers: signV3(body) });
+      assert.equal(res.statusCode, 200);
+    });
     /** The runs that held their signals before continuing-as-new, and the runs that released them. */
     const runs = async () => {
       const held: string[] = [];
@@ -350,21 +351,14 @@ describe('continue-as-new under a webhook stream that never pauses', () => {
         const r = await runs();
         return r.held.length >= 1 && r.released.length >= 1 ? r : undefined;
       }, 90_000, 1_000);
-      const at = sent;
-      await waitFor('the stream goes on into the next run', async () => sent >= at + 40 || undefined, 20_000, 100);
+      const at = stream.sent();
+      await waitFor('the stream goes on into the next run', async () => stream.sent() >= at + 40 || undefined, 20_000, 100);
     } finally {
-      stop = true;
-      await stream;
+      await stream.stop();
     }
     await waitFor('no hold left, the inbox drained', async () =>
       (await count(h.db, 'SELECT count(*) n FROM webhook_hold')) === 0 && (await count(h.db, 'SELECT count(*) n FROM webhook_inbox')) === 0 || undefined, 20_000, 200);
-    // Every streamed change reached Aurora: each contact ends with the phone HubSpot has.
-    await waitFor('every contact as in HubSpot', async () => {
-      const { rows } = await h.db.query<{ external_id: string; phone: string | null }>(
-        "SELECT r.external_id, c.phone FROM contacts c JOIN sync_registry r ON r.local_id = c.id WHERE r.external_system = 'hubspot' AND r.entity_type = 'contact'",
-      );
-      return rows.length === seeded.length && rows.every((r) => r.phone === (h.sandbox.get('contacts', r.external_id)?.properties.phone ?? null)) ? true : undefined;
-    }, 20_000, 200);
+    await everyPhoneAsInHubSpot(h, seeded.length);
     await app.close();
   });
 });
