@@ -135,12 +135,14 @@ export class InboxForwarder {
         return;
       }
       if (this.stopped) return;
-      if (outcome === 'empty' && !this.again) break;
+      if (outcome === 'more' || this.again) continue;
+      const now = Date.now();
+      const retries = [...this.backoff.values()].filter((b) => b.until > now).map((b) => b.until - now);
+      if (retries.length) this.wakeIn(Math.max(0, Math.min(...retries)));
+      if (await heldRowsWaiting(this.db).catch(() => false)) this.wakeIn(this.opts.holdPollMs);
+      // a wake that came while we looked: another round, or it would wait for the sweep
+      if (!this.again || this.stopped) return;
     }
-    const now = Date.now();
-    const retries = [...this.backoff.values()].filter((b) => b.until > now).map((b) => b.until - now);
-    if (retries.length) this.wakeIn(Math.max(0, Math.min(...retries)));
-    if (await heldRowsWaiting(this.db).catch(() => false)) this.wakeIn(this.opts.holdPollMs);
   }
 
   private async round(): Promise<'empty' | 'more'> {
