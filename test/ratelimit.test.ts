@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jointBudget, RollingWindowLimiter, SharedWindowLimiter, withSlot, type RequestBudget } from '../src/core/ratelimit';
 import { createRedis } from '../src/deps';
+import { FirefliesBudget } from '../src/connectors/fireflies/budget';
 import { baseEnv } from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,5 +117,34 @@ describe('request budgets', () => {
     );
     assert.ok(busiestWindow([...byUser[0]!, ...byUser[1]!], 1_000) <= 6, 'the project limit');
     for (const u of byUser) assert.ok(busiestWindow(u, 1_000) <= 4, 'each user\'s limit');
+  });
+
+  test('Fireflies\' whole-second reset header: a spent day pauses until the next midnight UTC exactly, an earlier reset as said', async () => {
+    const env = baseEnv();
+    const redis = createRedis({ host: env.REDIS_HOST!, port: Number(env.REDIS_PORT) });
+    try {
+      if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
+      const midnight = (Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000;
+      const headers = (reset: number) => new Headers({ 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) });
+      const budget = (now: number) =>
+        new FirefliesBudget({ redis, prefix: `aurora:test:ff:${now}:${Math.random()}`, limit: 50, window: 'day', webhookReserve: 0, minute: new RollingWindowLimiter(60, 60_000), now: () => now });
+      // 600 ms before midnight the server says 1 (second, rounded up): that is midnight, not 400 ms after it
+      for (const before of [600, 30, 999]) {
+        const b = budget(midnight - before);
+        await b.observe(headers(1));
+        const grant = await b.take('poll');
+        assert.equal(grant.ok, false);
+        if (!grant.ok) assert.ok(Math.abs(grant.until - midnight) <= 20, `${before} ms before midnight: paused until ${new Date(grant.until).toISOString()}`);
+      }
+      // an hour before midnight a reset of 60 s is another window (an account's own time zone): kept as said
+      const hourBefore = midnight - 3_600_000;
+      const b = budget(hourBefore);
+      await b.observe(headers(60));
+      const grant = await b.take('poll');
+      assert.equal(grant.ok, false);
+      if (!grant.ok) assert.ok(Math.abs(grant.until - (hourBefore + 60_000)) <= 20, `paused until ${new Date(grant.until).toISOString()}`);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

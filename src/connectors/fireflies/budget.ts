@@ -103,6 +103,12 @@ export class FirefliesBudget {
     if (!Number.isFinite(remaining) || !Number.isFinite(limit) || headers.get('x-ratelimit-remaining') === null) return;
     const used = Math.max(0, limit - remaining);
     if (used > 0) await this.opts.redis.eval(OBSERVE_DAILY, 1, this.dayKey(), used, 2 * DAY_MS);
-    if (remaining <= 0 && Number.isFinite(reset) && reset > 0) await this.pauseUntil(this.now() + reset * 1000);
+    if (remaining <= 0 && Number.isFinite(reset) && reset > 0) {
+      // The header is in whole seconds, rounded up: a reset that lands on the next midnight UTC
+      // (the daily counter's own restart) means exactly that midnight, not up to a second after.
+      const at = this.now() + reset * 1000;
+      const midnight = this.nextDay();
+      await this.pauseUntil(at >= midnight - 1000 && at <= midnight + 2000 ? midnight : at);
+    }
   }
 }
