@@ -141,5 +141,11 @@ describe('Fireflies settings', () => {
     assert.throws(() => parseFirefliesConfig({ FIREFLIES_PAGE_SIZE: '51' }, secrets), /FIREFLIES_PAGE_SIZE/);
     assert.throws(() => parseFirefliesConfig({ FIREFLIES_WEBHOOK_SECRET: 'short' }, secrets), (e: Error) => /FIREFLIES_WEBHOOK_SECRET/.test(e.message) && !e.message.includes('short'));
     assert.throws(() => parseFirefliesConfig({ FIREFLIES_WEBHOOK_RESERVE: '50' }, secrets), /FIREFLIES_WEBHOOK_RESERVE/);
+    // The sweep of older transcripts: 4 of a daily plan's 50 requests, a page every 15 min on a per-minute plan; 0 turns it off.
+    assert.equal(parseFirefliesConfig({}, secrets).sweepMs, 6 * 3_600_000);
+    assert.equal(parseFirefliesConfig({ FIREFLIES_PLAN: 'business' }, secrets).sweepMs, 15 * 60_000);
+    assert.equal(parseFirefliesConfig({ FIREFLIES_SWEEP_MINUTES: '0' }, secrets).sweepMs, 0);
+    assert.throws(() => parseFirefliesConfig({ FIREFLIES_SWEEP_MINUTES: '-1' }, secrets), /FIREFLIES_SWEEP_MINUTES/);
+    assert.throws(() => parseFirefliesConfig({ FIREFLIES_SWEEP_MINUTES: 'often' }, secrets), /FIREFLIES_SWEEP_MINUTES/);
   });
 });

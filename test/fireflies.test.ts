@@ -210,6 +210,44 @@ describe('Fireflies transcripts and action items (pull-only)', () => {
     }
   });
 
+  test('a transcript dated before the overlap that becomes visible late arrives by the sweep (a page of older ones every FIREFLIES_SWEEP_MINUTES), with no webhook; nothing else rewritten', async () => {
+    const h = await setup({ fireflies: {}, env: { FIREFLIES_PAGE_SIZE: '5', FIREFLIES_SWEEP_MINUTES: '0.1' } });
+    const ff = h.fireflies!;
+    const DAY = 86_400_000;
+    ff.transcripts.seed(12, { pendingShare: 0, now: Date.now() - 40 * DAY, pastDays: 60 });
+    await h.cycleOf(FF);
+    assert.equal(requests(h), 3, 'backfill: 3 pages of 5');
+    const inAurora = (id: string) => count(h.db, "SELECT count(*) n FROM sync_registry WHERE external_system = 'fireflies' AND entity_type = 'transcript' AND external_id = $1", [id]);
+    const dueAt = Date.now() + 6_000;
+    // An old meeting's recording uploaded today (its date 30 days back: newer than every other old one).
+    const old = ff.transcripts.add({ title: 'Uploaded recording of an old meeting', date: Date.now() - 30 * DAY }, { notify: false });
+    const versions = await count(h.db, 'SELECT sum(version) n FROM transcripts');
+    const events = await outboxCount(h);
+    const transcriptEvents = () => count(h.db, "SELECT count(*) n FROM sync_outbox WHERE channel = 'aurora:sync:transcript'");
+    const transcriptEventsBefore = await transcriptEvents();
+
+    // The incremental listing reaches back 6 hours, and the sweep is not due yet.
+    await h.cycleOf(FF);
+    assert.equal(requests(h), 4, 'one request: the listing of the overlap');
+    assert.equal(await inAurora(old.id), 0, 'not seen by the incremental listing');
+
+    // Due: one page of the older transcripts, newest first.
+    await new Promise((r) => setTimeout(r, Math.max(0, dueAt - Date.now()) + 300));
+    await h.cycleOf(FF);
+    assert.equal(requests(h), 6, 'the listing of the overlap and one sweep page');
+    assert.equal(await inAurora(old.id), 1, 'the sweep brought it in');
+    await assertInSync(h);
+    const { rows } = await h.db.query('SELECT sum(version)::int n FROM transcripts t JOIN sync_registry r ON r.local_id = t.id AND r.external_system = \'fireflies\' WHERE r.external_id <> $1', [old.id]);
+    assert.equal(rows[0].n, versions, 'the others the sweep read again are unchanged');
+    assert.equal(await transcriptEvents(), transcriptEventsBefore + 1, 'one transcript event: its creation');
+    assert.equal(await count(h.db, "SELECT count(*) n FROM sync_outbox WHERE channel = 'aurora:sync:transcript' AND payload->>'action' = 'created' AND payload->>'external_id' = $1", [old.id]), 1);
+    assert.ok((await outboxCount(h)) > events, 'its creation and its action items announced');
+
+    // Not due again until the next interval.
+    await h.cycleOf(FF);
+    assert.equal(requests(h), 7);
+  });
+
   test('the budget goes to what matters: transcripts webhooks could not fetch first, then new ones, then pending summaries; a spent budget stops the feed where it is', async () => {
     const key = `ff-priority-${Date.now()}`;
     const ff = await startFirefliesSandbox({ keys: [{ key, plan: 'free', email: 'ana@acme.test' }] });

@@ -41,6 +41,12 @@ const FirefliesEnv = {
   FIREFLIES_OVERLAP_MINUTES: z.coerce.number().int().min(0).default(360),
   /** backfill window of the first listing in days (default: everything the key can see) */
   FIREFLIES_BACKFILL_DAYS: z.coerce.number().int().min(1).optional(),
+  /**
+   * minutes between pages of the sweep of older transcripts (dated before the overlap; they can
+   * become visible late); default 360 on a daily plan (4 of its 50 requests), 15 on a per-minute
+   * one; 0: no sweep
+   */
+  FIREFLIES_SWEEP_MINUTES: z.coerce.number().min(0).optional(),
   /** transcripts per list request (Fireflies' maximum: 50) */
   FIREFLIES_PAGE_SIZE: z.coerce.number().int().min(1).max(50).default(50),
 };
@@ -59,6 +65,8 @@ export interface FirefliesConfig {
   overlapMs: number;
   backfillDays?: number;
   pageSize: number;
+  /** ms between pages of the sweep of older transcripts; 0: none */
+  sweepMs: number;
 }
 
 export function parseFirefliesConfig(env: Record<string, string>, secrets: SecretReader): FirefliesConfig {
@@ -84,6 +92,7 @@ export function parseFirefliesConfig(env: Record<string, string>, secrets: Secre
     overlapMs: e.FIREFLIES_OVERLAP_MINUTES * 60_000,
     backfillDays: e.FIREFLIES_BACKFILL_DAYS,
     pageSize: e.FIREFLIES_PAGE_SIZE,
+    sweepMs: (e.FIREFLIES_SWEEP_MINUTES ?? (window === 'day' ? 360 : 15)) * 60_000,
   };
 }
 

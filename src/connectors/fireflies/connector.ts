@@ -6,9 +6,12 @@
  * up to 50 whole transcripts — that starts `FIREFLIES_OVERLAP_MINUTES` before the previous
  * listing (a transcript appears, or its summary finishes, after the meeting's date). The budget
  * is spent in order of value: transcripts webhooks asked for that could not be fetched at once,
- * then new transcripts, then summaries still processing that the overlap no longer covers. When
- * the budget is spent the pull stops early — its position in the cursor, `deferredUntil` saying
- * when it goes on — and the cycle succeeds.
+ * then new transcripts, then summaries still processing that the overlap no longer covers, then
+ * the sweep: one page of the older transcripts every `FIREFLIES_SWEEP_MINUTES`, walking back
+ * from the overlap to the backfill horizon and starting over, so that one dated before the
+ * overlap that became visible late (an old recording uploaded, a meeting shared later) arrives
+ * without a webhook. When the budget is spent the pull stops early — its position in the cursor,
+ * `deferredUntil` saying when it goes on — and the cycle succeeds.
  *
  * `action_item`: no request of its own. Each transcript read records its items in the ledger
  * (Redis); this pull reads what changed there since its cursor: the items, and as deletions the
@@ -36,26 +39,48 @@ const MAX_PENDING = 500;
 const pendingDelay = (tries: number): number => Math.min(6 * 3_600_000, 15 * 60_000 * 2 ** tries);
 const LEDGER_PAGE = 100;
 
+/** A listing's fixed window (epoch ms; `from` null: from the beginning) and its offset. */
+type Pass = { from: number | null; to: number; skip: number };
+
 /** The transcript feed's position (JSON: workflow state and sync_state.cursor). */
 export interface TranscriptCursor {
   /** epoch ms: the `toDate` of the last finished listing */
   watermark: number | null;
   /** a listing under way: its fixed window and how far it got */
-  pass: { from: number | null; to: number; skip: number } | null;
+  pass: Pass | null;
   /** transcripts whose summary was still processing when read; asked again from `next` on (backing off) */
   pending: Array<{ id: string; date: number; next?: number; tries?: number }>;
+  /** the sweep of older transcripts: when its next page is due (epoch ms), and how far its round got */
+  sweep?: { next: number; pass: Pass | null };
   /** the budget was spent: the listing goes on then (ISO) */
   deferredUntil?: string;
   /** requests this pull made (the status shows them) */
   requests?: number;
 }
 
+function passOf(p: unknown): Pass | null {
+  const x = p as Partial<Pass> | null | undefined;
+  return x && typeof x.to === 'number' && typeof x.skip === 'number' ? { from: typeof x.from === 'number' ? x.from : null, to: x.to, skip: x.skip } : null;
+}
+
 function transcriptCursor(c: ChangeCursor | null): TranscriptCursor {
   const watermark = typeof c?.watermark === 'number' ? c.watermark : null;
-  const p = c?.pass as TranscriptCursor['pass'] | undefined;
-  const pass = p && typeof p.to === 'number' && typeof p.skip === 'number' ? { from: typeof p.from === 'number' ? p.from : null, to: p.to, skip: p.skip } : null;
+  const pass = passOf(c?.pass);
   const pending = Array.isArray(c?.pending) ? (c.pending as TranscriptCursor['pending']).filter((x) => typeof x?.id === 'string' && typeof x.date === 'number') : [];
-  return { watermark, pass, pending };
+  const sw = c?.sweep as TranscriptCursor['sweep'] | undefined;
+  const sweep = sw && typeof sw.next === 'number' ? { next: sw.next, pass: passOf(sw.pass) } : undefined;
+  return { watermark, pass, pending, ...(sweep ? { sweep } : {}) };
+}
+
+/**
+ * A listing's window after a page of it: null when the page was its last (short), else the next
+ * offset — or, where offset paging would pass Fireflies' 5,000, the window narrowed to what is
+ * older than this page, from offset 0.
+ */
+function advance(pass: Pass, page: FfTranscript[], size: number): Pass | null {
+  if (page.length < size) return null;
+  if (pass.skip + 2 * size > MAX_SKIP) return { ...pass, to: Math.min(...page.map(dateOf)), skip: 0 };
+  return { ...pass, skip: pass.skip + size };
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -131,27 +156,25 @@ export class FirefliesConnector implements Connector {
       const from = state.watermark !== null ? state.watermark - this.cfg.overlapMs : this.cfg.backfillDays ? Date.now() - this.cfg.backfillDays * 86_400_000 : null;
       state.pass = { from, to: Date.now(), skip: 0 };
     }
-    while (state.pass) {
-      const pass: NonNullable<TranscriptCursor['pass']> = state.pass;
-      const size = this.cfg.pageSize;
+    const size = this.cfg.pageSize;
+    const listPage = async (pass: Pass) => {
       const r = await this.client.list({ fromDate: pass.from === null ? null : iso(pass.from), toDate: iso(pass.to), limit: size, skip: pass.skip });
-      if (r instanceof Deferred) return yield deferred(r);
+      if (r instanceof Deferred) return r;
       requests++;
       const records: ExternalRecord[] = [];
       for (const t of r.transcripts) {
         notePending(t);
         records.push(await this.take(t, r.at));
       }
-      if (r.transcripts.length < size) {
-        state.watermark = pass.to;
-        state.pass = null;
-      } else if (pass.skip + 2 * size > MAX_SKIP) {
-        // Offset paging stops at 5,000: narrow the window to what is older than this page instead.
-        state.pass = { ...pass, to: Math.min(...r.transcripts.map(dateOf)), skip: 0 };
-      } else {
-        state.pass = { ...pass, skip: pass.skip + size };
-      }
-      yield { records, cursor: snapshot() };
+      return { records, next: advance(pass, r.transcripts, size) };
+    };
+    while (state.pass) {
+      const pass: Pass = state.pass;
+      const r = await listPage(pass);
+      if (r instanceof Deferred) return yield deferred(r);
+      state.pass = r.next;
+      if (!r.next) state.watermark = pass.to;
+      yield { records: r.records, cursor: snapshot() };
     }
 
     // 3. Summaries still processing that the next listing's overlap will not see again.
@@ -166,6 +189,21 @@ export class FirefliesConnector implements Connector {
       if (!r.transcript) continue;
       notePending(r.transcript, (p.tries ?? 0) + 1);
       yield { records: [await this.take(r.transcript, r.at)], cursor: snapshot() };
+    }
+
+    // 4. The sweep: one page of what is older than the overlap, when due (the first one an
+    //    interval after the listing caught up: it has just read everything).
+    if (this.cfg.sweepMs > 0 && state.watermark !== null) {
+      if (!state.sweep) {
+        state.sweep = { next: now + this.cfg.sweepMs, pass: null };
+        if (!requests) return yield { records: [], cursor: snapshot() };
+      } else if (state.sweep.next <= now) {
+        const pass = state.sweep.pass ?? { from: this.cfg.backfillDays ? now - this.cfg.backfillDays * 86_400_000 : null, to: windowStart, skip: 0 };
+        const r = await listPage(pass);
+        if (r instanceof Deferred) return yield deferred(r);
+        state.sweep = { next: now + this.cfg.sweepMs, pass: r.next };
+        return yield { records: r.records, cursor: snapshot() };
+      }
     }
     if (requests) yield { records: [], cursor: snapshot() };
   }
