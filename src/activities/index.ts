@@ -11,6 +11,7 @@ import type { Pool } from 'pg';
 import type Redis from 'ioredis';
 import type { Config, ConflictPolicy } from '../config';
 import { ErrorType } from '../core/errors';
+import { readAhead } from '../core/iter';
 import { changedFields, DEFAULT_CONNECTION, findEntity, refFields, type Canonical } from '../core/model';
 import { runWithProgress, setProgress } from '../core/progress';
 import { sha256Hex } from '../core/secure';
@@ -456,7 +457,8 @@ export function createActivities(deps: ActivityDeps) {
         const closed: string[] = [];
         let saved: ChangeCursor | null = null;
         const applyChanges = async (source: AsyncIterable<{ records: ExternalRecord[]; deletions?: { externalId: string; deletedAt?: string }[]; cursor: ChangeCursor }>, full: boolean, seen?: Set<string>) => {
-          for await (const page of prefetched(source)) {
+          // the next page is fetched while this one is written
+          for await (const page of readAhead(source, 1)) {
             const c = await applyPage(scope, page.records, opened, closed);
             if (page.deletions?.length) c.deleted += await applyExternalDeletions(db, scope, page.deletions);
             for (const r of page.records) seen?.add(r.externalId);
@@ -721,25 +723,5 @@ const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, m
 const pullChanged = (c: PullResult['counts']): boolean =>
   c.created + c.updated + c.deleted + c.conflicts + c.failed + (c.fullResync ?? 0) + (c.heldDeletions ?? 0) > 0;
 const pushChanged = (c: PushCounts): boolean => c.created + c.updated + c.deleted + c.errors + (c.conflicts ?? 0) > 0;
-
-/**
- * Fetches the next page while the current one is being written: API latency and Postgres time
- * overlap instead of adding up. Order and cursors are unchanged.
- */
-async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  let next = it.next();
-  try {
-    for (;;) {
-      const current = await next;
-      if (current.done) return;
-      next = it.next();
-      next.catch(() => undefined); // surfaced when awaited above
-      yield current.value;
-    }
-  } finally {
-    await it.return?.();
-  }
-}
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { normalizeValue, type Canonical } from '../../core/model';
 import { RollingWindowLimiter, type RequestBudget } from '../../core/ratelimit';
 import { keepAlive, patientSleep } from '../../core/progress';
+import { readAhead } from '../../core/iter';
 import { redactUpstream } from '../../log';
 import {
   ErrorType,
@@ -312,8 +313,32 @@ export class HubSpotConnector implements Connector {
    * offset 0 and moves its lower bound instead) and to many records sharing one timestamp (those
    * are drained ordered by hs_object_id). A fresh run re-reads `searchLookbackMs` before the
    * cursor, because HubSpot's search index lags behind writes; unchanged records cost no writes.
+   * Associations are read for up to 1,000 records at once (the batch read's limit): the search
+   * pages (200 each) are held until they hold 1,000 records or the listing ends, then yielded as
+   * they came, each with its own cursor, after one association read per association.
    */
   async *listChanges(type: string, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage> {
+    let held: ChangePage[] = [];
+    let records = 0;
+    /** the held pages, their records' associations read (set in their fields) */
+    const release = async (): Promise<ChangePage[]> => {
+      const pages = held;
+      held = [];
+      records = 0;
+      await this.withAssociations(type, pages.flatMap((p) => p.records));
+      return pages;
+    };
+    // the next search pages are fetched meanwhile (up to a group ahead)
+    for await (const page of readAhead(this.searchPages(type, cursor, resume), Math.ceil(ASSOC_READ_BATCH / this.pageSize))) {
+      held.push(page);
+      records += page.records.length;
+      if (records >= ASSOC_READ_BATCH) yield* await release();
+    }
+    if (held.length) yield* await release();
+  }
+
+  /** The search pages of listChanges, each with the cursor after it (associations not read yet). */
+  private async *searchPages(type: string, cursor: ChangeCursor | null, resume: boolean): AsyncIterable<ChangePage> {
     const lm = hubspotMap(type).lastModified;
     const apis = this.apis(type);
     const prev = cursor as HubSpotCursor | null;
@@ -366,7 +391,7 @@ export class HubSpotConnector implements Connector {
           pastTs = true;
           seen = new Set();
         }
-        if (fresh.length || done) yield { records: await this.withAssociations(type, fresh.map((r) => toExternalRecord(type, r))), cursor: here() };
+        if (fresh.length || done) yield { records: fresh.map((r) => toExternalRecord(type, r)), cursor: here() };
         continue;
       }
       const op = pastTs ? 'GT' : 'GTE';
@@ -395,7 +420,7 @@ export class HubSpotConnector implements Connector {
       seen = last === ts ? new Set([...seen, ...atLast]) : new Set(atLast);
       ts = last;
       pastTs = false;
-      yield { records: await this.withAssociations(type, fresh.map((r) => toExternalRecord(type, r))), cursor: here() };
+      yield { records: fresh.map((r) => toExternalRecord(type, r)), cursor: here() };
       if (!full) return;
     }
   }
