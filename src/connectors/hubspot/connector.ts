@@ -151,7 +151,7 @@ export class HubSpotConnector implements Connector {
     const from = hubspotMap(type).objectType;
     for (const [field, a] of Object.entries(assocs)) {
       const found = new Map<string, { id: string; primary: boolean }[]>();
-      // Association batch reads take up to 1,000 ids: one call per page of records.
+      // Association batch reads take up to 1,000 ids (listChanges hands over up to 1,000 records at once).
       for (let i = 0; i < records.length; i += ASSOC_READ_BATCH) {
         const inputs = records.slice(i, i + ASSOC_READ_BATCH).map((r) => ({ id: r.externalId }));
         const res = await this.call('general', () => this.assoc.getPage(from, a.to, { inputs }));
