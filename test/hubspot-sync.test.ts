@@ -31,6 +31,11 @@ describe('HubSpot two-way sync', () => {
     // The budget spends HubSpot's limits without tripping them: not one request refused.
     assert.equal(h.sandbox.stats().rateLimited, 0, 'no 429 in a full run (searches at 5/s, 100 requests/10 s)');
     assert.ok(h.sandbox.stats().searchRequests >= 35);
+    // One association batch read per 1,000 records (the read's limit) and association, not per search page of 200.
+    const routes = h.sandbox.stats().byRoute;
+    assert.equal(routes['POST /crm/v4/associations/contacts/companies/batch/read'], 3, '3,000 contacts: 3 reads of their companies');
+    assert.equal(routes['POST /crm/v4/associations/deals/companies/batch/read'], 2, '2,000 deals: 2 reads of their companies');
+    assert.equal(routes['POST /crm/v4/associations/deals/contacts/batch/read'], 2, '...and 2 of their contacts');
     assert.equal(await count(h.db, 'SELECT count(*) n FROM contacts'), 3000);
     assert.equal(await count(h.db, 'SELECT count(*) n FROM companies'), 2000);
     assert.equal(await count(h.db, 'SELECT count(*) n FROM deals'), 2000);

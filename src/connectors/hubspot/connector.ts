@@ -330,6 +330,8 @@ export class HubSpotConnector implements Connector {
     };
     // the next search pages are fetched meanwhile (up to a group ahead)
     for await (const page of readAhead(this.searchPages(type, cursor, resume), Math.ceil(ASSOC_READ_BATCH / this.pageSize))) {
+      // a group never passes one read's 1,000 ids
+      if (held.length && records + page.records.length > ASSOC_READ_BATCH) yield* await release();
       held.push(page);
       records += page.records.length;
       if (records >= ASSOC_READ_BATCH) yield* await release();
