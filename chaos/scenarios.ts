@@ -163,7 +163,9 @@ const secs = (from: number, to?: number) => Math.round(((to ?? Date.now()) - fro
 
 /** 1. The worker SIGKILLed at random moments during a backfill, restarted each time. */
 export function killDuringBackfill(ctx: Ctx, system: SystemName = 'hubspot'): Promise<Row[]> {
-  const n = ctx.sizes.backfill;
+  // Each of the kills+1 stretches must see pages land: HubSpot hands its pages on in groups of
+  // 1,000 records (one association read each), so its backfill holds at least a group a stretch.
+  const n = system === 'hubspot' ? Math.max(ctx.sizes.backfill, (ctx.sizes.kills + 1) * 1_000) : ctx.sizes.backfill;
   const rows = rowsFor(system, `1 backfill`, `worker SIGKILL x${ctx.sizes.kills} mid-backfill, restarted`);
   // Kills are the fault here: the sandboxes' quotas and rate limits off (they only make a backfill slower).
   return run(ctx, system, rows, { syncIntervalSeconds: ctx.sizes.backfillSyncInterval, latencyMs: 100, rateLimits: system === 'hubspot' }, async (w) => {

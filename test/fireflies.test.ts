@@ -288,6 +288,21 @@ describe('Fireflies transcripts and action items (pull-only)', () => {
       assert.deepEqual(done.pending, []);
       assert.equal(done.deferredUntil, undefined);
       assert.equal(ff.stats.requests, 5);
+
+      // The sweep, when due, reads older transcripts without restarting a pending summary's backoff
+      // (it would be asked for again in 15 min instead of hours), and takes on no summary too old to wait for.
+      const slow = ff.transcripts.add({ title: 'slow summary', date: now - 4 * 86_400_000, summary: null });
+      ff.transcripts.add({ title: 'never summarised', date: now - 20 * 86_400_000, summary: null });
+      for (const t of recent) ff.transcripts.remove(t.id); // the listing of the overlap then costs one request of the 3
+      await redis.del(...(await redis.keys(`${accountPrefix(key)}:budget:*`)));
+      ff.resetRateLimits();
+      const backoff = { id: slow.id, date: slow.date, next: now + 5 * 3_600_000, tries: 4 };
+      const third = await run({ ...done, pending: [backoff], sweep: { next: 0, pass: null } });
+      const swept = third.at(-1)!.cursor as { pending: unknown[]; sweep: { next: number; pass: unknown } };
+      assert.ok(titles(third).includes('slow summary'), `the sweep read it: ${JSON.stringify(titles(third))} ${JSON.stringify(swept)}`);
+      assert.deepEqual(swept.pending, [backoff], 'its backoff kept; the 20-day-old one not taken on');
+      assert.ok(swept.sweep.next > Date.now() + 5 * 3_600_000, 'the next sweep page an interval later');
+      assert.ok(titles(third).includes('never summarised'), 'the sweep read the 20-day-old one too');
     } finally {
       redis.disconnect();
       await ff.close();

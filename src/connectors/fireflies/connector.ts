@@ -135,9 +135,14 @@ export class FirefliesConnector implements Connector {
     let requests = 0;
     const snapshot = (extra: Partial<TranscriptCursor> = {}): ChangeCursor => ({ ...state, pending: [...state.pending], requests, ...extra }) as unknown as ChangeCursor;
     const deferred = (d: Deferred): ChangePage => ({ records: [], cursor: snapshot({ deferredUntil: iso(d.until) }) });
-    const notePending = (t: FfTranscript, tries = 0) => {
+    /** `swept`: read by the sweep, which neither restarts a pending summary's backoff nor takes on one too old to wait for */
+    const notePending = (t: FfTranscript, tries = 0, swept = false) => {
+      const had = state.pending.find((p) => p.id === t.id);
       state.pending = state.pending.filter((p) => p.id !== t.id);
-      if (!summaryReady(t) && state.pending.length < MAX_PENDING) state.pending.push({ id: t.id, date: dateOf(t), next: Date.now() + pendingDelay(tries), tries });
+      if (summaryReady(t)) return;
+      if (swept && had) return void state.pending.push(had);
+      if (swept && Date.now() - dateOf(t) >= PENDING_MAX_AGE_MS) return;
+      if (state.pending.length < MAX_PENDING) state.pending.push({ id: t.id, date: dateOf(t), next: Date.now() + pendingDelay(tries), tries });
     };
 
     // 1. Transcripts webhooks named that could not be fetched then (the budget was spent).
@@ -157,13 +162,13 @@ export class FirefliesConnector implements Connector {
       state.pass = { from, to: Date.now(), skip: 0 };
     }
     const size = this.cfg.pageSize;
-    const listPage = async (pass: Pass) => {
+    const listPage = async (pass: Pass, swept = false) => {
       const r = await this.client.list({ fromDate: pass.from === null ? null : iso(pass.from), toDate: iso(pass.to), limit: size, skip: pass.skip });
       if (r instanceof Deferred) return r;
       requests++;
       const records: ExternalRecord[] = [];
       for (const t of r.transcripts) {
-        notePending(t);
+        notePending(t, 0, swept);
         records.push(await this.take(t, r.at));
       }
       return { records, next: advance(pass, r.transcripts, size) };
@@ -196,11 +201,11 @@ export class FirefliesConnector implements Connector {
     if (this.cfg.sweepMs > 0 && state.watermark !== null) {
       if (!state.sweep) {
         state.sweep = { next: now + this.cfg.sweepMs, pass: null };
-        if (!requests) return yield { records: [], cursor: snapshot() };
       } else if (state.sweep.next <= now) {
         const pass = state.sweep.pass ?? { from: this.cfg.backfillDays ? now - this.cfg.backfillDays * 86_400_000 : null, to: windowStart, skip: 0 };
-        const r = await listPage(pass);
-        if (r instanceof Deferred) return yield deferred(r);
+        const r = await listPage(pass, true);
+        // No budget left for it: the listing itself is done, so nothing is deferred; the page is still due next time.
+        if (r instanceof Deferred) return yield { records: [], cursor: snapshot() };
         state.sweep = { next: now + this.cfg.sweepMs, pass: r.next };
         return yield { records: r.records, cursor: snapshot() };
       }

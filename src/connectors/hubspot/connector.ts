@@ -329,12 +329,20 @@ export class HubSpotConnector implements Connector {
       return pages;
     };
     // the next search pages are fetched meanwhile (up to a group ahead)
-    for await (const page of readAhead(this.searchPages(type, cursor, resume), Math.ceil(ASSOC_READ_BATCH / this.pageSize))) {
-      // a group never passes one read's 1,000 ids
-      if (held.length && records + page.records.length > ASSOC_READ_BATCH) yield* await release();
-      held.push(page);
-      records += page.records.length;
-      if (records >= ASSOC_READ_BATCH) yield* await release();
+    const group = Math.ceil(ASSOC_READ_BATCH / this.pageSize);
+    try {
+      for await (const page of readAhead(this.searchPages(type, cursor, resume), group)) {
+        // a group never passes one read's 1,000 ids, nor holds more pages than make 1,000 (their cursors go on)
+        if (held.length && records + page.records.length > ASSOC_READ_BATCH) yield* await release();
+        held.push(page);
+        records += page.records.length;
+        if (records >= ASSOC_READ_BATCH || held.length >= group) yield* await release();
+      }
+    } catch (err) {
+      // A later search failed: the pages read before it still go on (and their cursors are kept).
+      const pages = held.length ? await release().catch(() => []) : [];
+      yield* pages;
+      throw err;
     }
     if (held.length) yield* await release();
   }
