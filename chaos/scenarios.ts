@@ -3,6 +3,7 @@
  * one or both sides while it injects faults into real processes, waits for the sync to recover by
  * itself, and compares both sides record by record (verify.ts).
  */
+import { ASSOC_READ_BATCH } from '../src/connectors/hubspot/connector';
 import { createPrng } from '../src/sandbox/hubspot/generate';
 import type { SeenEvent } from './events';
 import { sleep, type Services } from './services';
@@ -165,7 +166,7 @@ const secs = (from: number, to?: number) => Math.round(((to ?? Date.now()) - fro
 export function killDuringBackfill(ctx: Ctx, system: SystemName = 'hubspot'): Promise<Row[]> {
   // Each of the kills+1 stretches must see pages land: HubSpot hands its pages on in groups of
   // 1,000 records (one association read each), so its backfill holds at least a group a stretch.
-  const n = system === 'hubspot' ? Math.max(ctx.sizes.backfill, (ctx.sizes.kills + 1) * 1_000) : ctx.sizes.backfill;
+  const n = system === 'hubspot' ? Math.max(ctx.sizes.backfill, (ctx.sizes.kills + 1) * ASSOC_READ_BATCH) : ctx.sizes.backfill;
   const rows = rowsFor(system, `1 backfill`, `worker SIGKILL x${ctx.sizes.kills} mid-backfill, restarted`);
   // Kills are the fault here: the sandboxes' quotas and rate limits off (they only make a backfill slower).
   return run(ctx, system, rows, { syncIntervalSeconds: ctx.sizes.backfillSyncInterval, latencyMs: 100, rateLimits: system === 'hubspot' }, async (w) => {

@@ -564,7 +564,8 @@ export class HubSpotConnector implements Connector {
   }
 }
 
-const ASSOC_READ_BATCH = 1000;
+/** ids per association batch read (HubSpot's limit): listChanges hands on its search pages in groups of up to this many records */
+export const ASSOC_READ_BATCH = 1000;
 
 const isClientError = (code: number): boolean => code >= 400 && code < 500;
 
