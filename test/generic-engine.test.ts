@@ -31,12 +31,26 @@ class MemoSystem implements Connector {
   put(id: string, fields: ExternalRecord['fields']) {
     this.log.push({ seq: ++this.seq, rec: { externalId: id, fields, updatedAt: new Date().toISOString(), auroraId: null, archived: false } });
   }
+  get lastSeq() {
+    return this.seq;
+  }
   remove(id: string) {
     this.log.push({ seq: ++this.seq, del: { externalId: id } });
   }
+  /** list in pages of this many changes (each with its cursor), not all in one */
+  pageSize = 0;
   async *listChanges(_type: string, cursor: ChangeCursor | null): AsyncIterable<ChangePage> {
     const from = Number(cursor?.seq ?? 0);
     const changes = this.log.filter((c) => c.seq > from);
+    for (let i = 0; this.pageSize && i < changes.length; i += this.pageSize) {
+      const part = changes.slice(i, i + this.pageSize);
+      yield {
+        records: part.flatMap((c) => ('rec' in c ? [c.rec] : [])),
+        deletions: part.flatMap((c) => ('del' in c ? [c.del] : [])),
+        cursor: { seq: part[part.length - 1]!.seq },
+      };
+    }
+    if (this.pageSize) return;
     // One page with both kinds, as Calendar, Gmail and Drive report them.
     yield {
       records: changes.flatMap((c) => ('rec' in c ? [c.rec] : [])),
@@ -122,7 +136,36 @@ describe('a new system through the generic engine', () => {
       assert.equal(n1.last_resolution.local.values.title, 'Kickoff (edited in Aurora)');
       assert.equal((await acts.pushEntity({ system: 'memo', entityType: 'note' })).ignoredLocalEdits, 0);
       assert.equal(await count(db, "SELECT count(*) n FROM sync_outbox WHERE channel = 'aurora:sync:note'"), 6, 'created ×3, updated, deleted, updated');
+
+      // Pages written at once (2 writes, 12 records a write at most) give what writing them in turn
+      // gives: a record changed again two pages later, or deleted, waits for the write that created it.
+      const paged = createActivities({
+        db, redis, metrics: createMetrics(), settings: { ...activitySettings(cfg), pullWrites: { concurrency: 2, maxItems: 12 } }, definitions: [definition],
+        connectors: { get: () => memo, configured: () => new Map([['memo', [DEFAULT_CONNECTION]]]) },
+      });
+      memo.pageSize = 5;
+      const start = await db.query<{ n: string }>("SELECT count(*) n FROM sync_outbox WHERE channel = 'aurora:sync:note'");
+      for (let i = 0; i < 30; i++) {
+        memo.put(`p${i}`, { title: `page note ${i}`, body: 'v1', pinned: null, tags: null });
+        if (i % 5 === 4) memo.put(`p${i - 2}`, { title: `page note ${i - 2}`, body: 'v2', pinned: null, tags: null }); // the next page changes one of this one
+        if (i === 20) memo.remove('p11');
+      }
+      const cycle = await paged.pullEntity(input); // from the stored cursor
+      assert.deepEqual([cycle.counts.created, cycle.counts.updated, cycle.counts.deleted, cycle.counts.failed], [30, 6, 1, 0]);
+      const notes = (await db.query<{ external_id: string; body: string; deleted: boolean; n: string }>(
+        `SELECT r.external_id, m.body, m.deleted_at IS NOT NULL AS deleted, count(*) OVER (PARTITION BY r.external_id) n
+           FROM sync_registry r JOIN memo_notes m ON m.id = r.local_id WHERE r.external_system = 'memo' AND r.external_id LIKE 'p%'`,
+      )).rows;
+      assert.equal(notes.length, 30, 'one registry entry and one row per record');
+      assert.ok(notes.every((n) => n.n === '1'));
+      const byId = new Map(notes.map((n) => [n.external_id, n]));
+      for (let i = 0; i < 30; i++) assert.equal(byId.get(`p${i}`)!.body, i % 5 === 2 ? 'v2' : 'v1', `p${i}: its latest version`);
+      assert.ok(byId.get('p11')!.deleted && !byId.get('p12')!.deleted);
+      const events = Number((await db.query<{ n: string }>("SELECT count(*) n FROM sync_outbox WHERE channel = 'aurora:sync:note'")).rows[0]!.n) - Number(start.rows[0]!.n);
+      assert.equal(events, 30 + 6 + 1, '30 created, 6 updated, 1 deleted');
+      assert.equal((await db.query("SELECT cursor FROM sync_state WHERE external_system = 'memo'")).rows[0]?.cursor?.seq, memo.lastSeq, 'the cursor at the last change');
     } finally {
+      memo.pageSize = 0;
       redis.disconnect();
       await db.end();
     }

@@ -12,6 +12,7 @@ import type Redis from 'ioredis';
 import type { Config, ConflictPolicy } from '../config';
 import { ErrorType } from '../core/errors';
 import { readAhead } from '../core/iter';
+import { WritePipeline } from '../core/pipeline';
 import { changedFields, DEFAULT_CONNECTION, findEntity, refFields, type Canonical } from '../core/model';
 import { runWithProgress, setProgress } from '../core/progress';
 import { sha256Hex } from '../core/secure';
@@ -23,6 +24,7 @@ import { commitResolution, decide, externalChange, loadConflict } from '../store
 import { translateRefs } from '../store/local';
 import { relayOutbox } from '../store/outbox';
 import { addCounts, applyExternalDeletions, applyPulledPage, emptyPullCounts, unseenRecords, type PullCounts } from '../store/pull';
+import { pageKeys } from '../store/pull-plan';
 import {
   countLocalEdits,
   emptyPushCounts,
@@ -30,6 +32,7 @@ import {
   recordPushOutcomes,
   refreshConflictSnapshots,
   selectPushCandidates,
+  pushKeys,
   type PushCandidate,
   type PushCounts,
   type PushItem,
@@ -71,6 +74,8 @@ export interface ConnectorPool {
 export function activitySettings(cfg: Config): ActivityDeps['settings'] {
   return {
     massDelete: cfg.massDelete,
+    pullWrites: cfg.pullWrites,
+    pushWrites: cfg.pushWrites,
     channels: cfg.webhooks.pushChannels ? { baseUrl: cfg.webhooks.publicBaseUrl, renewBeforeSeconds: cfg.webhooks.channelRenewBeforeSeconds } : null,
   };
 }
@@ -85,6 +90,10 @@ export interface ActivityDeps {
   definitions?: readonly ConnectorDefinition[];
   settings: {
     massDelete: { maxShare: number; minRecords: number };
+    /** pulled pages written at once, and the records a write gathers at most (default 2 and 1,000) */
+    pullWrites?: { concurrency: number; maxItems: number };
+    /** push batches sent at once (default 2) */
+    pushWrites?: number;
     /** push channels (Calendar/Drive watch): where notifications go; null: not opened */
     channels: { baseUrl: string; renewBeforeSeconds: number } | null;
   };
@@ -146,6 +155,8 @@ export function createActivities(deps: ActivityDeps) {
   const entityNames = (system: string) => (definitionOf(system)?.entities ?? []).map((e) => e.plural).join(', ');
   /** When this process's last webhook fetch of a connection ended: the workflow's turn-around counts toward the pace. */
   const fetchEndedAt = new Map<string, number>();
+  const pullWrites = deps.settings.pullWrites ?? { concurrency: 2, maxItems: 1000 };
+  const pushWrites = deps.settings.pushWrites ?? 2;
 
   /** The scope and client of one entity type of one connection; clear non-retryable failures otherwise. */
   function resolve(input: EntityInput): { scope: Scope; connector: Connector; key: state.StateKey } {
@@ -456,18 +467,35 @@ export function createActivities(deps: ActivityDeps) {
         const opened: string[] = [];
         const closed: string[] = [];
         let saved: ChangeCursor | null = null;
-        const applyChanges = async (source: AsyncIterable<{ records: ExternalRecord[]; deletions?: { externalId: string; deletedAt?: string }[]; cursor: ChangeCursor }>, full: boolean, seen?: Set<string>) => {
-          // the next page is fetched while this one is written
-          for await (const page of readAhead(source, 1)) {
-            const c = await applyPage(scope, page.records, opened, closed);
-            if (page.deletions?.length) c.deleted += await applyExternalDeletions(db, scope, page.deletions);
-            for (const r of page.records) seen?.add(r.externalId);
-            addCounts(counts, c);
-            record(scope, 'pull', c);
-            cursor = page.cursor;
-            setProgress({ cursor, counts, full } satisfies PullProgress);
-            await state.saveState(db, key, { cursor }); // written only when it differs from the stored one
-            saved = cursor;
+        type Page = { records: ExternalRecord[]; deletions?: { externalId: string; deletedAt?: string }[]; cursor: ChangeCursor };
+        const applyChanges = async (source: AsyncIterable<Page>, full: boolean, seen?: Set<string>) => {
+          // Pages are written as they come, up to `concurrency` at once (those arriving meanwhile
+          // together); cursor and progress follow in page order.
+          const writer = new WritePipeline<Page, PullCounts>({
+            ...pullWrites,
+            size: (p) => p.records.length,
+            keys: (p) => pageKeys(scope.spec, p),
+            write: async (pages) => {
+              const c = await applyPage(scope, pages.flatMap((p) => p.records), opened, closed);
+              for (const p of pages) if (p.deletions?.length) c.deleted += await applyExternalDeletions(db, scope, p.deletions);
+              return c;
+            },
+            settle: async (pages, c) => {
+              for (const p of pages) for (const r of p.records) seen?.add(r.externalId);
+              addCounts(counts, c);
+              record(scope, 'pull', c);
+              cursor = pages[pages.length - 1]!.cursor;
+              setProgress({ cursor, counts, full } satisfies PullProgress);
+              await state.saveState(db, key, { cursor }); // written only when it differs from the stored one
+              saved = cursor;
+            },
+          });
+          try {
+            // the next page is fetched while this one is written
+            for await (const page of readAhead(source, 1)) await writer.add(page);
+            await writer.drain();
+          } finally {
+            await writer.close();
           }
         };
         await runWithProgress(heartbeat, undefined, async () => {
@@ -588,44 +616,46 @@ export function createActivities(deps: ActivityDeps) {
           for (let pass = 0; pass < 2; pass++) {
             let afterId = '';
             let refused = 0;
-            // A batch's bookkeeping (registry, events, what the external side refused) runs while
-            // the next batch is sent, and the batch after it is read while this one is sent: batches
-            // are disjoint (rows after the last one read), and one is recorded at a time.
-            let recording: Promise<void> = Promise.resolve();
-            let next = selectPushCandidates(db, scope, afterId, connector.batchSize);
+            // Batches are sent two at a time (disjoint: rows after the last one read; a batch pointing
+            // at records of its own type that one under way sends waits for it), each recorded as
+            // soon as it is answered, while the next is read; progress follows in batch order.
+            const sender = new WritePipeline<PushCandidate[], PushCounts>({
+              concurrency: pushWrites,
+              maxItems: connector.batchSize,
+              size: (b) => b.length,
+              keys: (b) => pushKeys(scope.spec, b),
+              write: async (batches) => {
+                // one batch (two together only if they fit one write)
+                const { items, changedExternally, vanished } = await pushBatch(scope, connector, batches.flat());
+                const c = await recordPushOutcomes(db, scope, items);
+                // Deleted externally since the last sync: the tombstone (kept, if edited here later) goes again in the next pass.
+                refused += await applyVanished(scope, connector, vanished);
+                if (changedExternally.length) {
+                  // Changed on both sides since the last sync: decide by the conflict policy, as a pull would.
+                  refused += changedExternally.length;
+                  c.conflicts = (c.conflicts ?? 0) + changedExternally.length;
+                  await applyPage(scope, changedExternally, opened, closed);
+                }
+                return c;
+              },
+              settle: async (batches, c) => {
+                addCounts(counts, c);
+                record(scope, 'push', c);
+                if (c.errors) metrics.errors.inc({ system: scope.system, type: scope.spec.type }, c.errors);
+                setProgress({ afterId: batches.flat().pop()!.localId, counts });
+              },
+            });
             try {
               for (;;) {
-                const batch = await next;
+                const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
                 if (!batch.length) break;
                 afterId = batch[batch.length - 1]!.localId;
-                const full = batch.length === connector.batchSize;
-                next = full ? selectPushCandidates(db, scope, afterId, connector.batchSize) : Promise.resolve([]);
-                next.catch(() => undefined); // awaited at the top of the loop, or below
-                const { items, changedExternally, vanished } = await pushBatch(scope, connector, batch);
-                await recording;
-                const sentUpTo = afterId;
-                recording = (async () => {
-                  const c = await recordPushOutcomes(db, scope, items);
-                  // Deleted externally since the last sync: the tombstone (kept, if edited here later) goes again in the next pass.
-                  refused += await applyVanished(scope, connector, vanished);
-                  if (changedExternally.length) {
-                    // Changed on both sides since the last sync: decide by the conflict policy, as a pull would.
-                    refused += changedExternally.length;
-                    c.conflicts = (c.conflicts ?? 0) + changedExternally.length;
-                    await applyPage(scope, changedExternally, opened, closed);
-                  }
-                  addCounts(counts, c);
-                  record(scope, 'push', c);
-                  if (c.errors) metrics.errors.inc({ system: scope.system, type: scope.spec.type }, c.errors);
-                  setProgress({ afterId: sentUpTo, counts });
-                })();
-                recording.catch(() => undefined); // awaited before the next batch is recorded, and below
-                if (!full) break;
+                await sender.add(batch);
+                if (batch.length < connector.batchSize) break;
               }
-              await recording;
-            } catch (err) {
-              await Promise.allSettled([recording, next]);
-              throw err;
+              await sender.drain();
+            } finally {
+              await sender.close();
             }
             if (!refused) break;
           }

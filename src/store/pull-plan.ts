@@ -9,6 +9,7 @@
 import type { ConflictPolicy } from '../config';
 import { contentHash } from '../core/hash';
 import type { EntitySpec } from '../core/model';
+import { recordKeys, type PageKeys } from '../core/pipeline';
 import { reconcile, type Resolution } from '../core/reconcile';
 import type { ExternalRecord } from '../connectors/types';
 import { localCanonical, recordsetRow, type LocalRow } from './local';
@@ -187,4 +188,14 @@ export function completePage(
     });
   }
   return { registry, events, created, updated };
+}
+
+/**
+ * What a pulled page names, for writing pages at once (core/pipeline.ts): the records it writes or
+ * deletes (external ids, the Aurora ids they carry, natural keys), and the records of its own type
+ * its associations point at (external ids, resolved through the registry once those are written).
+ */
+export function pageKeys(spec: EntitySpec, page: { records: readonly ExternalRecord[]; deletions?: readonly { externalId: string }[] }): PageKeys {
+  const keys = recordKeys(spec, page.records.map((r) => ({ ids: r.auroraId ? [`x:${r.externalId}`, `a:${r.auroraId}`] : [`x:${r.externalId}`], fields: r.fields })), 'x:');
+  return { own: [...keys.own, ...(page.deletions ?? []).map((d) => `x:${d.externalId}`)], refs: keys.refs };
 }

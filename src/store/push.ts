@@ -4,7 +4,8 @@
  */
 import type { Pool } from 'pg';
 import { contentHash } from '../core/hash';
-import { changedFields, columnFields, type Canonical } from '../core/model';
+import { changedFields, columnFields, type Canonical, type EntitySpec } from '../core/model';
+import { recordKeys, type PageKeys } from '../core/pipeline';
 import type { OpenConflict } from '../core/reconcile';
 import type { WriteOutcome } from '../connectors/types';
 import { withTx } from './db';
@@ -268,3 +269,11 @@ export async function operatorRetries(pool: Pool, scope: Scope): Promise<string[
   );
   return rows.map((r) => r.local_id);
 }
+
+/**
+ * What a push batch names, for sending batches at once (core/pipeline.ts): its rows (and natural
+ * keys, by which a create may adopt a record), and the rows of its own type it points at, whose
+ * external ids exist only once those are sent.
+ */
+export const pushKeys = (spec: EntitySpec, batch: readonly PushCandidate[]): PageKeys =>
+  recordKeys(spec, batch.map((c) => ({ ids: [`a:${c.localId}`], fields: c.fields })), 'a:');
