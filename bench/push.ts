@@ -12,7 +12,9 @@
  *    minimum (events.insert and events.patch take one event per call in the googleapis client, so
  *    one call per event; calendar listings answered once), and events/s against a bare loop of the
  *    same connector's writes of the same events for another user of the same sandbox.
- * Usage: npx tsx bench/push.ts [--records 20000] [--events 2000] [--only hubspot|calendar]
+ * The HubSpot figures are the central of `--repeat` runs (default 3), bound and engine measured in
+ * turn in each, each run on a fresh database: the machine's speed drifts within minutes.
+ * Usage: npx tsx bench/push.ts [--records 20000] [--events 2000] [--only hubspot|calendar] [--repeat 3]
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -24,13 +26,14 @@ import { CALENDAR_EVENT } from '../src/connectors/google_workspace/calendar/enti
 import type { Canonical } from '../src/core/model';
 import { createConnectorPool } from '../src/deps';
 import { startGoogleSandbox } from '../src/sandbox/google';
-import { benchDatabase, benchEngine, emit, googleBenchEnv, runBench, startSandboxProcess } from './lib';
+import { benchDatabase, benchEngine, central, emit, googleBenchEnv, runBench, startSandboxProcess } from './lib';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, events: { type: 'string', default: '2000' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' }, events: { type: 'string', default: '2000' }, only: { type: 'string' }, repeat: { type: 'string', default: '3' } } });
 const N = Number(values.records);
 const M = Number(values.events);
 const SYSTEM = 'hubspot';
 const BATCH = 100;
+const REPEAT = Number(values.repeat);
 
 const startSandbox = () => startSandboxProcess(['--no-rate-limits']);
 
@@ -42,8 +45,8 @@ function connector(url: string, redis: Redis): HubSpotConnector {
   });
 }
 
-const person = (i: number, phone = `+1 555 ${String(i).padStart(6, '0')}`) => ({
-  first_name: `First${i}`, last_name: `Last${i}`, email: `push${i}@bench.test`, phone, linkedin_url: null, company_id: null,
+const person = (i: number, rep: number, phone = `+1 555 ${String(i).padStart(6, '0')}`) => ({
+  first_name: `First${i}`, last_name: `Last${i}`, email: `push${i}.${rep}@bench.test`, phone, linkedin_url: null, company_id: null,
 });
 
 async function main() {
@@ -52,66 +55,78 @@ async function main() {
 }
 
 async function hubspot() {
-  console.log(`bench: push of ${N} new contacts, then ${N} edits, to the HubSpot sandbox (node ${process.version})`);
-  const ids = Array.from({ length: N }, () => randomUUID());
+  console.log(`bench: push of ${N} new contacts, then ${N} edits, to the HubSpot sandbox, ${REPEAT} times, bound and engine in turn (node ${process.version})`);
   const bare = await startSandbox();
   const open = await startSandbox();
-  const db = await benchDatabase();
+  const rates = { bareCreate: [] as number[], bareUpdate: [] as number[], create: [] as number[], update: [] as number[] };
+  const calls = { create: 0, update: 0 };
   try {
-    let hub: HubSpotConnector | undefined;
-    const engine = await benchEngine({ POSTGRES_DB: db.name }, 4, {
-      connectors: (_cfg, redis) => {
-        hub = connector(open.url, redis);
-        return { get: () => hub!, configured: () => new Map([[SYSTEM, ['default']]]) };
-      },
-    });
-    // The bound: the connector's own batch writes of the same records, nothing in Postgres.
-    const direct = connector(bare.url, engine.redis);
-    await direct.prepare('contact');
-    let t0 = performance.now();
-    const created: string[] = [];
-    for (let i = 0; i < N; i += BATCH) {
-      const batch: WriteCreate[] = ids.slice(i, i + BATCH).map((localId, k) => ({ localId, fields: person(i + k) }));
-      for (const o of await direct.create('contact', batch)) if (o.ok) created.push(o.externalId);
-    }
-    const bareCreate = N / ((performance.now() - t0) / 1000);
-    t0 = performance.now();
-    for (let i = 0; i < N; i += BATCH) {
-      const batch: WriteUpdate[] = created.slice(i, i + BATCH).map((externalId, k) => ({
-        localId: ids[i + k]!, externalId, fields: person(i + k, `+1 666 ${i + k}`), previous: person(i + k), changed: ['phone'],
-      }));
-      await direct.update('contact', batch);
-    }
-    const bareUpdate = N / ((performance.now() - t0) / 1000);
+    for (let rep = 0; rep < REPEAT; rep++) {
+      const ids = Array.from({ length: N }, () => randomUUID());
+      const db = await benchDatabase();
+      try {
+        let hub: HubSpotConnector | undefined;
+        const engine = await benchEngine({ POSTGRES_DB: db.name }, 4, {
+          connectors: (_cfg, redis) => {
+            hub = connector(open.url, redis);
+            return { get: () => hub!, configured: () => new Map([[SYSTEM, ['default']]]) };
+          },
+        });
+        // The bound: the connector's own batch writes of the same records, nothing in Postgres.
+        const direct = connector(bare.url, engine.redis);
+        await direct.prepare('contact');
+        let t0 = performance.now();
+        const created: string[] = [];
+        for (let i = 0; i < N; i += BATCH) {
+          const batch: WriteCreate[] = ids.slice(i, i + BATCH).map((localId, k) => ({ localId, fields: person(i + k, rep) }));
+          for (const o of await direct.create('contact', batch)) if (o.ok) created.push(o.externalId);
+        }
+        rates.bareCreate.push(N / ((performance.now() - t0) / 1000));
+        t0 = performance.now();
+        for (let i = 0; i < N; i += BATCH) {
+          const batch: WriteUpdate[] = created.slice(i, i + BATCH).map((externalId, k) => ({
+            localId: ids[i + k]!, externalId, fields: person(i + k, rep, `+1 666 ${i + k}`), previous: person(i + k, rep), changed: ['phone'],
+          }));
+          await direct.update('contact', batch);
+        }
+        rates.bareUpdate.push(N / ((performance.now() - t0) / 1000));
 
-    // The engine: N new local contacts, pushed; then every one edited, pushed.
-    await engine.pool.query(
-      `INSERT INTO contacts (id, first_name, last_name, email, phone)
-       SELECT id, 'First' || (o - 1), 'Last' || (o - 1), 'push' || (o - 1) || '@bench.test', '+1 555 ' || lpad((o - 1)::text, 6, '0')
-         FROM unnest($1::text[]) WITH ORDINALITY AS x(id, o)`,
-      [ids],
-    );
-    const run = async () => {
-      const calls0 = hub?.calls.total ?? 0;
-      const t = performance.now();
-      const res = await engine.acts.pushEntity({ system: SYSTEM, entityType: 'contact' });
-      return { seconds: (performance.now() - t) / 1000, calls: hub!.calls.total - calls0, res };
-    };
-    await hub?.prepare('contact');
-    const first = await run();
-    if (first.res.created !== N) throw new Error(`pushed ${first.res.created} of ${N} creates: ${JSON.stringify(first.res)}`);
-    await engine.pool.query(`UPDATE contacts SET phone = '+1 666 ' || substr(email, 5, position('@' in email) - 5)`);
-    const second = await run();
-    if (second.res.updated !== N) throw new Error(`pushed ${second.res.updated} of ${N} updates: ${JSON.stringify(second.res)}`);
-    await engine.close();
-
+        // The engine: N new local contacts, pushed; then every one edited, pushed.
+        await engine.pool.query(
+          `INSERT INTO contacts (id, first_name, last_name, email, phone)
+           SELECT id, 'First' || (o - 1), 'Last' || (o - 1), 'push' || (o - 1) || '.' || $2 || '@bench.test', '+1 555 ' || lpad((o - 1)::text, 6, '0')
+             FROM unnest($1::text[]) WITH ORDINALITY AS x(id, o)`,
+          [ids, rep],
+        );
+        const run = async () => {
+          const calls0 = hub?.calls.total ?? 0;
+          const t = performance.now();
+          const res = await engine.acts.pushEntity({ system: SYSTEM, entityType: 'contact' });
+          return { seconds: (performance.now() - t) / 1000, calls: hub!.calls.total - calls0, res };
+        };
+        await hub?.prepare('contact');
+        const first = await run();
+        if (first.res.created !== N) throw new Error(`pushed ${first.res.created} of ${N} creates: ${JSON.stringify(first.res)}`);
+        await engine.pool.query(`UPDATE contacts SET phone = '+1 666 ' || substr(email, 5, position('.' in email) - 5)`);
+        const second = await run();
+        if (second.res.updated !== N) throw new Error(`pushed ${second.res.updated} of ${N} updates: ${JSON.stringify(second.res)}`);
+        await engine.close();
+        rates.create.push(N / first.seconds);
+        rates.update.push(N / second.seconds);
+        calls.create = Math.max(calls.create, first.calls);
+        calls.update = Math.max(calls.update, second.calls);
+        console.log(`  run ${rep + 1}: creates ${(N / first.seconds).toFixed(0)}/s (bare ${rates.bareCreate[rep]!.toFixed(0)}/s), edits ${(N / second.seconds).toFixed(0)}/s (bare ${rates.bareUpdate[rep]!.toFixed(0)}/s)`);
+      } finally {
+        await db.drop();
+      }
+    }
     const min = Math.ceil(N / BATCH);
-    emit({ figure: 'push_calls', system: SYSTEM, records: N, value: first.calls, unit: 'calls', bound: min, ratio: min / first.calls, note: `${N} new local contacts: ⌈N/100⌉ batch upserts (no associations to write)` });
-    emit({ figure: 'push_calls_updates', system: SYSTEM, records: N, value: second.calls, unit: 'calls', bound: min, ratio: min / second.calls, note: `${N} local edits (one field each): ⌈N/100⌉ batch updates` });
-    emit({ figure: 'push', system: SYSTEM, records: N, value: N / first.seconds, unit: 'records/s', bound: bareCreate, note: 'creates, rate limits off: vs the same batch upserts sent by a bare loop of the connector (nothing in Postgres)' });
-    emit({ figure: 'push_updates', system: SYSTEM, records: N, value: N / second.seconds, unit: 'records/s', bound: bareUpdate, note: 'edits, rate limits off: vs the same batch updates sent by a bare loop of the connector' });
+    const runs = `central of ${REPEAT} runs, bound and engine measured in turn`;
+    emit({ figure: 'push_calls', system: SYSTEM, records: N, value: calls.create, unit: 'calls', bound: min, ratio: min / calls.create, note: `${N} new local contacts: ⌈N/100⌉ batch upserts (no associations to write)` });
+    emit({ figure: 'push_calls_updates', system: SYSTEM, records: N, value: calls.update, unit: 'calls', bound: min, ratio: min / calls.update, note: `${N} local edits (one field each): ⌈N/100⌉ batch updates` });
+    emit({ figure: 'push', system: SYSTEM, records: N, value: central(rates.create), unit: 'records/s', bound: central(rates.bareCreate), note: `creates, rate limits off: vs the same batch upserts sent by a bare loop of the connector (nothing in Postgres); ${runs}` });
+    emit({ figure: 'push_updates', system: SYSTEM, records: N, value: central(rates.update), unit: 'records/s', bound: central(rates.bareUpdate), note: `edits, rate limits off: vs the same batch updates sent by a bare loop of the connector; ${runs}` });
   } finally {
-    await db.drop();
     await bare.close();
     await open.close();
   }

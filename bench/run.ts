@@ -25,7 +25,7 @@ const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
   { name: 'gmail-pull', args: [], quick: ['--threads', '300', '--quota', '3000', '--mailboxes', '2'] },
   { name: 'drive-pull', args: [], quick: ['--files', '2000'] },
   { name: 'fireflies', args: [], quick: ['--transcripts', '100', '--cycles', '2'] },
-  { name: 'push', args: [], quick: ['--records', '1000'] },
+  { name: 'push', args: [], quick: ['--records', '1000', '--repeat', '1'] },
   { name: 'idle', args: [], quick: ['--records', '500'] },
   { name: 'webhook-latency', args: [], quick: ['--seconds', '5'] },
   { name: 'memory', args: [], quick: ['--sizes', '3000'] },

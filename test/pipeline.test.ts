@@ -98,13 +98,19 @@ test('pipeline: a page naming a record (or pointing at one) that a write under w
 
 test('pipeline: a failed write is thrown after the writes before it are settled and those under way are done; nothing after it is settled or started', async () => {
   const { pipe, log } = harness({ concurrency: 2, maxItems: 1 });
+  let added = 0;
   await assert.rejects(async () => {
-    for (let i = 0; i < 8; i++) await pipe.add(page(i, [`r${i}`], { fail: i === 3 }));
+    for (let i = 0; i < 8; i++) {
+      await pipe.add(page(i, [`r${i}`], { fail: i === 3 }));
+      added++;
+      await new Promise((r) => setTimeout(r, 12)); // the next page takes longer than a write: the failure is seen before it
+    }
     await pipe.drain();
   }, /write of 3 failed/);
   assert.deepEqual(log.settled, [0, 1, 2], 'the pages before the failure keep their progress');
   assert.equal(log.atOnce, 0, 'no write left running');
   assert.ok(!log.writes.flat().some((n) => n > 4), `nothing started after the failure was seen: ${JSON.stringify(log.writes)}`);
+  assert.ok(added <= 6, `the reader is stopped once the failure is seen (pages taken: ${added})`);
 });
 
 test('pageKeys / pushKeys: external ids, Aurora ids, natural keys and deletions are the page\'s own; associations within the type are its refs', () => {

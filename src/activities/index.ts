@@ -614,7 +614,6 @@ export function createActivities(deps: ActivityDeps) {
         await runWithProgress(heartbeat, undefined, async () => {
           // A second pass sends what a 412 handed back to Aurora's side (the local change won).
           for (let pass = 0; pass < 2; pass++) {
-            let afterId = '';
             let refused = 0;
             // Batches are sent two at a time (disjoint: rows after the last one read; a batch pointing
             // at records of its own type that one under way sends waits for it), each recorded as
@@ -645,14 +644,19 @@ export function createActivities(deps: ActivityDeps) {
                 setProgress({ afterId: batches.flat().pop()!.localId, counts });
               },
             });
-            try {
+            async function* candidates(): AsyncGenerator<PushCandidate[]> {
+              let afterId = '';
               for (;;) {
                 const batch = await selectPushCandidates(db, scope, afterId, connector.batchSize);
-                if (!batch.length) break;
+                if (!batch.length) return;
                 afterId = batch[batch.length - 1]!.localId;
-                await sender.add(batch);
-                if (batch.length < connector.batchSize) break;
+                yield batch;
+                if (batch.length < connector.batchSize) return;
               }
+            }
+            try {
+              // the next batch is read while this one is handed on
+              for await (const batch of readAhead(candidates(), 1)) await sender.add(batch);
               await sender.drain();
             } finally {
               await sender.close();

@@ -59,6 +59,8 @@ export class WritePipeline<T, R> {
 
   /** Takes a page; returns when there is room for the next (writes under way may still run). */
   async add(item: T): Promise<void> {
+    // A write has failed: surface it now (after the ones before it), not after reading on.
+    while (this.failed && this.running.length) await this.settleOldest();
     const { own, refs } = this.opts.keys(item);
     this.queued.push({ item, own: new Set(own), refs });
     this.queuedSize += this.opts.size(item);
