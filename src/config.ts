@@ -82,11 +82,14 @@ const EnvSchema = z.object({
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** A full listing that would delete more than this share of a type's records deletes nothing until an operator confirms. */
   MASS_DELETE_MAX_SHARE: z.coerce.number().min(0).max(1).default(0.2),
-  PULL_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
-  PULL_WRITE_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
-  PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
   /** ...unless no more than this many records would go (small sets). */
   MASS_DELETE_MIN_RECORDS: z.coerce.number().int().min(0).default(10),
+  /** Pulled pages one pull writes at once, each its own transaction and pool connection (pages naming the same record never at once). */
+  PULL_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
+  /** The records that pages arriving while those writes are busy are gathered into, one transaction. */
+  PULL_WRITE_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** Push batches one push sends at once. */
+  PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(2),
   /** Bearer token for the API's write endpoints (trigger, resolve). Also from api-token.txt in SECRETS_DIR. */
   API_TOKEN: optionalSecret,
   /** Bearer token that only reads the endpoints returning record content (conflicts, status, schedules); never writes. Also from api-read-token.txt. */
@@ -118,7 +121,7 @@ export interface Config {
   /** pulled pages written at once (each its own transaction and connection), and the records one write gathers at most */
   pullWrites: { concurrency: number; maxItems: number };
   /** push batches sent at once by one push */
-  pushWrites: number;
+  pushConcurrency: number;
   syncIntervalSeconds: number;
   heartbeatTimeoutSeconds: number;
   cyclesPerRun: number;
@@ -280,7 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     systems,
     massDelete: { maxShare: e.MASS_DELETE_MAX_SHARE, minRecords: e.MASS_DELETE_MIN_RECORDS },
     pullWrites: { concurrency: e.PULL_WRITE_CONCURRENCY, maxItems: e.PULL_WRITE_BATCH },
-    pushWrites: e.PUSH_CONCURRENCY,
+    pushConcurrency: e.PUSH_CONCURRENCY,
     syncIntervalSeconds: e.SYNC_INTERVAL,
     heartbeatTimeoutSeconds: e.ACTIVITY_HEARTBEAT_TIMEOUT,
     cyclesPerRun: e.SYNC_CYCLES_PER_RUN,

@@ -75,7 +75,7 @@ export function activitySettings(cfg: Config): ActivityDeps['settings'] {
   return {
     massDelete: cfg.massDelete,
     pullWrites: cfg.pullWrites,
-    pushWrites: cfg.pushWrites,
+    pushConcurrency: cfg.pushConcurrency,
     channels: cfg.webhooks.pushChannels ? { baseUrl: cfg.webhooks.publicBaseUrl, renewBeforeSeconds: cfg.webhooks.channelRenewBeforeSeconds } : null,
   };
 }
@@ -93,7 +93,7 @@ export interface ActivityDeps {
     /** pulled pages written at once, and the records a write gathers at most (default 2 and 1,000) */
     pullWrites?: { concurrency: number; maxItems: number };
     /** push batches sent at once (default 2) */
-    pushWrites?: number;
+    pushConcurrency?: number;
     /** push channels (Calendar/Drive watch): where notifications go; null: not opened */
     channels: { baseUrl: string; renewBeforeSeconds: number } | null;
   };
@@ -156,7 +156,7 @@ export function createActivities(deps: ActivityDeps) {
   /** When this process's last webhook fetch of a connection ended: the workflow's turn-around counts toward the pace. */
   const fetchEndedAt = new Map<string, number>();
   const pullWrites = deps.settings.pullWrites ?? { concurrency: 2, maxItems: 1000 };
-  const pushWrites = deps.settings.pushWrites ?? 2;
+  const pushConcurrency = deps.settings.pushConcurrency ?? 2;
 
   /** The scope and client of one entity type of one connection; clear non-retryable failures otherwise. */
   function resolve(input: EntityInput): { scope: Scope; connector: Connector; key: state.StateKey } {
@@ -619,7 +619,7 @@ export function createActivities(deps: ActivityDeps) {
             // at records of its own type that one under way sends waits for it), each recorded as
             // soon as it is answered, while the next is read; progress follows in batch order.
             const sender = new WritePipeline<PushCandidate[], PushCounts>({
-              concurrency: pushWrites,
+              concurrency: pushConcurrency,
               maxItems: connector.batchSize,
               size: (b) => b.length,
               keys: (b) => pushKeys(scope.spec, b),
