@@ -132,5 +132,10 @@ describe('edge cases', () => {
     const bad = await localOf(h, 'deals', deals[0]!.id);
     assert.equal(bad.sync_status, 'error');
     assert.match(bad.error_message, /numeric field overflow/);
+    // Corrected in HubSpot: the next cycle takes it, and the error is cleared from its registry entry.
+    h.sandbox.userUpdate('deals', deals[0]!.id, { amount: '2500' });
+    await h.cycle('deal');
+    const fixed = await localOf(h, 'deals', deals[0]!.id);
+    assert.deepEqual([fixed.sync_status, fixed.error_message, Number(fixed.amount)], ['synced', null, 2500]);
   });
 });

@@ -5,7 +5,7 @@ import { contentHash } from '../src/core/hash';
 import type { Canonical, EntitySpec } from '../src/core/model';
 import type { LocalRow } from '../src/store/local';
 import { completePage, planPage, type PageInput } from '../src/store/pull-plan';
-import type { RegistryRow } from '../src/store/registry';
+import { registryRowsJson, type RegistryRow, type RegistryWrite } from '../src/store/registry';
 
 const spec: EntitySpec = {
   type: 'contact', plural: 'contacts', table: 'contacts', direction: 'two-way', matchBy: 'email',
@@ -135,4 +135,15 @@ describe('planPage()', () => {
     assert.deepEqual(plan.updates, []);
     assert.equal(plan.registryOnly[0]!.sync_status, 'pending');
   });
+});
+
+test("registry rows as the upsert's parameter: null fields left out (read back as NULL), a snapshot's nulls kept", () => {
+  const write: RegistryWrite = {
+    local_id: 'l1', external_id: 'x1', local_version: null, external_version: 2, sync_status: 'synced', error_message: null, synced_hash: 'h',
+    synced_snapshot: { email: 'a@b.test', name: null }, external_updated_at: T1, local_updated_at: null, deleted: false, last_resolution: null,
+    synced: true, conflict: undefined, external_etag: null,
+  };
+  assert.deepEqual(JSON.parse(registryRowsJson([write])), [
+    { local_id: 'l1', external_id: 'x1', external_version: 2, sync_status: 'synced', synced_hash: 'h', synced_snapshot: { email: 'a@b.test', name: null }, external_updated_at: T1, deleted: false, synced: true },
+  ]);
 });

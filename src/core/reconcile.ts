@@ -59,6 +59,8 @@ export interface ReconcileInput {
   setFields?: readonly string[];
   /** ISO time of the decision (for conflict and resolution records) */
   now: string;
+  /** contentHash(rec.fields), where the caller has it already */
+  hash?: string;
 }
 
 /** What was decided when both sides changed (kept in sync_registry.last_resolution). */
@@ -107,7 +109,7 @@ function externalAfter(rec: IncomingRecord, at: Date | string | null): boolean {
 
 export function reconcile(input: ReconcileInput): Decision {
   const { rec, reg, local, policy, now } = input;
-  const hash = contentHash(rec.fields);
+  const hash = input.hash ?? contentHash(rec.fields);
   if (reg?.sync_status === 'conflict') {
     // Open conflict: leave the record alone; keep its external snapshot current.
     const c = reg.conflict;

@@ -88,8 +88,8 @@ export function planPage(input: PageInput): PagePlan {
     const view = local
       ? { id: local.id, values: localCanonical(spec, local), version: local.version, updated_at: toIso(local.updated_at), deleted: local.deleted_at !== null }
       : null;
-    const d = reconcile({ rec, reg: reg ?? null, local: view, policy, direction: spec.direction, setFields: spec.setFields, now });
     const hash = contentHash(rec.fields);
+    const d = reconcile({ rec, reg: reg ?? null, local: view, policy, direction: spec.direction, setFields: spec.setFields, now, hash });
     switch (d.kind) {
       case 'held':
         plan.skipped++;

@@ -15,7 +15,7 @@ import { withTx } from './db';
 import { loadLocal, params, recordsetColumns, selectFields, connectionFilter, translateRefs, writeJoins, type LocalRow } from './local';
 import { enqueueEvents, outboxInsertSql, outboxRows } from './outbox';
 import { completePage, planPage, type PagePlan } from './pull-plan';
-import { keepRegistry, registryUpsertSql, toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
+import { keepRegistry, registryRowsJson, registryUpsertSql, toIso, writeRegistry, type RegistryRow, type RegistryWrite, type Scope } from './registry';
 
 export interface PullCounts {
   fetched: number;
@@ -158,7 +158,7 @@ async function writePage(c: PoolClient, scope: Scope, plan: PagePlan, done: Retu
   if (written.length) ctes.push(`w AS (${written.join(' UNION ALL ')})`);
   const w = written.length ? 'w' : undefined;
   if (done.registry.length) {
-    const reg = registryUpsertSql({ system: q.p(scope.system), type: q.p(spec.type), connection: q.p(scope.connection), rows: q.p(JSON.stringify(done.registry)), written: w });
+    const reg = registryUpsertSql({ system: q.p(scope.system), type: q.p(spec.type), connection: q.p(scope.connection), rows: q.p(registryRowsJson(done.registry)), written: w });
     ctes.push(`reg AS (${reg})`);
   }
   if (done.events.length) ctes.push(`ev AS (${outboxInsertSql(q.p(outboxRows(done.events)), w)})`);

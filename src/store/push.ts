@@ -11,7 +11,7 @@ import type { WriteOutcome } from '../connectors/types';
 import { withTx } from './db';
 import { connectionFilter, localCanonical, params, recordsetColumns, recordsetRow, selectFields, type LocalRow } from './local';
 import { outboxInsertSql, outboxRows, type SyncEvent } from './outbox';
-import { registryUpsertSql, toIso, type RegistryRow, type RegistryWrite, type Scope } from './registry';
+import { registryRowsJson, registryUpsertSql, toIso, type RegistryRow, type RegistryWrite, type Scope } from './registry';
 
 export interface PushCounts {
   selected: number;
@@ -182,7 +182,7 @@ async function writeOutcomes(pool: Pool, scope: Scope, items: PushItem[], taken:
   const ctes = adoptExternalValues(scope, items, regWrites, q.p);
   if (regWrites.length) {
     const w = ctes.length ? 'w' : undefined;
-    ctes.push(`reg AS (${registryUpsertSql({ system: q.p(system), type: q.p(spec.type), connection: q.p(scope.connection), rows: q.p(JSON.stringify(regWrites)), written: w })})`);
+    ctes.push(`reg AS (${registryUpsertSql({ system: q.p(system), type: q.p(spec.type), connection: q.p(scope.connection), rows: q.p(registryRowsJson(regWrites)), written: w })})`);
   }
   if (events.length) ctes.push(`ev AS (${outboxInsertSql(q.p(outboxRows(events)))})`);
   if (ctes.length) await pool.query(`WITH ${ctes.join(',\n')} SELECT 1`, q.values);
