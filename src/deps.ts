@@ -8,7 +8,7 @@ import { CONNECTORS, definitionOf } from './connectors/registry';
 import type { Connector, ConnectorDefinition } from './connectors/types';
 import { ErrorType } from './core/errors';
 import { DEFAULT_CONNECTION } from './core/model';
-import { RollingWindowLimiter, SharedWindowLimiter } from './core/ratelimit';
+import { drawnAs, RollingWindowLimiter, SharedWindowLimiter } from './core/ratelimit';
 import { createMetrics, observeBudget, observeState, seriesAtZero, windowLabel, type BudgetInfo, type Metrics } from './metrics';
 import { createPool } from './store/db';
 
@@ -83,7 +83,7 @@ export function createConnectorPool(cfg: Config, metrics?: Metrics, redis?: Redi
         budget: (name, limit, windowMs) => {
           const b = redis ? new SharedWindowLimiter(redis, `aurora:ratelimit:${name}`, limit, windowMs) : new RollingWindowLimiter(limit, windowMs);
           track({ system, connection, budget: name, window: windowLabel(windowMs), limit, remaining: () => b.remaining() });
-          return b;
+          return drawnAs(name, b);
         },
         onRequest: () => metrics?.apiCalls.inc({ system }),
         onRateLimited: () => metrics?.rateLimited.inc({ system }),

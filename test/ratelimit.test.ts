@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jointBudget, RollingWindowLimiter, SharedWindowLimiter, withSlot, type RequestBudget } from '../src/core/ratelimit';
+import { drawnAs, jointBudget, RollingWindowLimiter, SharedWindowLimiter, withSlot, type RequestBudget } from '../src/core/ratelimit';
+import { drawn, runWithProgress } from '../src/core/progress';
 import { createRedis } from '../src/deps';
 import { FirefliesBudget } from '../src/connectors/fireflies/budget';
 import { baseEnv } from './helpers';
@@ -146,5 +147,35 @@ describe('request budgets', () => {
     } finally {
       redis.disconnect();
     }
+  });
+});
+
+describe('what an activity drew of each budget (webhook pacing)', () => {
+  test('each activity tallies its own draws per budget, both budgets of a joint one included; outside an activity nothing is noted', async () => {
+    const user = drawnAs('google:u1:gmail', new RollingWindowLimiter(1_000, 60_000));
+    const project = drawnAs('google:project:gmail', new RollingWindowLimiter(10_000, 60_000));
+    const joint = jointBudget(user, project);
+    const search = drawnAs('hubspot:a:search', new RollingWindowLimiter(100, 1_000));
+    const take = async (b: RequestBudget, units: number) => (await b.acquire(units))();
+    const tally = (fn: () => Promise<void>) =>
+      runWithProgress(() => undefined, undefined, async () => {
+        await fn();
+        return new Map(drawn());
+      });
+    // Two activities at once (a webhook fetch and a polling cycle's pull): neither sees the other's draws.
+    const [fetch, poll] = await Promise.all([
+      tally(async () => {
+        await take(joint, 10);
+        await take(joint, 5);
+      }),
+      tally(async () => {
+        await take(search, 1);
+        await take(user, 1);
+      }),
+    ]);
+    assert.deepEqual([...fetch], [['google:u1:gmail', 15], ['google:project:gmail', 15]]);
+    assert.deepEqual([...poll], [['hubspot:a:search', 1], ['google:u1:gmail', 1]]);
+    await take(user, 3);
+    assert.equal(drawn().size, 0);
   });
 });

@@ -364,17 +364,19 @@ describe('continue-as-new under a webhook stream that never pauses', () => {
 });
 
 describe('webhook fetch pacing (pure)', () => {
-  test('back-to-back fetches spend at most 65% of a budget under pressure; full budgets, daily caps and limits off set no pace', () => {
+  test('back-to-back fetches never spend more than a budget drawn on allows, and 65% of it under pressure; budgets not drawn on, daily caps and limits off set no pace', () => {
     const general = { window: '10s', limit: 100 };
     // HubSpot's 100 requests / 10 s with 20 left: 2 requests are 200 ms of the rate, 308 ms at 65%.
-    assert.equal(Math.round(webhookPaceMs([{ ...general, left: 20 }, { window: '1s', limit: 5, left: 5 }], 2)), 308);
-    // Half or more of the window left: no pause yet (a quiet account answers at once).
-    assert.equal(webhookPaceMs([{ ...general, left: 60 }], 2), 0);
-    // The search budget these reads did not use is full: it sets no pace; under pressure it would.
-    assert.equal(Math.round(webhookPaceMs([{ window: '1s', limit: 5, left: 1 }], 2)), 615);
+    assert.equal(Math.round(webhookPaceMs([{ ...general, left: 20, drawn: 2 }])), 308);
+    // Half or more of the window left: the budget's own rate (a stream does not fill the window in a burst).
+    assert.equal(Math.round(webhookPaceMs([{ ...general, left: 60, drawn: 2 }])), 200);
+    // A budget under pressure that this fetch drew on sets the pace; one it did not draw on (search, emptied by polling) sets none.
+    assert.equal(Math.round(webhookPaceMs([{ window: '1s', limit: 5, left: 1, drawn: 2 }, { ...general, left: 90, drawn: 2 }])), 615);
+    assert.equal(Math.round(webhookPaceMs([{ window: '1s', limit: 5, left: 0, drawn: 0 }, { ...general, left: 90, drawn: 1 }])), 100);
     // A daily cap is a total, not a rate; limits off: nothing to wait for; never more than 1 s.
-    assert.equal(webhookPaceMs([{ window: '1d', limit: 50, left: 1 }], 3), 0);
-    assert.ok(webhookPaceMs([{ window: '10s', limit: 1_000_000, left: 10 }], 2) < 1);
-    assert.equal(webhookPaceMs([{ window: '60s', limit: 10, left: 0 }], 5), 1000);
+    assert.equal(webhookPaceMs([{ window: '1d', limit: 50, left: 1, drawn: 3 }]), 0);
+    assert.ok(webhookPaceMs([{ window: '10s', limit: 1_000_000, left: 10, drawn: 2 }]) < 1);
+    assert.equal(webhookPaceMs([{ window: '60s', limit: 10, left: 0, drawn: 5 }]), 1000);
+    assert.equal(webhookPaceMs([]), 0);
   });
 });

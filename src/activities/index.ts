@@ -14,7 +14,7 @@ import { ErrorType } from '../core/errors';
 import { readAhead } from '../core/iter';
 import { WritePipeline } from '../core/pipeline';
 import { changedFields, DEFAULT_CONNECTION, findEntity, refFields, type Canonical } from '../core/model';
-import { runWithProgress, setProgress } from '../core/progress';
+import { drawn, runWithProgress, setProgress } from '../core/progress';
 import { sha256Hex } from '../core/secure';
 import { CONNECTORS } from '../connectors/registry';
 import { isCursorExpired, type ChangeCursor, type Connector, type ConnectorDefinition, type ExternalDeletion, type ExternalRecord, type WriteOutcome } from '../connectors/types';
@@ -560,14 +560,9 @@ export function createActivities(deps: ActivityDeps) {
         const opened: string[] = [];
         const closed: string[] = [];
         const counts = emptyPullCounts();
-        // The connectors keep the heartbeat alive once per request they send (core/progress): counted
-        // here, that is what this fetch spent of the connection's budgets.
-        let requests = 0;
-        const beat = (details: unknown) => {
-          requests++;
-          heartbeat(details);
-        };
-        await runWithProgress(beat, undefined, async () => {
+        // What this fetch's requests took of each of the connection's budgets (core/progress).
+        let spent: ReadonlyMap<string, number> = new Map();
+        await runWithProgress(heartbeat, undefined, async () => {
           // Property-only ids whose last synced state is known need not have their associations read.
           const propertiesOnly = input.propertyOnly?.length ? await withSnapshot(db, scope, input.propertyOnly) : undefined;
           const records = await connector.readByIds(type, input.ids, propertiesOnly?.size ? { propertiesOnly } : undefined);
@@ -578,6 +573,7 @@ export function createActivities(deps: ActivityDeps) {
             const archived = await connector.readArchived(type, missing);
             counts.deleted += await applyExternalDeletions(db, scope, archived.map((r) => ({ externalId: r.externalId, deletedAt: r.archivedAt ?? r.updatedAt })), 'archived');
           }
+          spent = new Map(drawn());
         });
         record(scope, 'pull', counts);
         await conflicts.open(scope.system, type, opened);
@@ -589,8 +585,12 @@ export function createActivities(deps: ActivityDeps) {
         // of them spends at most WEBHOOK_BUDGET_SHARE of a budget's rate (ids arriving meanwhile are
         // coalesced into it), instead of emptying a rolling window in a burst and then stalling
         // everyone, the scheduled cycle included, until it drains.
-        const budgets = await Promise.all((deps.connectors.budgets?.(scope.system, scope.connection) ?? []).map(async (b) => ({ ...b, left: await b.remaining().catch(() => b.limit) })));
-        await sleep(webhookPaceMs(budgets, requests) - (Date.now() - began) - turnaround);
+        const budgets = await Promise.all(
+          (deps.connectors.budgets?.(scope.system, scope.connection) ?? [])
+            .filter((b) => spent.get(b.budget))
+            .map(async (b) => ({ window: b.window, limit: b.limit, drawn: spent.get(b.budget)!, left: await b.remaining().catch(() => b.limit) })),
+        );
+        await sleep(webhookPaceMs(budgets) - (Date.now() - began) - turnaround);
         fetchEndedAt.set(lane, Date.now());
         return counts;
       });
@@ -751,17 +751,24 @@ function windowMs(label: string): number | null {
 }
 
 /**
- * How long a webhook fetch that sent `requests` requests takes before the next may start, so that
- * back-to-back fetches spend at most WEBHOOK_BUDGET_SHARE of the rate of each budget under pressure
- * (less than half of it `left` in its window: a budget these requests did not draw on, such as
- * HubSpot's search limit, stays full and sets no pace). A daily cap is a total, not a rate: ignored.
- * Limits off (huge budgets): 0.
+ * How long a webhook fetch takes before the next may start, given what it drew of each budget
+ * (`drawn` units; budgets it did not draw on are left out by the caller: HubSpot's search limit,
+ * which polling empties each cycle, sets no pace for batch reads), so that back-to-back fetches
+ * never spend more than a budget's own rate, and at most WEBHOOK_BUDGET_SHARE of it once less than
+ * half is `left` in its window. Unpaced while half was left, a stream's first seconds filled half a
+ * rolling window at once; those requests stayed in it for a whole window, so the paced stream and a
+ * polling cycle together emptied it about one window later and a fetch waited for a slot (a stall
+ * of 0.6–1 s once per run, at the p99 with 50 changes/s: p99 413–577 ms, max 858–1034 ms; paced
+ * so, 228–230 ms and 268–304 ms, the same minutes, bench/webhook-latency.ts). A daily cap is a total, not a rate:
+ * ignored. Limits off (huge budgets): 0.
  */
-export function webhookPaceMs(budgets: readonly { window: string; limit: number; left: number }[], requests: number): number {
+export function webhookPaceMs(budgets: readonly { window: string; limit: number; left: number; drawn: number }[]): number {
   let pace = 0;
   for (const b of budgets) {
     const ms = windowMs(b.window);
-    if (ms !== null && ms <= 60_000 && b.limit > 0 && b.left < b.limit / 2) pace = Math.max(pace, (requests * ms) / (b.limit * WEBHOOK_BUDGET_SHARE));
+    if (ms === null || ms > 60_000 || b.limit <= 0 || b.drawn <= 0) continue;
+    const share = b.left < b.limit / 2 ? WEBHOOK_BUDGET_SHARE : 1;
+    pace = Math.max(pace, (b.drawn * ms) / (b.limit * share));
   }
   return Math.min(MAX_WEBHOOK_PACE_MS, pace);
 }

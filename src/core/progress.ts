@@ -9,6 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 interface ProgressSink {
   details: unknown;
   beat: (details: unknown) => void;
+  /** units of each request budget the activity's requests took (noteDraw) */
+  drawn?: Map<string, number>;
 }
 const store = new AsyncLocalStorage<ProgressSink>();
 
@@ -26,6 +28,19 @@ export function setProgress(details: unknown): void {
 export function keepAlive(): void {
   const sink = store.getStore();
   if (sink) sink.beat(sink.details);
+}
+
+/** Notes that the running activity's request took `units` of budget `name` (budgets made by the connector pool). */
+export function noteDraw(name: string, units: number): void {
+  const sink = store.getStore();
+  if (!sink) return;
+  sink.drawn ??= new Map();
+  sink.drawn.set(name, (sink.drawn.get(name) ?? 0) + units);
+}
+
+/** Units of each budget the running activity has taken so far (by budget name). */
+export function drawn(): ReadonlyMap<string, number> {
+  return store.getStore()?.drawn ?? new Map();
 }
 
 /** A sleep that keeps the surrounding activity's heartbeat alive. */

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { noteDraw } from './progress';
 
 /**
  * Rolling-window request budgets: at most `limit` requests per `windowMs`, shared by every caller
@@ -93,6 +94,18 @@ export interface RequestBudget {
   pauseUntil(epochMs: number): void;
   /** units that could be taken now without waiting (0 while paused); for metrics */
   remaining?(): Promise<number>;
+}
+
+/** `budget`, with every slot taken noted against `name` in the running activity's progress (core/progress `drawn`). */
+export function drawnAs(name: string, budget: RequestBudget): RequestBudget {
+  return {
+    acquire: (units = 1) => {
+      noteDraw(name, units);
+      return budget.acquire(units);
+    },
+    pauseUntil: (epochMs) => budget.pauseUntil(epochMs),
+    ...(budget.remaining ? { remaining: () => budget.remaining!() } : {}),
+  };
 }
 
 /**
