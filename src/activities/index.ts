@@ -582,9 +582,10 @@ export function createActivities(deps: ActivityDeps) {
         // (waiting for a relay under way; Redis down: the relay catches up).
         await relayOutbox(db, redis, undefined, undefined, { waitForLockMs: 2_000 }).then((n) => n && metrics.eventsPublished.inc(n), () => undefined);
         // Webhook fetches share the request budgets with polling: the next one waits so that a stream
-        // of them spends at most WEBHOOK_BUDGET_SHARE of a budget's rate (ids arriving meanwhile are
-        // coalesced into it), instead of emptying a rolling window in a burst and then stalling
-        // everyone, the scheduled cycle included, until it drains.
+        // of them never spends more than a budget's rate, and at most WEBHOOK_BUDGET_SHARE of it once
+        // the budget runs low (ids arriving meanwhile are coalesced into it), instead of emptying a
+        // rolling window in a burst and then stalling everyone, the scheduled cycle included, until it
+        // drains. Only the budgets this fetch drew on set the pace.
         const budgets = await Promise.all(
           (deps.connectors.budgets?.(scope.system, scope.connection) ?? [])
             .filter((b) => spent.get(b.budget))
@@ -759,8 +760,9 @@ function windowMs(label: string): number | null {
  * rolling window at once; those requests stayed in it for a whole window, so the paced stream and a
  * polling cycle together emptied it about one window later and a fetch waited for a slot (a stall
  * of 0.6–1 s once per run, at the p99 with 50 changes/s: p99 413–577 ms, max 858–1034 ms; paced
- * so, 228–230 ms and 268–304 ms, the same minutes, bench/webhook-latency.ts). A daily cap is a total, not a rate:
- * ignored. Limits off (huge budgets): 0.
+ * so, 228–230 ms and 268–304 ms, the same minutes, bench/webhook-latency.ts). Units, not requests:
+ * a Google budget counts quota units (a Gmail threads.get is 10). A daily cap is a total, not a
+ * rate: ignored. Limits off (huge budgets): 0.
  */
 export function webhookPaceMs(budgets: readonly { window: string; limit: number; left: number; drawn: number }[]): number {
   let pace = 0;
