@@ -67,7 +67,12 @@ describe('HubSpot webhooks', () => {
       h.sandbox.userUpdate('contacts', a!.id, { firstname: 'Webhooked' });
       await waitFor('row updated', async () => (await count(h.db, "SELECT count(*) n FROM contacts WHERE first_name = 'Webhooked'")) === 1 || undefined, 20_000);
       await waitFor('event published', async () => sub.events.some((e) => e.event.action === 'updated' && e.event.direction === 'pull') || undefined, 10_000);
-      const status = await handle.query(statusQuery);
+      // The fetch's outcome reaches the workflow's status when the activity returns, after its pause
+      // before the next fetch (the event is published before that pause).
+      const status = await waitFor('fetch recorded', async () => {
+        const s = await handle.query(statusQuery);
+        return s.entities.contact?.lastWebhook ? s : undefined;
+      }, 10_000);
       assert.equal(status.cycles, cycles, 'no polling cycle ran');
       assert.equal(status.entities.contact?.lastWebhook?.updated, 1);
       assert.ok((await metricValue(metrics, 'accepted')) >= 1);
